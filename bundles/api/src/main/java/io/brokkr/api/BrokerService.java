@@ -1,0 +1,54 @@
+package io.brokkr.api;
+
+import java.util.List;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Management and in-process publishing interface of the running broker, registered as an OSGi service by the
+ * broker bundle. Used by the Karaf shell commands and by extensions.
+ */
+@ProviderType
+public interface BrokerService {
+
+    /** Clients with an open network connection. */
+    List<ClientInfo> clients();
+
+    /** All sessions, connected or persisted offline. */
+    List<SessionInfo> sessions();
+
+    /** All subscriptions of all sessions. */
+    List<SubscriptionInfo> subscriptions();
+
+    /** Retained messages whose topic matches {@code topicFilter} (use "#" for all non-$ topics). */
+    List<Message> retained(String topicFilter);
+
+    /** The listeners currently configured. */
+    List<ListenerInfo> listeners();
+
+    /** Current counters. */
+    BrokerStats stats();
+
+    /**
+     * Publishes a message from inside the broker as if a client had published it (retained messages are stored,
+     * an empty retained payload clears the retained message).
+     *
+     * @return the number of subscriptions the message was delivered or queued to
+     * @throws IllegalArgumentException if the topic is not a valid topic name
+     */
+    int publish(Message message);
+
+    /**
+     * Disconnects a client (MQTT 5 clients receive DISCONNECT with reason 0x98 Administrative action).
+     *
+     * @param clientId    the client to disconnect
+     * @param removeSession also discard its session state
+     * @return true if a connection or session with that id existed
+     */
+    boolean kick(String clientId, boolean removeSession);
+
+    /** The client connected with this id, if any. */
+    default Optional<ClientInfo> client(String clientId) {
+        return clients().stream().filter(c -> c.clientId().equals(clientId)).findFirst();
+    }
+}
