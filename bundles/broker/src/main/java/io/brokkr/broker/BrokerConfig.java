@@ -1,0 +1,152 @@
+package io.brokkr.broker;
+
+import java.util.Map;
+
+/**
+ * Tunables of the broker engine. Mutable with fluent setters; the broker copies nothing, so change it only
+ * through {@link Broker#reconfigure(BrokerConfig)}. Keys in {@code etc/io.brokkr.broker.cfg} are the names in
+ * {@link #fromProperties(Map)}.
+ */
+public final class BrokerConfig {
+
+    /** Session Expiry Interval meaning "never expires". */
+    public static final long NEVER_EXPIRE = 0xFFFFFFFFL;
+
+    private int keepAliveMax = 60;
+    private int maxPacketSize = 268_435_455;
+    private int receiveMaximum = 65_535;
+    private int maxInflight = 20;
+    private int maxQueuedMessages = 1000;
+    private boolean queueQos0 = false;
+    private long sessionExpiryMax = NEVER_EXPIRE;
+    private int topicAliasMaximum = 10;
+    private boolean allowAnonymous = true;
+    private boolean retainAvailable = true;
+    private int maxQos = 2;
+    private int sysInterval = 10;
+    private boolean nativeTransport = true;
+    private int ioThreads = 0;
+    private int maxClientIdLength = 65_535;
+
+    public static BrokerConfig defaults() {
+        return new BrokerConfig();
+    }
+
+    /** Reads the cfg keys; missing keys keep their defaults. Throws IllegalArgumentException naming a bad key. */
+    public static BrokerConfig fromProperties(Map<String, ?> p) {
+        BrokerConfig c = new BrokerConfig();
+        c.keepAliveMax = intProp(p, "keepalive.max", c.keepAliveMax, 0, 65_535);
+        c.maxPacketSize = intProp(p, "max.packet.size", c.maxPacketSize, 64, 268_435_455);
+        c.receiveMaximum = intProp(p, "receive.maximum", c.receiveMaximum, 1, 65_535);
+        c.maxInflight = intProp(p, "max.inflight", c.maxInflight, 1, 65_535);
+        c.maxQueuedMessages = intProp(p, "max.queued.messages", c.maxQueuedMessages, 0, Integer.MAX_VALUE);
+        c.queueQos0 = boolProp(p, "queue.qos0", c.queueQos0);
+        c.sessionExpiryMax = longProp(p, "session.expiry.max", c.sessionExpiryMax, 0, NEVER_EXPIRE);
+        c.topicAliasMaximum = intProp(p, "topic.alias.maximum", c.topicAliasMaximum, 0, 65_535);
+        c.allowAnonymous = boolProp(p, "allow.anonymous", c.allowAnonymous);
+        c.retainAvailable = boolProp(p, "retain.available", c.retainAvailable);
+        c.maxQos = intProp(p, "max.qos", c.maxQos, 0, 2);
+        c.sysInterval = intProp(p, "sys.interval", c.sysInterval, 0, 86_400);
+        c.nativeTransport = boolProp(p, "transport.native", c.nativeTransport);
+        c.ioThreads = intProp(p, "io.threads", c.ioThreads, 0, 1024);
+        c.maxClientIdLength = intProp(p, "max.client.id.length", c.maxClientIdLength, 23, 65_535);
+        return c;
+    }
+
+    private static String raw(Map<String, ?> p, String key) {
+        Object v = p.get(key);
+        return v == null ? null : String.valueOf(v).trim();
+    }
+
+    static int intProp(Map<String, ?> p, String key, int def, int min, int max) {
+        return (int) longProp(p, key, def, min, max);
+    }
+
+    static long longProp(Map<String, ?> p, String key, long def, long min, long max) {
+        String v = raw(p, key);
+        if (v == null || v.isEmpty()) {
+            return def;
+        }
+        long n;
+        try {
+            n = Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": '" + v + "' is not a number");
+        }
+        if (n < min || n > max) {
+            throw new IllegalArgumentException(key + ": " + n + " is outside [" + min + ", " + max + "]");
+        }
+        return n;
+    }
+
+    static boolean boolProp(Map<String, ?> p, String key, boolean def) {
+        String v = raw(p, key);
+        if (v == null || v.isEmpty()) {
+            return def;
+        }
+        if (v.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (v.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException(key + ": '" + v + "' is not true or false");
+    }
+
+    /** Server cap on keep alive in seconds, sent as Server Keep Alive (MQTT 5). 0 = no cap. */
+    public int keepAliveMax() { return keepAliveMax; }
+    public BrokerConfig keepAliveMax(int v) { keepAliveMax = v; return this; }
+
+    /** Largest packet accepted from clients (bytes), sent as Maximum Packet Size (MQTT 5). */
+    public int maxPacketSize() { return maxPacketSize; }
+    public BrokerConfig maxPacketSize(int v) { maxPacketSize = v; return this; }
+
+    /** Inbound QoS 1/2 publishes a client may have unacknowledged (Receive Maximum sent in CONNACK). */
+    public int receiveMaximum() { return receiveMaximum; }
+    public BrokerConfig receiveMaximum(int v) { receiveMaximum = v; return this; }
+
+    /** Cap on outbound unacknowledged QoS 1/2 messages per client (lowered further by the client's Receive Maximum). */
+    public int maxInflight() { return maxInflight; }
+    public BrokerConfig maxInflight(int v) { maxInflight = v; return this; }
+
+    /** Messages queued per session beyond the inflight window or while offline; beyond that they are dropped. */
+    public int maxQueuedMessages() { return maxQueuedMessages; }
+    public BrokerConfig maxQueuedMessages(int v) { maxQueuedMessages = v; return this; }
+
+    /** Also queue QoS 0 messages for offline persistent sessions (Mosquitto's queue_qos0_messages). */
+    public boolean queueQos0() { return queueQos0; }
+    public BrokerConfig queueQos0(boolean v) { queueQos0 = v; return this; }
+
+    /** Cap on session expiry in seconds; {@link #NEVER_EXPIRE} = no cap. Also applies to 3.1.1 persistent sessions. */
+    public long sessionExpiryMax() { return sessionExpiryMax; }
+    public BrokerConfig sessionExpiryMax(long v) { sessionExpiryMax = v; return this; }
+
+    /** Topic Alias Maximum the broker accepts from clients (0 disables inbound aliases). */
+    public int topicAliasMaximum() { return topicAliasMaximum; }
+    public BrokerConfig topicAliasMaximum(int v) { topicAliasMaximum = v; return this; }
+
+    /** Accept clients that no authenticator allowed explicitly. */
+    public boolean allowAnonymous() { return allowAnonymous; }
+    public BrokerConfig allowAnonymous(boolean v) { allowAnonymous = v; return this; }
+
+    public boolean retainAvailable() { return retainAvailable; }
+    public BrokerConfig retainAvailable(boolean v) { retainAvailable = v; return this; }
+
+    public int maxQos() { return maxQos; }
+    public BrokerConfig maxQos(int v) { maxQos = v; return this; }
+
+    /** Seconds between $SYS updates; 0 disables $SYS. */
+    public int sysInterval() { return sysInterval; }
+    public BrokerConfig sysInterval(int v) { sysInterval = v; return this; }
+
+    /** Use epoll where available. */
+    public boolean nativeTransport() { return nativeTransport; }
+    public BrokerConfig nativeTransport(boolean v) { nativeTransport = v; return this; }
+
+    /** Network/session threads; 0 = number of cores. */
+    public int ioThreads() { return ioThreads; }
+    public BrokerConfig ioThreads(int v) { ioThreads = v; return this; }
+
+    public int maxClientIdLength() { return maxClientIdLength; }
+    public BrokerConfig maxClientIdLength(int v) { maxClientIdLength = v; return this; }
+}

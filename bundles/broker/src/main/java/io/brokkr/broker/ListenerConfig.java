@@ -1,0 +1,38 @@
+package io.brokkr.broker;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One network listener: {@code etc/io.brokkr.broker.listener-<name>.cfg}.
+ *
+ * @param name  listener name
+ * @param type  listener type; "tcp" (TLS and WebSocket are further types of the same factory)
+ * @param host  bind address
+ * @param port  port, 0 for an ephemeral port
+ */
+public record ListenerConfig(String name, String type, String host, int port) {
+
+    public ListenerConfig {
+        Objects.requireNonNull(name, "name");
+        type = type == null ? "tcp" : type.trim().toLowerCase();
+        host = host == null || host.isBlank() ? "0.0.0.0" : host.trim();
+        if (port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("port: " + port + " is outside [0, 65535]");
+        }
+    }
+
+    public static ListenerConfig tcp(String name, String host, int port) {
+        return new ListenerConfig(name, "tcp", host, port);
+    }
+
+    /** From a factory configuration's properties; {@code fallbackName} is used when there is no "name" key. */
+    public static ListenerConfig fromProperties(Map<String, ?> p, String fallbackName) {
+        Object name = p.get("name");
+        Object type = p.get("type");
+        Object host = p.get("host");
+        int port = BrokerConfig.intProp(p, "port", 1883, 0, 65_535);
+        return new ListenerConfig(name == null ? fallbackName : name.toString().trim(),
+                type == null ? null : type.toString(), host == null ? null : host.toString(), port);
+    }
+}
