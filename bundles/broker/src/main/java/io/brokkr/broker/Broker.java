@@ -23,9 +23,6 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.mqtt.MqttTopicSubscription;
@@ -97,8 +94,8 @@ public class Broker implements BrokerService {
         int threads = c.ioThreads() > 0 ? c.ioThreads() : Runtime.getRuntime().availableProcessors();
         epoll = c.nativeTransport() && epollAvailable();
         if (epoll) {
-            bossGroup = new EpollEventLoopGroup(1, new DefaultThreadFactory("brokkr-accept"));
-            workerGroup = new EpollEventLoopGroup(threads, new DefaultThreadFactory("brokkr-io"));
+            bossGroup = EpollSupport.group(1, new DefaultThreadFactory("brokkr-accept"));
+            workerGroup = EpollSupport.group(threads, new DefaultThreadFactory("brokkr-io"));
         } else {
             bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("brokkr-accept"));
             workerGroup = new NioEventLoopGroup(threads, new DefaultThreadFactory("brokkr-io"));
@@ -116,9 +113,9 @@ public class Broker implements BrokerService {
 
     private static boolean epollAvailable() {
         try {
-            return Epoll.isAvailable();
+            return EpollSupport.available();
         } catch (Throwable t) {
-            return false;
+            return false; // io.netty.channel.epoll not wired (optional import)
         }
     }
 
@@ -173,7 +170,7 @@ public class Broker implements BrokerService {
     }
 
     Class<? extends ServerChannel> serverChannelClass() {
-        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        return epoll ? EpollSupport.serverChannel() : NioServerSocketChannel.class;
     }
 
     ChannelHandler byteCounter() {
