@@ -1,0 +1,289 @@
+package io.brokkr.broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.brokkr.api.ClientInfo;
+import io.brokkr.api.Message;
+import io.brokkr.api.auth.AuthenticationResult;
+import io.brokkr.api.auth.Authenticator;
+import io.brokkr.api.auth.Authorizer;
+import io.brokkr.api.intercept.MessageInterceptor;
+import io.brokkr.api.storage.MessageSink;
+import io.brokkr.api.storage.RetainedStore;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttException;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The extension points of the API bundle, exercised through a real broker and real MQTT 5 clients: authenticators
+ * (async, ranked chain), authorizers, interceptors, message sinks (batched, retried) and retained store swap.
+ */
+class ExtensionsTest {
+
+    Broker broker;
+    int port;
+    final List<MqttClient> clients = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        broker = new Broker(BrokerConfig.defaults().sysInterval(0));
+        broker.start();
+        port = broker.openListener(ListenerConfig.tcp("ext", "127.0.0.1", 0)).port();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (MqttClient c : clients) {
+            try {
+                if (c.isConnected()) {
+                    c.disconnect();
+                }
+                c.close();
+            } catch (MqttException ignored) {
+                // already gone
+            }
+        }
+        broker.stop();
+    }
+
+    MqttClient client(String id, String user, String password) throws MqttException {
+        MqttClient c = new MqttClient("tcp://127.0.0.1:" + port, id, new MemoryPersistence());
+        MqttConnectionOptions o = new MqttConnectionOptions();
+        if (user != null) {
+            o.setUserName(user);
+            o.setPassword(password.getBytes(StandardCharsets.UTF_8));
+        }
+        clients.add(c);
+        c.connect(o);
+        return c;
+    }
+
+    @Test
+    void authenticatorChainDecidesAndDenialGivesReasonCode() throws Exception {
+        // ranked first: only cares about "admin"; second: async check of the password
+        Authenticator adminOnly = req -> CompletableFuture.completedFuture("admin".equals(req.username())
+                ? AuthenticationResult.allow() : AuthenticationResult.next());
+        Authenticator passwords = req -> CompletableFuture.supplyAsync(() ->
+                req.password() != null && "secret".equals(new String(req.password(), StandardCharsets.UTF_8))
+                        ? AuthenticationResult.allow()
+                        : AuthenticationResult.deny(AuthenticationResult.BAD_USERNAME_OR_PASSWORD, "wrong password"));
+        broker.setAuthenticators(List.of(adminOnly, passwords));
+
+        assertTrue(client("ok-1", "alice", "secret").isConnected());
+        assertTrue(client("ok-2", "admin", "anything").isConnected());
+        MqttException e = assertThrows(MqttException.class, () -> client("bad-1", "alice", "nope"));
+        assertEquals(0x86, e.getReasonCode());
+
+        // a failing authenticator denies with 0x88 (server unavailable) instead of letting clients in
+        broker.setAuthenticators(List.of(req -> {
+            throw new IllegalStateException("ldap down");
+        }));
+        MqttException e2 = assertThrows(MqttException.class, () -> client("bad-2", "alice", "secret"));
+        assertEquals(0x88, e2.getReasonCode());
+    }
+
+    @Test
+    void anonymousRefusedWhenDisabled() throws Exception {
+        broker.reconfigure(BrokerConfig.defaults().sysInterval(0).allowAnonymous(false));
+        MqttException e = assertThrows(MqttException.class, () -> client("anon", null, null));
+        assertEquals(0x87, e.getReasonCode());
+    }
+
+    @Test
+    void authorizerDeniesPublishAndSubscribe() throws Exception {
+        broker.setAuthorizers(List.of(new Authorizer() {
+            @Override
+            public Decision authorizePublish(ClientInfo client, String topic, int qos, boolean retain) {
+                return topic.startsWith("secret/") ? Decision.DENY : Decision.NEXT;
+            }
+
+            @Override
+            public Decision authorizeSubscribe(ClientInfo client, String topicFilter, int qos) {
+                return topicFilter.startsWith("secret/") ? Decision.DENY : Decision.ALLOW;
+            }
+        }));
+        org.eclipse.paho.mqttv5.client.MqttAsyncClient ac = new org.eclipse.paho.mqttv5.client.MqttAsyncClient(
+                "tcp://127.0.0.1:" + port, "authz", new MemoryPersistence());
+        BlockingQueue<String> got = new ArrayBlockingQueue<>(10);
+        ac.setCallback(new Callback(got));
+        ac.connect(new MqttConnectionOptions()).waitForCompletion(5000);
+        var token = ac.subscribe(new org.eclipse.paho.mqttv5.common.MqttSubscription[] {
+                new org.eclipse.paho.mqttv5.common.MqttSubscription("secret/#", 1),
+                new org.eclipse.paho.mqttv5.common.MqttSubscription("open/#", 1)});
+        token.waitForCompletion(5000);
+        int[] codes = token.getReasonCodes();
+        assertEquals(0x87, codes[0]);
+        assertEquals(1, codes[1]);
+        MqttMessage m = new MqttMessage("x".getBytes(StandardCharsets.UTF_8));
+        m.setQos(1);
+        var denied = ac.publish("secret/a", m);
+        denied.waitForCompletion(5000);
+        assertEquals(0x87, denied.getReasonCodes()[0]);
+        var allowed = ac.publish("open/a", m);
+        allowed.waitForCompletion(5000);
+        assertEquals("open/a=x", got.poll(5, TimeUnit.SECONDS));
+        assertNull(got.poll(200, TimeUnit.MILLISECONDS), "denied message was not routed");
+        ac.disconnect().waitForCompletion(5000);
+        ac.close();
+    }
+
+    @Test
+    void interceptorsSeeAndModifyMessages() throws Exception {
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        broker.setInterceptors(List.of(new MessageInterceptor() {
+            @Override
+            public void onConnect(ClientInfo client) {
+                events.add("connect " + client.clientId());
+            }
+
+            @Override
+            public Message onMessageReceived(ClientInfo client, Message message) {
+                if (message.topic().equals("drop/me")) {
+                    return null;
+                }
+                return message.withPayload((new String(message.payload(), StandardCharsets.UTF_8) + "!")
+                        .getBytes(StandardCharsets.UTF_8));
+            }
+
+            @Override
+            public void onMessageDelivered(String clientId, Message message) {
+                events.add("delivered " + clientId + " " + message.topic());
+            }
+
+            @Override
+            public void onDisconnect(ClientInfo client, boolean graceful) {
+                events.add("disconnect " + client.clientId() + " " + graceful);
+            }
+        }));
+        MqttClient sub = client("icp-sub", null, null);
+        BlockingQueue<String> got = new ArrayBlockingQueue<>(10);
+        sub.setCallback(new Callback(got));
+        sub.subscribe("#", 1);
+        MqttClient pub = client("icp-pub", null, null);
+        pub.publish("drop/me", "a".getBytes(StandardCharsets.UTF_8), 1, false);
+        pub.publish("keep/me", "b".getBytes(StandardCharsets.UTF_8), 1, false);
+        assertEquals("keep/me=b!", got.poll(5, TimeUnit.SECONDS));
+        assertNull(got.poll(300, TimeUnit.MILLISECONDS));
+        pub.disconnect();
+        long deadline = System.currentTimeMillis() + 5000;
+        while (!events.contains("disconnect icp-pub true") && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(events.contains("connect icp-sub"), events.toString());
+        assertTrue(events.contains("delivered icp-sub keep/me"), events.toString());
+        assertTrue(events.contains("disconnect icp-pub true"), events.toString());
+    }
+
+    @Test
+    void messageSinkGetsBatchesInOrderAndFailedBatchesAreRetried() throws Exception {
+        List<String> stored = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger calls = new AtomicInteger();
+        MessageSink flaky = batch -> {
+            if (calls.incrementAndGet() == 1) {
+                return CompletableFuture.failedFuture(new RuntimeException("store down"));
+            }
+            for (Message m : batch) {
+                stored.add(new String(m.payload(), StandardCharsets.UTF_8));
+            }
+            return CompletableFuture.completedFuture(null);
+        };
+        SinkDispatcher d = new SinkDispatcher("test", flaky, new String[] {"data/#"}, 10, 1000);
+        broker.setSinks(List.of(d));
+        MqttClient pub = client("sink-pub", null, null);
+        for (int i = 0; i < 25; i++) {
+            pub.publish("data/" + i, String.valueOf(i).getBytes(StandardCharsets.UTF_8), 1, false);
+        }
+        pub.publish("other/x", "no".getBytes(StandardCharsets.UTF_8), 1, false);
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (stored.size() < 25 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+        }
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            expected.add(String.valueOf(i));
+        }
+        assertEquals(expected, stored);
+        assertTrue(calls.get() >= 4, "first batch failed and was retried");
+        assertEquals(0, d.pending());
+        d.close();
+    }
+
+    @Test
+    void retainedStoreSwapKeepsMessages() throws Exception {
+        MqttClient pub = client("ret-pub", null, null);
+        pub.publish("r/1", "one".getBytes(StandardCharsets.UTF_8), 1, true);
+        long deadline = System.currentTimeMillis() + 5000;
+        while (broker.retained("r/#").isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        RetainedStore other = new MemoryRetainedStore();
+        broker.setRetainedStore(other);
+        assertEquals(1, other.size(), "retained messages are copied to the new store");
+        pub.publish("r/2", "two".getBytes(StandardCharsets.UTF_8), 1, true);
+        deadline = System.currentTimeMillis() + 5000;
+        while (other.size() < 2 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(2, other.size());
+        MqttClient sub = client("ret-sub", null, null);
+        BlockingQueue<String> got = new ArrayBlockingQueue<>(10);
+        sub.setCallback(new Callback(got));
+        sub.subscribe("r/#", 1);
+        List<String> received = new ArrayList<>();
+        received.add(got.poll(5, TimeUnit.SECONDS));
+        received.add(got.poll(5, TimeUnit.SECONDS));
+        Collections.sort(received);
+        assertEquals(List.of("r/1=one", "r/2=two"), received);
+    }
+
+    /** Paho v5 callback collecting "topic=payload". */
+    static final class Callback implements org.eclipse.paho.mqttv5.client.MqttCallback {
+        final BlockingQueue<String> got;
+
+        Callback(BlockingQueue<String> got) {
+            this.got = got;
+        }
+
+        @Override
+        public void messageArrived(String topic, MqttMessage message) {
+            got.add(topic + "=" + new String(message.getPayload(), StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse r) {
+        }
+
+        @Override
+        public void mqttErrorOccurred(MqttException e) {
+        }
+
+        @Override
+        public void deliveryComplete(org.eclipse.paho.mqttv5.client.IMqttToken token) {
+        }
+
+        @Override
+        public void connectComplete(boolean reconnect, String serverURI) {
+        }
+
+        @Override
+        public void authPacketArrived(int reasonCode, org.eclipse.paho.mqttv5.common.packet.MqttProperties p) {
+        }
+    }
+}
