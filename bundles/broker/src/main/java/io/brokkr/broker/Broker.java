@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * the DS components of this bundle.
  *
  * <p>Threading: Netty event loops do the I/O; each session is pinned to one of the same loops by its client id
- * ({@link #loopFor}) and all its state is touched only there. Routing a message matches the concurrent
+ * when it is created ({@link #connect}) and all its state is touched only there. Routing a message matches the concurrent
  * subscription tree on the publisher's session loop and hands one task per target loop to the subscribers.
  */
 public class Broker implements BrokerService {
@@ -257,48 +257,77 @@ public class Broker implements BrokerService {
 
     // ------------------------------------------------------------------------------------------------ sessions
 
-    EventLoop loopFor(String clientId) {
-        return loops[loopIndex(clientId)];
-    }
-
-    private int loopIndex(String clientId) {
-        return Math.floorMod(clientId.hashCode(), loops.length);
-    }
-
-    /** Runs on the session loop of the connecting client id. */
-    void attach(MqttConnection conn, MqttConnection.ConnectParams p) {
-        if (!conn.channel().isActive()) {
-            return; // the client went away during authentication
+    private int indexOf(EventLoop loop) {
+        for (int i = 0; i < loops.length; i++) {
+            if (loops[i] == loop) {
+                return i;
+            }
         }
+        throw new IllegalStateException("event loop not of this broker");
+    }
+
+    /**
+     * Completes a CONNECT after authentication. A new session is created on the connection's own event loop, so a
+     * client's packets and its session state share one thread; an existing session keeps its loop and the
+     * connection's work hops to it. Runs on any thread.
+     */
+    void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
         String id = conn.clientId();
         Session s = sessions.get(id);
-        boolean present = false;
-        if (s != null) {
-            MqttConnection old = s.connection;
-            if (old != null) {
-                LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
-                        old.remote());
-                Message oldWill = s.will();
-                long oldDelay = s.willDelay();
-                s.takeOver();
-                old.takenOver();
-                stats.clientDisconnected();
-                fireDisconnect(old.info(), false);
-                if (oldWill != null && (oldDelay == 0 || p.cleanStart())) {
-                    publishWill(oldWill);
-                }
+        if (s == null) {
+            EventLoop loop = conn.channel().eventLoop();
+            Session created = new Session(this, id, loop, indexOf(loop));
+            s = sessions.putIfAbsent(id, created);
+            if (s == null) {
+                s = created;
             }
+        }
+        Session target = s;
+        if (target.loop.inEventLoop()) {
+            attach(target, conn, p);
+        } else {
+            target.loop.execute(() -> attach(target, conn, p));
+        }
+    }
+
+    /** Runs on the session's loop. */
+    private void attach(Session s, MqttConnection conn, MqttConnection.ConnectParams p) {
+        String id = conn.clientId();
+        if (!conn.channel().isActive()) {
+            // the client went away during authentication; drop a session created just for it
+            if (!s.everAttached && sessions.remove(id, s)) {
+                s.ended = true;
+            }
+            return;
+        }
+        if (s.ended || sessions.get(id) != s) {
+            connect(conn, p); // the session ended meanwhile: look up again
+            return;
+        }
+        boolean present = false;
+        MqttConnection old = s.connection;
+        if (old != null) {
+            LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
+                    old.remote());
+            Message oldWill = s.will();
+            long oldDelay = s.willDelay();
+            s.takeOver();
+            old.takenOver();
+            stats.clientDisconnected();
+            fireDisconnect(old.info(), false);
+            if (oldWill != null && (oldDelay == 0 || p.cleanStart())) {
+                publishWill(oldWill);
+            }
+        }
+        if (s.everAttached) {
             if (p.cleanStart()) {
                 endSession(s);
-                s = null;
-            } else {
-                present = true;
+                connect(conn, p); // a fresh session, on this connection's loop
+                return;
             }
+            present = true;
         }
-        if (s == null) {
-            s = new Session(this, id, loopFor(id), loopIndex(id));
-            sessions.put(id, s);
-        }
+        s.everAttached = true;
         s.attach(conn, p.sessionExpiry(), p.will(), p.willDelay());
         stats.clientConnected();
         conn.connected(s, present, p);

@@ -494,7 +494,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             }
             ConnectParams p = new ConnectParams(cleanStart, sessionExpiry, expiryCapped, finalAssigned,
                     finalServerKeepAlive, finalWill, finalWillDelay);
-            broker.loopFor(finalId).execute(() -> broker.attach(this, p));
+            broker.connect(this, p);
         }));
     }
 

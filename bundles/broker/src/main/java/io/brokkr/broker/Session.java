@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The state of one client session. Every field is confined to {@link #loop}, the event loop the session is pinned
- * to by its client id, so no locks are needed: other threads hand work to the session with {@code loop.execute}.
+ * to (that of the connection that created it), so no locks are needed: other threads hand work to the session with {@code loop.execute}.
  */
 final class Session {
 
@@ -55,6 +55,8 @@ final class Session {
     long expiryInterval;
     long disconnectedAt;
     boolean ended;
+    /** False until the first connection attached (a fresh session has nothing to clean). */
+    boolean everAttached;
 
     private Message will;
     private long willDelay;
