@@ -1,0 +1,874 @@
+package io.brokkr.broker;
+
+import io.brokkr.api.BrokerService;
+import io.brokkr.api.BrokerStats;
+import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ListenerInfo;
+import io.brokkr.api.Message;
+import io.brokkr.api.SessionInfo;
+import io.brokkr.api.SubscriptionInfo;
+import io.brokkr.api.auth.AuthenticationRequest;
+import io.brokkr.api.auth.AuthenticationResult;
+import io.brokkr.api.auth.Authenticator;
+import io.brokkr.api.auth.Authorizer;
+import io.brokkr.api.intercept.MessageInterceptor;
+import io.brokkr.api.storage.RetainedStore;
+import io.brokkr.broker.topic.SubscriptionTree;
+import io.brokkr.broker.topic.Topics;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The MQTT broker engine. Plain Java (no OSGi types), so it runs embedded in tests and benchmarks as well as inside
+ * the DS components of this bundle.
+ *
+ * <p>Threading: Netty event loops do the I/O; each session is pinned to one of the same loops by its client id
+ * ({@link #loopFor}) and all its state is touched only there. Routing a message matches the concurrent
+ * subscription tree on the publisher's session loop and hands one task per target loop to the subscribers.
+ */
+public class Broker implements BrokerService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+    public static final String VERSION = readVersion();
+
+    private volatile BrokerConfig config;
+    final Stats stats = new Stats();
+    private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
+    private final SubscriptionTree<Session, Subscription> tree = new SubscriptionTree<>();
+    private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
+    private final RetainedStore memoryRetained = new MemoryRetainedStore();
+    private volatile RetainedStore retainedStore = memoryRetained;
+    private volatile List<Authenticator> authenticators = List.of();
+    private volatile List<Authorizer> authorizers = List.of();
+    private volatile List<MessageInterceptor> interceptors = List.of();
+    private volatile List<SinkDispatcher> sinks = List.of();
+
+    private EventLoopGroup bossGroup;
+    private EventLoopGroup workerGroup;
+    private EventLoop[] loops;
+    private boolean epoll;
+    private long startedAt;
+    private ScheduledFuture<?> sysTask;
+    private ScheduledFuture<?> housekeeping;
+    private final Map<String, String> lastSys = new HashMap<>();
+    private final ByteCounter byteCounter = new ByteCounter();
+
+    public Broker(BrokerConfig config) {
+        this.config = config;
+    }
+
+    public BrokerConfig config() {
+        return config;
+    }
+
+    // ------------------------------------------------------------------------------------------------ lifecycle
+
+    public synchronized void start() {
+        if (workerGroup != null) {
+            return;
+        }
+        BrokerConfig c = config;
+        int threads = c.ioThreads() > 0 ? c.ioThreads() : Runtime.getRuntime().availableProcessors();
+        epoll = c.nativeTransport() && epollAvailable();
+        if (epoll) {
+            bossGroup = EpollSupport.group(1, new DefaultThreadFactory("brokkr-accept"));
+            workerGroup = EpollSupport.group(threads, new DefaultThreadFactory("brokkr-io"));
+        } else {
+            bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("brokkr-accept"));
+            workerGroup = new NioEventLoopGroup(threads, new DefaultThreadFactory("brokkr-io"));
+        }
+        List<EventLoop> l = new ArrayList<>();
+        for (EventExecutor e : workerGroup) {
+            l.add((EventLoop) e);
+        }
+        loops = l.toArray(new EventLoop[0]);
+        startedAt = System.currentTimeMillis();
+        scheduleSys();
+        housekeeping = loops[0].scheduleAtFixedRate(this::housekeeping, 1, 1, TimeUnit.SECONDS);
+        LOG.info("Brokkr {} started: {} I/O threads, {} transport", VERSION, threads, epoll ? "epoll" : "nio");
+    }
+
+    private static boolean epollAvailable() {
+        try {
+            return EpollSupport.available();
+        } catch (Throwable t) {
+            return false; // io.netty.channel.epoll not wired (optional import)
+        }
+    }
+
+    public synchronized void stop() {
+        if (workerGroup == null) {
+            return;
+        }
+        for (Listener l : new ArrayList<>(listeners.values())) {
+            l.close();
+        }
+        listeners.clear();
+        for (SinkDispatcher d : sinks) {
+            d.close();
+        }
+        if (sysTask != null) {
+            sysTask.cancel(false);
+        }
+        housekeeping.cancel(false);
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workerGroup = null;
+        bossGroup = null;
+        sessions.clear();
+        LOG.info("Brokkr stopped");
+    }
+
+    /** Applies new tunables to the running broker (listeners and sessions stay up). */
+    public synchronized void reconfigure(BrokerConfig newConfig) {
+        BrokerConfig old = config;
+        config = newConfig;
+        if (workerGroup != null && old.sysInterval() != newConfig.sysInterval()) {
+            if (sysTask != null) {
+                sysTask.cancel(false);
+            }
+            scheduleSys();
+        }
+        LOG.info("Broker configuration updated");
+    }
+
+    private void scheduleSys() {
+        int interval = config.sysInterval();
+        sysTask = interval <= 0 ? null
+                : loops[0].scheduleAtFixedRate(this::publishSys, 0, interval, TimeUnit.SECONDS);
+    }
+
+    EventLoopGroup bossGroup() {
+        return bossGroup;
+    }
+
+    EventLoopGroup workerGroup() {
+        return workerGroup;
+    }
+
+    Class<? extends ServerChannel> serverChannelClass() {
+        return epoll ? EpollSupport.serverChannel() : NioServerSocketChannel.class;
+    }
+
+    ChannelHandler byteCounter() {
+        return byteCounter;
+    }
+
+    // ------------------------------------------------------------------------------------------------ listeners
+
+    /** Opens (binds) a listener. Throws IllegalStateException with the reason if it cannot bind. */
+    public Listener openListener(ListenerConfig lc) {
+        if (workerGroup == null) {
+            throw new IllegalStateException("broker not started");
+        }
+        Listener l = new Listener(this, lc);
+        Listener prev = listeners.putIfAbsent(lc.name(), l);
+        if (prev != null) {
+            throw new IllegalStateException("listener " + lc.name() + " already exists");
+        }
+        try {
+            l.bind();
+        } catch (RuntimeException e) {
+            // keep it registered (unbound) so operators see the error in mqtt:listeners
+        }
+        return l;
+    }
+
+    /** Rebinds a listener on a new address, or opens it if it does not exist. */
+    public Listener updateListener(ListenerConfig lc) {
+        Listener l = listeners.get(lc.name());
+        if (l == null) {
+            return openListener(lc);
+        }
+        try {
+            l.reconfigure(lc);
+        } catch (RuntimeException e) {
+            // error kept on the listener
+        }
+        return l;
+    }
+
+    public void closeListener(String name) {
+        Listener l = listeners.remove(name);
+        if (l != null) {
+            l.close();
+        }
+    }
+
+    public Listener listener(String name) {
+        return listeners.get(name);
+    }
+
+    // ------------------------------------------------------------------------------------------------ extensions
+
+    public void setAuthenticators(List<Authenticator> list) {
+        authenticators = List.copyOf(list);
+    }
+
+    public void setAuthorizers(List<Authorizer> list) {
+        authorizers = List.copyOf(list);
+    }
+
+    public void setInterceptors(List<MessageInterceptor> list) {
+        interceptors = List.copyOf(list);
+    }
+
+    /** Replaces the retained store (null restores the in-memory one); retained messages are copied over. */
+    public synchronized void setRetainedStore(RetainedStore store) {
+        RetainedStore next = store == null ? memoryRetained : store;
+        RetainedStore prev = retainedStore;
+        if (prev == next) {
+            return;
+        }
+        if (next.size() == 0) {
+            for (Message m : prev.match("#")) {
+                next.put(m);
+            }
+        }
+        retainedStore = next;
+    }
+
+    public void setSinks(List<SinkDispatcher> list) {
+        sinks = List.copyOf(list);
+    }
+
+    // ------------------------------------------------------------------------------------------------ sessions
+
+    EventLoop loopFor(String clientId) {
+        return loops[loopIndex(clientId)];
+    }
+
+    private int loopIndex(String clientId) {
+        return Math.floorMod(clientId.hashCode(), loops.length);
+    }
+
+    /** Runs on the session loop of the connecting client id. */
+    void attach(MqttConnection conn, MqttConnection.ConnectParams p) {
+        if (!conn.channel().isActive()) {
+            return; // the client went away during authentication
+        }
+        String id = conn.clientId();
+        Session s = sessions.get(id);
+        boolean present = false;
+        if (s != null) {
+            MqttConnection old = s.connection;
+            if (old != null) {
+                LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
+                        old.remote());
+                Message oldWill = s.will();
+                long oldDelay = s.willDelay();
+                s.takeOver();
+                old.takenOver();
+                stats.clientDisconnected();
+                fireDisconnect(old.info(), false);
+                if (oldWill != null && (oldDelay == 0 || p.cleanStart())) {
+                    publishWill(oldWill);
+                }
+            }
+            if (p.cleanStart()) {
+                endSession(s);
+                s = null;
+            } else {
+                present = true;
+            }
+        }
+        if (s == null) {
+            s = new Session(this, id, loopFor(id), loopIndex(id));
+            sessions.put(id, s);
+        }
+        s.attach(conn, p.sessionExpiry(), p.will(), p.willDelay());
+        stats.clientConnected();
+        conn.connected(s, present, p);
+        s.resume();
+        LOG.debug("Client {} connected from {} ({}), session present {}", id, conn.remote(),
+                conn.protocolVersion().label(), present);
+        ClientInfo ci = conn.info();
+        for (MessageInterceptor i : interceptors) {
+            try {
+                i.onConnect(ci);
+            } catch (RuntimeException e) {
+                LOG.warn("Interceptor {} failed in onConnect: {}", i, e.toString(), e);
+            }
+        }
+    }
+
+    /** Runs on the session loop: a connection closed. */
+    void detach(Session s, MqttConnection conn, boolean sendWill, ClientInfo ci, boolean graceful) {
+        if (s.connection == conn) {
+            stats.clientDisconnected();
+            s.detach(conn, sendWill);
+        }
+        fireDisconnect(ci, graceful);
+    }
+
+    private void fireDisconnect(ClientInfo ci, boolean graceful) {
+        if (ci == null) {
+            return;
+        }
+        for (MessageInterceptor i : interceptors) {
+            try {
+                i.onDisconnect(ci, graceful);
+            } catch (RuntimeException e) {
+                LOG.warn("Interceptor {} failed in onDisconnect: {}", i, e.toString(), e);
+            }
+        }
+    }
+
+    /** Runs on the session loop: removes the session and its subscriptions. */
+    void endSession(Session s) {
+        for (Subscription sub : s.subscriptions.values()) {
+            tree.unsubscribe(sub.shareGroup(), sub.filter(), s);
+        }
+        s.subscriptions.clear();
+        sessions.remove(s.clientId, s);
+        s.end();
+    }
+
+    void publishWill(Message will) {
+        LOG.debug("Publishing will of {} on '{}'", will.publisherId(), will.topic());
+        publish(null, new Message(will.topic(), will.payload(), will.qos(), will.retain(), will.properties(),
+                will.publisherId(), System.currentTimeMillis()));
+    }
+
+    // ------------------------------------------------------------------------------------------------ subscribe
+
+    record SubscribeResult(List<Integer> codes, Subscription[] granted, boolean[] isNew) {
+    }
+
+    /** Runs on the session loop. */
+    SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId) {
+        boolean v5 = conn.isV5();
+        BrokerConfig cfg = config;
+        List<Integer> codes = new ArrayList<>(subs.size());
+        Subscription[] granted = new Subscription[subs.size()];
+        boolean[] isNew = new boolean[subs.size()];
+        for (int i = 0; i < subs.size(); i++) {
+            MqttTopicSubscription t = subs.get(i);
+            String full = t.topicFilter();
+            String err = Topics.validateTopicFilter(full);
+            if (err != null) {
+                LOG.info("Client {}: invalid topic filter '{}': {}", s.clientId, full, err);
+                codes.add(v5 ? MqttConnection.RC_TOPIC_FILTER_INVALID : 0x80);
+                continue;
+            }
+            Topics.SharedFilter shared = Topics.parseShared(full);
+            String group = shared == null ? null : shared.group();
+            String filter = shared == null ? full : shared.filter();
+            int qos = Math.min(t.qualityOfService().value(), cfg.maxQos());
+            if (!authorizeSubscribe(conn.info(), full, qos)) {
+                LOG.info("Client {}: not authorized to subscribe to '{}'", s.clientId, full);
+                codes.add(v5 ? MqttConnection.RC_NOT_AUTHORIZED : 0x80);
+                continue;
+            }
+            Subscription sub = v5
+                    ? new Subscription(group, filter, qos, t.option().isNoLocal(), t.option().isRetainAsPublished(),
+                    t.option().retainHandling().value(), subId)
+                    : new Subscription(group, filter, qos, false, false, 0, 0);
+            Subscription prev = s.subscriptions.put(full, sub);
+            tree.subscribe(group, filter, s, sub);
+            granted[i] = sub;
+            isNew[i] = prev == null;
+            codes.add(qos);
+            for (MessageInterceptor ic : interceptors) {
+                try {
+                    ic.onSubscribe(conn.info(), sub.info(s.clientId));
+                } catch (RuntimeException e) {
+                    LOG.warn("Interceptor {} failed in onSubscribe: {}", ic, e.toString(), e);
+                }
+            }
+        }
+        s.updateInfo();
+        return new SubscribeResult(codes, granted, isNew);
+    }
+
+    /** Runs on the session loop, after SUBACK: sends retained messages per Retain Handling. */
+    void sendRetainedAfterSubscribe(Session s, SubscribeResult r) {
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < r.granted().length; i++) {
+            Subscription sub = r.granted()[i];
+            if (sub == null || sub.shareGroup() != null) {
+                continue; // retained messages are not sent for shared subscriptions [MQTT-3.8.4-?]
+            }
+            if (sub.retainHandling() == 2 || (sub.retainHandling() == 1 && !r.isNew()[i])) {
+                continue;
+            }
+            int[] ids = sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()};
+            for (Message m : retainedStore.match(sub.filter())) {
+                if (m.isExpired(now)) {
+                    retainedStore.remove(m.topic());
+                    continue;
+                }
+                s.deliver(new Delivery(m, Math.min(m.qos(), sub.qos()), true, ids));
+            }
+        }
+    }
+
+    /** Runs on the session loop. */
+    boolean unsubscribe(Session s, String full) {
+        Subscription prev = s.subscriptions.remove(full);
+        if (prev != null) {
+            tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
+            s.updateInfo();
+        }
+        return prev != null;
+    }
+
+    // ------------------------------------------------------------------------------------------------ routing
+
+    /**
+     * Publishes a message: interceptors, retained store, then routing.
+     *
+     * @param publisher the publishing client, or null for broker-originated messages
+     * @return number of sessions the message was delivered or queued to
+     */
+    int publish(ClientInfo publisher, Message message) {
+        Message m = message;
+        for (MessageInterceptor i : interceptors) {
+            try {
+                m = i.onMessageReceived(publisher, m);
+            } catch (RuntimeException e) {
+                LOG.warn("Interceptor {} failed in onMessageReceived: {}", i, e.toString(), e);
+            }
+            if (m == null) {
+                return 0;
+            }
+        }
+        if (m.retain()) {
+            if (m.payload().length == 0) {
+                retainedStore.remove(m.topic());
+            } else {
+                retainedStore.put(m);
+            }
+        }
+        for (SinkDispatcher d : sinks) {
+            d.offer(m);
+        }
+        return route(m);
+    }
+
+    private int route(Message m) {
+        Router r = new Router(m);
+        tree.match(m.topic(), r);
+        return r.dispatch();
+    }
+
+    /** Collects the targets of one message: one delivery per session (overlapping subscriptions merged). */
+    private final class Router implements SubscriptionTree.Visitor<Session, Subscription> {
+        private final Message message;
+        private Session first;
+        private Target firstTarget;
+        private IdentityHashMap<Session, Target> many;
+        private List<Target> shared;
+
+        Router(Message message) {
+            this.message = message;
+        }
+
+        @Override
+        public void subscription(Session s, Subscription sub) {
+            if (sub.noLocal() && s.clientId.equals(message.publisherId())) {
+                return;
+            }
+            if (first == null) {
+                first = s;
+                firstTarget = new Target(s, sub);
+                return;
+            }
+            if (first == s) {
+                firstTarget.merge(sub);
+                return;
+            }
+            if (many == null) {
+                many = new IdentityHashMap<>();
+            }
+            Target t = many.get(s);
+            if (t == null) {
+                many.put(s, new Target(s, sub));
+            } else {
+                t.merge(sub);
+            }
+        }
+
+        @Override
+        public void sharedGroup(SubscriptionTree.SharedGroup<Session, Subscription> group) {
+            List<Map.Entry<Session, Subscription>> members = group.members();
+            int n = members.size();
+            int start = group.next();
+            Map.Entry<Session, Subscription> chosen = null;
+            for (int i = 0; i < n; i++) {
+                Map.Entry<Session, Subscription> e = members.get((start + i) % n);
+                if (e.getKey().online) {
+                    chosen = e;
+                    break;
+                }
+            }
+            if (chosen == null) {
+                chosen = members.get(start % n);
+            }
+            if (shared == null) {
+                shared = new ArrayList<>(2);
+            }
+            shared.add(new Target(chosen.getKey(), chosen.getValue()));
+        }
+
+        int dispatch() {
+            if (first == null && shared == null) {
+                return 0;
+            }
+            if (many == null && shared == null) {
+                send(firstTarget);
+                return 1;
+            }
+            List<Target> all = new ArrayList<>();
+            if (firstTarget != null) {
+                all.add(firstTarget);
+            }
+            if (many != null) {
+                all.addAll(many.values());
+            }
+            if (shared != null) {
+                all.addAll(shared);
+            }
+            // one task per event loop
+            @SuppressWarnings("unchecked")
+            List<Delivery>[] perLoop = new List[loops.length];
+            @SuppressWarnings("unchecked")
+            List<Session>[] perLoopSessions = new List[loops.length];
+            for (Target t : all) {
+                int idx = t.session.loopIndex;
+                if (perLoop[idx] == null) {
+                    perLoop[idx] = new ArrayList<>();
+                    perLoopSessions[idx] = new ArrayList<>();
+                }
+                perLoop[idx].add(t.delivery(message));
+                perLoopSessions[idx].add(t.session);
+            }
+            for (int i = 0; i < loops.length; i++) {
+                if (perLoop[i] != null) {
+                    List<Delivery> ds = perLoop[i];
+                    List<Session> ss = perLoopSessions[i];
+                    Runnable task = () -> {
+                        for (int k = 0; k < ds.size(); k++) {
+                            ss.get(k).deliver(ds.get(k));
+                        }
+                    };
+                    if (loops[i].inEventLoop()) {
+                        task.run();
+                    } else {
+                        loops[i].execute(task);
+                    }
+                }
+            }
+            return all.size();
+        }
+
+        private void send(Target t) {
+            Delivery d = t.delivery(message);
+            Session s = t.session;
+            if (s.loop.inEventLoop()) {
+                s.deliver(d);
+            } else {
+                s.loop.execute(() -> s.deliver(d));
+            }
+        }
+    }
+
+    private static final class Target {
+        final Session session;
+        int qos;
+        boolean retainAsPublished;
+        int[] ids;
+
+        Target(Session session, Subscription sub) {
+            this.session = session;
+            this.qos = sub.qos();
+            this.retainAsPublished = sub.retainAsPublished();
+            this.ids = sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()};
+        }
+
+        void merge(Subscription sub) {
+            qos = Math.max(qos, sub.qos());
+            retainAsPublished |= sub.retainAsPublished();
+            if (sub.subscriptionId() != 0) {
+                int[] n = java.util.Arrays.copyOf(ids, ids.length + 1);
+                n[ids.length] = sub.subscriptionId();
+                ids = n;
+            }
+        }
+
+        Delivery delivery(Message m) {
+            return new Delivery(m, Math.min(m.qos(), qos), retainAsPublished && m.retain(), ids);
+        }
+    }
+
+    void delivered(String clientId, Message m) {
+        List<MessageInterceptor> list = interceptors;
+        if (list.isEmpty()) {
+            return;
+        }
+        for (MessageInterceptor i : list) {
+            try {
+                i.onMessageDelivered(clientId, m);
+            } catch (RuntimeException e) {
+                LOG.warn("Interceptor {} failed in onMessageDelivered: {}", i, e.toString(), e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ auth
+
+    CompletableFuture<AuthenticationResult> authenticate(AuthenticationRequest req) {
+        return authStep(authenticators, 0, req);
+    }
+
+    private CompletableFuture<AuthenticationResult> authStep(List<Authenticator> list, int i,
+                                                             AuthenticationRequest req) {
+        if (i >= list.size()) {
+            if (config.allowAnonymous()) {
+                return CompletableFuture.completedFuture(AuthenticationResult.allow());
+            }
+            return CompletableFuture.completedFuture(req.username() == null
+                    ? AuthenticationResult.deny(AuthenticationResult.NOT_AUTHORIZED,
+                    "anonymous access disabled (allow.anonymous=false)")
+                    : AuthenticationResult.deny(AuthenticationResult.BAD_USERNAME_OR_PASSWORD,
+                    "bad user name or password"));
+        }
+        CompletableFuture<AuthenticationResult> f;
+        try {
+            f = list.get(i).authenticate(req).toCompletableFuture();
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        return f.thenCompose(r -> r == null || r.decision() == AuthenticationResult.Decision.NEXT
+                ? authStep(list, i + 1, req) : CompletableFuture.completedFuture(r));
+    }
+
+    boolean authorizePublish(ClientInfo client, String topic, int qos, boolean retain) {
+        for (Authorizer a : authorizers) {
+            try {
+                Authorizer.Decision d = a.authorizePublish(client, topic, qos, retain);
+                if (d != null && d != Authorizer.Decision.NEXT) {
+                    return d == Authorizer.Decision.ALLOW;
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("Authorizer {} failed: {}; denying", a, e.toString(), e);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    boolean authorizeSubscribe(ClientInfo client, String filter, int qos) {
+        for (Authorizer a : authorizers) {
+            try {
+                Authorizer.Decision d = a.authorizeSubscribe(client, filter, qos);
+                if (d != null && d != Authorizer.Decision.NEXT) {
+                    return d == Authorizer.Decision.ALLOW;
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("Authorizer {} failed: {}; denying", a, e.toString(), e);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------------------------------------ $SYS
+
+    private void publishSys() {
+        try {
+            BrokerStats st = stats();
+            Map<String, String> v = new java.util.LinkedHashMap<>();
+            v.put("$SYS/broker/version", "brokkr version " + VERSION);
+            v.put("$SYS/broker/uptime", st.uptimeSeconds() + " seconds");
+            v.put("$SYS/broker/clients/connected", String.valueOf(st.clientsConnected()));
+            v.put("$SYS/broker/clients/active", String.valueOf(st.clientsConnected()));
+            v.put("$SYS/broker/clients/disconnected", String.valueOf(st.clientsDisconnected()));
+            v.put("$SYS/broker/clients/inactive", String.valueOf(st.clientsDisconnected()));
+            v.put("$SYS/broker/clients/total", String.valueOf(st.clientsConnected() + st.clientsDisconnected()));
+            v.put("$SYS/broker/clients/maximum", String.valueOf(st.clientsMaximum()));
+            v.put("$SYS/broker/messages/received", String.valueOf(st.messagesReceived()));
+            v.put("$SYS/broker/messages/sent", String.valueOf(st.messagesSent()));
+            v.put("$SYS/broker/messages/stored", String.valueOf(st.storedMessages()));
+            v.put("$SYS/broker/store/messages/count", String.valueOf(st.storedMessages()));
+            v.put("$SYS/broker/publish/messages/received", String.valueOf(st.publishReceived()));
+            v.put("$SYS/broker/publish/messages/sent", String.valueOf(st.publishSent()));
+            v.put("$SYS/broker/publish/messages/dropped", String.valueOf(st.messagesDropped()));
+            v.put("$SYS/broker/bytes/received", String.valueOf(st.bytesReceived()));
+            v.put("$SYS/broker/bytes/sent", String.valueOf(st.bytesSent()));
+            v.put("$SYS/broker/subscriptions/count", String.valueOf(st.subscriptions()));
+            v.put("$SYS/broker/retained messages/count", String.valueOf(st.retainedMessages()));
+            for (Map.Entry<String, String> e : v.entrySet()) {
+                if (!e.getValue().equals(lastSys.get(e.getKey()))) {
+                    lastSys.put(e.getKey(), e.getValue());
+                    Message m = Message.of(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8), 0, true);
+                    retainedStore.put(m);
+                    route(m);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("$SYS update failed: {}", e.toString(), e);
+        }
+    }
+
+    private void housekeeping() {
+        long now = System.currentTimeMillis();
+        for (Session s : sessions.values()) {
+            if (!s.online && !s.queue.isEmpty()) {
+                s.loop.execute(() -> s.purgeExpired(now));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ BrokerService
+
+    @Override
+    public List<ClientInfo> clients() {
+        List<ClientInfo> out = new ArrayList<>();
+        for (Session s : sessions.values()) {
+            MqttConnection c = s.connection;
+            if (c != null && c.info() != null) {
+                out.add(c.info());
+            }
+        }
+        out.sort((a, b) -> a.clientId().compareTo(b.clientId()));
+        return out;
+    }
+
+    @Override
+    public List<SessionInfo> sessions() {
+        List<SessionInfo> out = new ArrayList<>();
+        for (Session s : sessions.values()) {
+            SessionInfo i = s.info;
+            if (i != null) {
+                out.add(i);
+            }
+        }
+        out.sort((a, b) -> a.clientId().compareTo(b.clientId()));
+        return out;
+    }
+
+    @Override
+    public List<SubscriptionInfo> subscriptions() {
+        List<SubscriptionInfo> out = new ArrayList<>();
+        tree.forEach((group, filter, s, sub) -> out.add(sub.info(s.clientId)));
+        out.sort((a, b) -> a.clientId().equals(b.clientId()) ? a.fullFilter().compareTo(b.fullFilter())
+                : a.clientId().compareTo(b.clientId()));
+        return out;
+    }
+
+    @Override
+    public List<Message> retained(String topicFilter) {
+        String err = Topics.validateTopicFilter(topicFilter);
+        if (err != null) {
+            throw new IllegalArgumentException("invalid topic filter '" + topicFilter + "': " + err);
+        }
+        List<Message> out = new ArrayList<>(retainedStore.match(topicFilter));
+        out.sort((a, b) -> a.topic().compareTo(b.topic()));
+        return out;
+    }
+
+    @Override
+    public List<ListenerInfo> listeners() {
+        List<ListenerInfo> out = new ArrayList<>();
+        for (Listener l : listeners.values()) {
+            out.add(l.info());
+        }
+        out.sort((a, b) -> a.name().compareTo(b.name()));
+        return out;
+    }
+
+    @Override
+    public BrokerStats stats() {
+        int connected = stats.connected.get();
+        int total = sessions.size();
+        return new BrokerStats(VERSION, (System.currentTimeMillis() - startedAt) / 1000, connected,
+                Math.max(0, total - connected), stats.maximumConnected.get(), stats.messagesReceived.sum(),
+                stats.messagesSent.sum(), stats.publishDropped.sum(), stats.publishReceived.sum(),
+                stats.publishSent.sum(), stats.bytesReceived.sum(), stats.bytesSent.sum(), tree.size(),
+                retainedStore.size(), stats.storedMessages.get());
+    }
+
+    @Override
+    public int publish(Message message) {
+        String err = Topics.validateTopicName(message.topic());
+        if (err != null) {
+            throw new IllegalArgumentException("invalid topic name '" + message.topic() + "': " + err);
+        }
+        if (message.qos() > config.maxQos()) {
+            throw new IllegalArgumentException("QoS " + message.qos() + " exceeds max.qos " + config.maxQos());
+        }
+        return publish(null, message);
+    }
+
+    @Override
+    public boolean kick(String clientId, boolean removeSession) {
+        Session s = sessions.get(clientId);
+        if (s == null) {
+            return false;
+        }
+        s.loop.execute(() -> {
+            MqttConnection c = s.connection;
+            if (removeSession) {
+                s.expiryInterval = 0;
+            }
+            if (c != null) {
+                LOG.info("Client {}: disconnected by an administrator", clientId);
+                c.disconnect(MqttConnection.RC_ADMINISTRATIVE_ACTION, "administrative action");
+            } else if (removeSession && !s.ended) {
+                endSession(s);
+            }
+        });
+        return true;
+    }
+
+    // ------------------------------------------------------------------------------------------------ misc
+
+    @ChannelHandler.Sharable
+    private final class ByteCounter extends ChannelDuplexHandler {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            if (msg instanceof ByteBuf b) {
+                stats.bytesReceived.add(b.readableBytes());
+            }
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+            if (msg instanceof ByteBuf b) {
+                stats.bytesSent.add(b.readableBytes());
+            }
+            ctx.write(msg, promise);
+        }
+    }
+
+    private static String readVersion() {
+        Package p = Broker.class.getPackage();
+        String v = p == null ? null : p.getImplementationVersion();
+        return v == null ? "0.1.0-SNAPSHOT" : v;
+    }
+}

@@ -1,0 +1,136 @@
+package io.brokkr.broker;
+
+import io.brokkr.api.ListenerInfo;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.mqtt.MqttDecoder;
+import io.netty.handler.codec.mqtt.MqttEncoder;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A network listener. The "tcp" type is plain MQTT over TCP; further types (TLS, WebSocket) only add handlers in
+ * front of the MQTT codec in {@link #initChannel}.
+ */
+public final class Listener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Listener.class);
+    /** Seconds a new connection has to send CONNECT. */
+    static final int CONNECT_TIMEOUT_SECONDS = 20;
+
+    private final Broker broker;
+    private volatile ListenerConfig config;
+    private volatile Channel serverChannel;
+    private volatile String error;
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
+    Listener(Broker broker, ListenerConfig config) {
+        this.broker = broker;
+        this.config = config;
+        if (!"tcp".equals(config.type())) {
+            throw new IllegalArgumentException("listener " + config.name() + ": unknown type '" + config.type()
+                    + "' (supported: tcp)");
+        }
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public ListenerConfig config() {
+        return config;
+    }
+
+    /** The bound port, or -1 if not bound. */
+    public int port() {
+        Channel ch = serverChannel;
+        return ch == null ? -1 : ((InetSocketAddress) ch.localAddress()).getPort();
+    }
+
+    /** The last bind error, or null. */
+    public String error() {
+        return error;
+    }
+
+    synchronized void bind() {
+        ListenerConfig c = config;
+        ServerBootstrap b = new ServerBootstrap()
+                .group(broker.bossGroup(), broker.workerGroup())
+                .channel(broker.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        Listener.this.initChannel(ch);
+                    }
+                });
+        try {
+            serverChannel = b.bind(c.host(), c.port()).syncUninterruptibly().channel();
+            error = null;
+            LOG.info("Listener {} ({}) accepting MQTT connections on {}:{}", c.name(), c.type(), c.host(), port());
+        } catch (Exception e) {
+            serverChannel = null;
+            error = "cannot bind " + c.host() + ":" + c.port() + ": " + e.getMessage();
+            LOG.error("Listener {}: {}", c.name(), error);
+            throw new IllegalStateException("Listener " + c.name() + ": " + error, e);
+        }
+    }
+
+    private void initChannel(SocketChannel ch) {
+        connections.add(ch);
+        BrokerConfig cfg = broker.config();
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("bytes", broker.byteCounter());
+        p.addLast(MqttConnection.IDLE_HANDLER, new IdleStateHandler(CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
+        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize(), cfg.maxClientIdLength()));
+        p.addLast("encoder", MqttEncoder.INSTANCE);
+        p.addLast("mqtt", new MqttConnection(broker, this));
+    }
+
+    /** Applies a new configuration: rebinds if the address changed (open connections stay). */
+    synchronized void reconfigure(ListenerConfig newConfig) {
+        ListenerConfig old = config;
+        config = newConfig;
+        if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null) {
+            unbind();
+            bind();
+        }
+    }
+
+    private void unbind() {
+        Channel ch = serverChannel;
+        serverChannel = null;
+        if (ch != null) {
+            ch.close().syncUninterruptibly();
+        }
+    }
+
+    /** Stops accepting and closes the connections of this listener. */
+    synchronized void close() {
+        unbind();
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        LOG.info("Listener {} closed", config.name());
+    }
+
+    public ListenerInfo info() {
+        ListenerConfig c = config;
+        int p = port();
+        return new ListenerInfo(c.name(), c.type(), c.host(), p < 0 ? c.port() : p, serverChannel != null,
+                connections.size());
+    }
+}

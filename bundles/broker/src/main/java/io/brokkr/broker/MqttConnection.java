@@ -1,0 +1,943 @@
+package io.brokkr.broker;
+
+import io.brokkr.api.ClientInfo;
+import io.brokkr.api.Message;
+import io.brokkr.api.MessageProperties;
+import io.brokkr.api.ProtocolVersion;
+import io.brokkr.api.auth.AuthenticationRequest;
+import io.brokkr.api.auth.AuthenticationResult;
+import io.brokkr.broker.topic.Topics;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.mqtt.MqttConnAckMessage;
+import io.netty.handler.codec.mqtt.MqttConnAckVariableHeader;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttConnectPayload;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttConnectVariableHeader;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttProperties.IntegerProperty;
+import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
+import io.netty.handler.codec.mqtt.MqttProperties.StringProperty;
+import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader;
+import io.netty.handler.codec.mqtt.MqttSubAckMessage;
+import io.netty.handler.codec.mqtt.MqttSubAckPayload;
+import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
+import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
+import io.netty.handler.codec.mqtt.MqttUnsubAckMessage;
+import io.netty.handler.codec.mqtt.MqttUnsubAckPayload;
+import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One MQTT network connection: decodes and validates packets on the channel's event loop and hands session work to
+ * the session's event loop. Not sharable: one instance per channel.
+ */
+final class MqttConnection extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
+    static final String IDLE_HANDLER = "idle";
+    /** Netty's own attribute for the protocol version, read by MqttEncoder (MqttCodecUtil.MQTT_VERSION_KEY). */
+    private static final AttributeKey<MqttVersion> MQTT_VERSION_KEY = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
+
+    // reason codes used below
+    static final int RC_NORMAL = 0x00;
+    static final int RC_DISCONNECT_WITH_WILL = 0x04;
+    static final int RC_NO_MATCHING_SUBSCRIBERS = 0x10;
+    static final int RC_NO_SUBSCRIPTION_EXISTED = 0x11;
+    static final int RC_UNSPECIFIED = 0x80;
+    static final int RC_MALFORMED = 0x81;
+    static final int RC_PROTOCOL_ERROR = 0x82;
+    static final int RC_NOT_AUTHORIZED = 0x87;
+    static final int RC_SERVER_SHUTTING_DOWN = 0x8B;
+    static final int RC_KEEP_ALIVE_TIMEOUT = 0x8D;
+    static final int RC_SESSION_TAKEN_OVER = 0x8E;
+    static final int RC_TOPIC_FILTER_INVALID = 0x8F;
+    static final int RC_TOPIC_NAME_INVALID = 0x90;
+    static final int RC_PACKET_ID_IN_USE = 0x91;
+    static final int RC_PACKET_ID_NOT_FOUND = 0x92;
+    static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
+    static final int RC_TOPIC_ALIAS_INVALID = 0x94;
+    static final int RC_PACKET_TOO_LARGE = 0x95;
+    static final int RC_ADMINISTRATIVE_ACTION = 0x98;
+    static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
+    static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
+    static final int RC_QOS_NOT_SUPPORTED = 0x9B;
+    static final int RC_SHARED_NOT_SUPPORTED = 0x9E;
+    static final int RC_SUBSCRIPTION_IDS_NOT_SUPPORTED = 0xA1;
+
+    private enum State { NEW, CONNECTING, CONNECTED, CLOSED }
+
+    private final Broker broker;
+    private final Listener listener;
+    private Channel channel;
+    private State state = State.NEW;
+
+    private ProtocolVersion version = ProtocolVersion.MQTT_3_1_1;
+    private volatile ClientInfo info;
+    private volatile Session session;
+    private String clientId;
+
+    // negotiated at CONNECT (immutable afterwards)
+    private int clientReceiveMaximum = 65_535;
+    private long clientMaximumPacketSize = Long.MAX_VALUE;
+    private int clientTopicAliasMaximum;
+    private boolean connectSessionExpiryZero;
+
+    // session-loop confined
+    private final Map<Integer, String> inboundAliases = new HashMap<>();
+    private final Map<String, Integer> outboundAliases = new HashMap<>();
+
+    // channel-loop confined
+    private List<MqttMessage> heldBeforeConnack = new ArrayList<>();
+    private boolean sendWillOnClose = true;
+    private boolean disconnectHandled;
+
+    MqttConnection(Broker broker, Listener listener) {
+        this.broker = broker;
+        this.listener = listener;
+    }
+
+    ProtocolVersion protocolVersion() {
+        return version;
+    }
+
+    boolean isV5() {
+        return version == ProtocolVersion.MQTT_5;
+    }
+
+    ClientInfo info() {
+        return info;
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    String clientId() {
+        return clientId;
+    }
+
+    /** Outbound inflight window: min(server max.inflight, client Receive Maximum). */
+    int inflightWindow() {
+        return Math.min(broker.config().maxInflight(), clientReceiveMaximum);
+    }
+
+    // -------------------------------------------------------------------------------------------- netty events
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        channel = ctx.channel();
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof MqttMessage m)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        broker.stats.messagesReceived.increment();
+        if (state == State.CLOSED) {
+            ReferenceCountUtil.release(m);
+            return;
+        }
+        if (m.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(m);
+            onDecoderFailure(m.decoderResult().cause());
+            return;
+        }
+        if (state == State.CONNECTING) {
+            // pipelined packets sent right after CONNECT wait for the authentication result
+            if (m.fixedHeader().messageType() == MqttMessageType.CONNECT) {
+                ReferenceCountUtil.release(m);
+                protocolError("second CONNECT");
+            } else {
+                heldBeforeConnack.add(m);
+            }
+            return;
+        }
+        try {
+            dispatch(m);
+        } catch (RuntimeException e) {
+            LOG.warn("Client {}: error handling {}: {}", clientId, m.fixedHeader().messageType(), e.toString(), e);
+            disconnect(RC_UNSPECIFIED, "internal error");
+        } finally {
+            ReferenceCountUtil.release(m);
+        }
+    }
+
+    private void dispatch(MqttMessage m) {
+        MqttMessageType type = m.fixedHeader().messageType();
+        if (state == State.NEW) {
+            if (type == MqttMessageType.CONNECT) {
+                onConnect((MqttConnectMessage) m);
+            } else {
+                // [MQTT-3.1.0-1] the first packet must be CONNECT
+                LOG.info("Connection {}: first packet was {}, not CONNECT; closing", remote(), type);
+                close();
+            }
+            return;
+        }
+        switch (type) {
+            case PUBLISH -> onPublish((MqttPublishMessage) m);
+            case PUBACK -> {
+                int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+                onSession(s -> s.onPubAck(id));
+            }
+            case PUBREC -> {
+                int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+                int rc = m.variableHeader() instanceof MqttPubReplyMessageVariableHeader h ? h.reasonCode() & 0xFF : 0;
+                onSession(s -> s.onPubRec(id, rc));
+            }
+            case PUBREL -> {
+                int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+                onSession(s -> onPubRel(s, id));
+            }
+            case PUBCOMP -> {
+                int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+                onSession(s -> s.onPubComp(id));
+            }
+            case SUBSCRIBE -> onSubscribe((MqttSubscribeMessage) m);
+            case UNSUBSCRIBE -> onUnsubscribe((MqttUnsubscribeMessage) m);
+            case PINGREQ -> write(new MqttMessage(new MqttFixedHeader(MqttMessageType.PINGRESP, false,
+                    MqttQoS.AT_MOST_ONCE, false, 0)), true);
+            case DISCONNECT -> onDisconnect(m);
+            case CONNECT -> protocolError("second CONNECT");
+            case AUTH -> protocolError("AUTH without an authentication method");
+            default -> protocolError("unexpected " + type + " from a client");
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            if (state == State.CONNECTED) {
+                LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, info.keepAlive());
+                disconnect(RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+            } else {
+                LOG.info("Connection {}: no CONNECT within the connect timeout, closing", remote());
+                close();
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof java.io.IOException) {
+            LOG.debug("Connection {} ({}): {}", remote(), clientId, cause.toString());
+        } else {
+            LOG.warn("Connection {} ({}): {}", remote(), clientId, cause.toString(), cause);
+        }
+        close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        State was = state;
+        state = State.CLOSED;
+        List<MqttMessage> held = heldBeforeConnack;
+        heldBeforeConnack = new ArrayList<>(0);
+        for (MqttMessage m : held) {
+            ReferenceCountUtil.release(m);
+        }
+        Session s = session;
+        if (s != null && !disconnectHandled) {
+            disconnectHandled = true;
+            boolean graceful = !sendWillOnClose;
+            ClientInfo ci = info;
+            s.loop.execute(() -> broker.detach(s, this, sendWillOnClose, ci, graceful));
+        } else if (was == State.CONNECTING) {
+            LOG.debug("Connection {} closed during authentication", remote());
+        }
+        super.channelInactive(ctx);
+    }
+
+    // -------------------------------------------------------------------------------------------- CONNECT
+
+    private void onDecoderFailure(Throwable cause) {
+        if (state == State.NEW) {
+            if (cause instanceof MqttUnacceptableProtocolVersionException) {
+                LOG.info("Connection {}: unsupported protocol version ({}), refusing", remote(), cause.getMessage());
+                // Level 5+ clients get the MQTT 5 code 0x84, older ones 0x01
+                connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
+            } else if (cause instanceof MqttIdentifierRejectedException) {
+                LOG.info("Connection {}: client identifier rejected: {}", remote(), cause.getMessage());
+                connAckAndClose(isV5FromAttr() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED, "client identifier not valid");
+            } else if (cause instanceof TooLongFrameException && isV5FromAttr()) {
+                LOG.info("Connection {}: CONNECT too large: {}", remote(), cause.getMessage());
+                connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_PACKET_TOO_LARGE, "packet too large");
+            } else {
+                LOG.info("Connection {}: malformed CONNECT ({}), closing", remote(), cause.getMessage());
+                if (isV5FromAttr()) {
+                    connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, cause.getMessage());
+                } else {
+                    close();
+                }
+            }
+            return;
+        }
+        if (cause instanceof TooLongFrameException) {
+            LOG.info("Client {}: packet exceeds max.packet.size ({}), disconnecting", clientId, cause.getMessage());
+            disconnect(RC_PACKET_TOO_LARGE, "packet too large");
+        } else if (cause instanceof DecoderException && String.valueOf(cause.getMessage())
+                .startsWith("invalid publish topic name")) {
+            LOG.info("Client {}: {}, disconnecting", clientId, cause.getMessage());
+            disconnect(RC_TOPIC_NAME_INVALID, "wildcard in topic name");
+        } else {
+            LOG.info("Client {}: malformed packet ({}), disconnecting", clientId, cause.getMessage());
+            disconnect(RC_MALFORMED, "malformed packet");
+        }
+    }
+
+    private boolean isV5FromAttr() {
+        return channel.attr(MQTT_VERSION_KEY).get() == MqttVersion.MQTT_5;
+    }
+
+    private void onConnect(MqttConnectMessage msg) {
+        MqttConnectVariableHeader vh = msg.variableHeader();
+        MqttConnectPayload pl = msg.payload();
+        BrokerConfig cfg = broker.config();
+        try {
+            version = ProtocolVersion.ofLevel(vh.version());
+        } catch (IllegalArgumentException e) {
+            connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
+            return;
+        }
+        MqttProperties props = vh.properties();
+        boolean cleanStart = vh.isCleanSession();
+        String id = pl.clientIdentifier();
+        boolean assigned = false;
+
+        long expiry;
+        if (isV5()) {
+            Long e = Codec.uintProp(props, MqttPropertyType.SESSION_EXPIRY_INTERVAL);
+            expiry = e == null ? 0 : e;
+            Integer rm = Codec.intProp(props, MqttPropertyType.RECEIVE_MAXIMUM);
+            if (rm != null) {
+                if (rm == 0) {
+                    refuse(MqttConnectReturnCode.CONNECTION_REFUSED_PROTOCOL_ERROR, "Receive Maximum of 0");
+                    return;
+                }
+                clientReceiveMaximum = rm;
+            }
+            Long mps = Codec.uintProp(props, MqttPropertyType.MAXIMUM_PACKET_SIZE);
+            if (mps != null) {
+                if (mps == 0) {
+                    refuse(MqttConnectReturnCode.CONNECTION_REFUSED_PROTOCOL_ERROR, "Maximum Packet Size of 0");
+                    return;
+                }
+                clientMaximumPacketSize = mps;
+            }
+            Integer tam = Codec.intProp(props, MqttPropertyType.TOPIC_ALIAS_MAXIMUM);
+            clientTopicAliasMaximum = tam == null ? 0 : tam;
+            String authMethod = Codec.stringProp(props, MqttPropertyType.AUTHENTICATION_METHOD);
+            if (authMethod != null) {
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_AUTHENTICATION_METHOD,
+                        "authentication method '" + authMethod + "' not supported");
+                return;
+            }
+        } else {
+            expiry = cleanStart ? 0 : BrokerConfig.NEVER_EXPIRE;
+        }
+        connectSessionExpiryZero = expiry == 0;
+        long cappedExpiry = Math.min(expiry, cfg.sessionExpiryMax());
+
+        if (id == null || id.isEmpty()) {
+            if (!isV5() && !cleanStart) {
+                // [MQTT-3.1.3-8]
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED,
+                        "empty client id requires clean session");
+                return;
+            }
+            id = "brokkr-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
+            assigned = true;
+        }
+        if (id.length() > cfg.maxClientIdLength() || id.indexOf('\u0000') >= 0 || id.indexOf('\uFFFD') >= 0) {
+            refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+                    : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED, "client identifier not valid");
+            return;
+        }
+        clientId = id;
+
+        int keepAlive = vh.keepAliveTimeSeconds();
+        Integer serverKeepAlive = null;
+        if (cfg.keepAliveMax() > 0) {
+            if (isV5()) {
+                if (keepAlive == 0 || keepAlive > cfg.keepAliveMax()) {
+                    keepAlive = cfg.keepAliveMax();
+                }
+                serverKeepAlive = keepAlive;
+            } else if (keepAlive > cfg.keepAliveMax()) {
+                // no way to tell a 3.x client to ping more often: refuse like Mosquitto's max_keepalive does
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED,
+                        "keep alive " + keepAlive + " s exceeds keepalive.max " + cfg.keepAliveMax() + " s");
+                return;
+            }
+        }
+
+        Message will = null;
+        long willDelay = 0;
+        if (vh.isWillFlag()) {
+            String wt = pl.willTopic();
+            String err = Topics.validateTopicName(wt);
+            if (err == null && wt.startsWith("$SYS")) {
+                err = "$SYS topics are reserved";
+            }
+            if (err != null) {
+                refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_TOPIC_NAME_INVALID
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "will topic: " + err);
+                return;
+            }
+            if (vh.willQos() > cfg.maxQos()) {
+                refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_QOS_NOT_SUPPORTED
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "will QoS not supported");
+                return;
+            }
+            if (vh.isWillRetain() && !cfg.retainAvailable()) {
+                refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_RETAIN_NOT_SUPPORTED
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "retain not supported");
+                return;
+            }
+            byte[] wp = pl.willMessageInBytes() == null ? new byte[0] : pl.willMessageInBytes();
+            MqttProperties wprops = isV5() ? pl.willProperties() : null;
+            will = Codec.will(id, wt, wp, vh.willQos(), vh.isWillRetain(), wprops);
+            if (Integer.valueOf(1).equals(will.properties().payloadFormatIndicator()) && !Codec.isValidUtf8(wp)) {
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_PAYLOAD_FORMAT_INVALID, "will payload not UTF-8");
+                return;
+            }
+            Long wd = isV5() ? Codec.uintProp(wprops, MqttPropertyType.WILL_DELAY_INTERVAL) : null;
+            willDelay = wd == null ? 0 : wd;
+        }
+
+        state = State.CONNECTING;
+        channel.config().setAutoRead(false);
+        final String finalId = id;
+        final boolean finalAssigned = assigned;
+        final int finalKeepAlive = keepAlive;
+        final Integer finalServerKeepAlive = serverKeepAlive;
+        final Message finalWill = will;
+        final long finalWillDelay = willDelay;
+        final long sessionExpiry = cappedExpiry;
+        final boolean expiryCapped = cappedExpiry != expiry;
+        AuthenticationRequest req = new AuthenticationRequest(id, pl.userName(), pl.passwordInBytes(), remote(),
+                listener.name(), version, null, null, Codec.userProps(props));
+        broker.authenticate(req).whenComplete((res, err) -> channel.eventLoop().execute(() -> {
+            if (state != State.CONNECTING) {
+                return;
+            }
+            AuthenticationResult r = res;
+            if (err != null) {
+                LOG.warn("Client {}: authentication failed with an error: {}", finalId, err.toString());
+                r = AuthenticationResult.deny(AuthenticationResult.SERVER_UNAVAILABLE, "authentication unavailable");
+            }
+            if (r.decision() != AuthenticationResult.Decision.ALLOW) {
+                int rc = r.reasonCode() == 0 ? AuthenticationResult.NOT_AUTHORIZED : r.reasonCode();
+                LOG.info("Client {} from {}: connection refused (0x{}): {}", finalId, remote(),
+                        Integer.toHexString(rc), r.reason());
+                connAckAndClose(mapRefusal(rc), r.reason());
+                return;
+            }
+            info = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
+                    finalKeepAlive, System.currentTimeMillis());
+            if (finalKeepAlive > 0) {
+                // [MQTT-3.1.2-22] one and a half times the keep alive period
+                long idleMillis = finalKeepAlive * 1500L;
+                channel.pipeline().replace(IDLE_HANDLER, IDLE_HANDLER,
+                        new IdleStateHandler(idleMillis, 0, 0, TimeUnit.MILLISECONDS));
+            } else {
+                channel.pipeline().remove(IDLE_HANDLER);
+            }
+            ConnectParams p = new ConnectParams(cleanStart, sessionExpiry, expiryCapped, finalAssigned,
+                    finalServerKeepAlive, finalWill, finalWillDelay);
+            broker.loopFor(finalId).execute(() -> broker.attach(this, p));
+        }));
+    }
+
+    /** What the session loop needs to complete a CONNECT. */
+    record ConnectParams(boolean cleanStart, long sessionExpiry, boolean expiryCapped, boolean assignedId,
+                         Integer serverKeepAlive, Message will, long willDelay) {
+    }
+
+    private MqttConnectReturnCode mapRefusal(int rc) {
+        if (isV5()) {
+            return MqttConnectReturnCode.valueOf((byte) rc);
+        }
+        return switch (rc) {
+            case 0x86 -> MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD;
+            case 0x88, 0x89 -> MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+            case 0x85 -> MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
+            default -> MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED;
+        };
+    }
+
+    private void refuse(MqttConnectReturnCode code, String reason) {
+        LOG.info("Client {} from {}: connection refused ({}): {}", clientId, remote(), code, reason);
+        connAckAndClose(code, reason);
+    }
+
+    private void connAckAndClose(MqttConnectReturnCode code, String reason) {
+        state = State.CLOSED;
+        MqttProperties props = MqttProperties.NO_PROPERTIES;
+        if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION) {
+            // the 3.1.1 format is the one every client level can read
+            channel.attr(MQTT_VERSION_KEY).set(MqttVersion.MQTT_3_1_1);
+        } else if (isV5FromAttr() && reason != null) {
+            props = new MqttProperties();
+            props.add(new StringProperty(MqttPropertyType.REASON_STRING.value(), reason));
+        }
+        MqttConnAckMessage ack = new MqttConnAckMessage(
+                new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                new MqttConnAckVariableHeader(code, false, props));
+        broker.stats.messagesSent.increment();
+        channel.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Runs on the session loop: the session is attached, send CONNACK. */
+    void connected(Session s, boolean sessionPresent, ConnectParams p) {
+        this.session = s;
+        MqttProperties props = MqttProperties.NO_PROPERTIES;
+        BrokerConfig cfg = broker.config();
+        if (isV5()) {
+            props = new MqttProperties();
+            if (p.expiryCapped()) {
+                props.add(new IntegerProperty(MqttPropertyType.SESSION_EXPIRY_INTERVAL.value(),
+                        (int) p.sessionExpiry()));
+            }
+            if (cfg.receiveMaximum() != 65_535) {
+                props.add(new IntegerProperty(MqttPropertyType.RECEIVE_MAXIMUM.value(), cfg.receiveMaximum()));
+            }
+            if (cfg.maxQos() < 2) {
+                props.add(new IntegerProperty(MqttPropertyType.MAXIMUM_QOS.value(), cfg.maxQos()));
+            }
+            if (!cfg.retainAvailable()) {
+                props.add(new IntegerProperty(MqttPropertyType.RETAIN_AVAILABLE.value(), 0));
+            }
+            props.add(new IntegerProperty(MqttPropertyType.MAXIMUM_PACKET_SIZE.value(), cfg.maxPacketSize()));
+            if (p.assignedId()) {
+                props.add(new StringProperty(MqttPropertyType.ASSIGNED_CLIENT_IDENTIFIER.value(), clientId));
+            }
+            props.add(new IntegerProperty(MqttPropertyType.TOPIC_ALIAS_MAXIMUM.value(), cfg.topicAliasMaximum()));
+            if (p.serverKeepAlive() != null) {
+                props.add(new IntegerProperty(MqttPropertyType.SERVER_KEEP_ALIVE.value(), p.serverKeepAlive()));
+            }
+        }
+        MqttConnAckMessage ack = new MqttConnAckMessage(
+                new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                new MqttConnAckVariableHeader(MqttConnectReturnCode.CONNECTION_ACCEPTED, sessionPresent, props));
+        write(ack, false);
+        channel.eventLoop().execute(this::afterConnack);
+    }
+
+    private void afterConnack() {
+        if (state != State.CONNECTING) {
+            return;
+        }
+        state = State.CONNECTED;
+        List<MqttMessage> held = heldBeforeConnack;
+        heldBeforeConnack = new ArrayList<>(0);
+        for (MqttMessage m : held) {
+            if (state != State.CONNECTED) {
+                ReferenceCountUtil.release(m);
+                continue;
+            }
+            try {
+                dispatch(m);
+            } finally {
+                ReferenceCountUtil.release(m);
+            }
+        }
+        channel.config().setAutoRead(true);
+    }
+
+    /** Called on the session loop when another connection took this one's session over. */
+    void takenOver() {
+        sendWillOnClose = false; // the broker decided about the will already
+        disconnectHandled = true;
+        channel.eventLoop().execute(() -> disconnect(RC_SESSION_TAKEN_OVER, "session taken over"));
+    }
+
+    // -------------------------------------------------------------------------------------------- PUBLISH in
+
+    private void onPublish(MqttPublishMessage msg) {
+        MqttPublishVariableHeader vh = msg.variableHeader();
+        int qos = msg.fixedHeader().qosLevel().value();
+        boolean retain = msg.fixedHeader().isRetain();
+        int packetId = vh.packetId();
+        ByteBuf buf = msg.payload();
+        byte[] payload = new byte[buf.readableBytes()];
+        buf.getBytes(buf.readerIndex(), payload);
+        broker.stats.publishReceived.increment();
+        String topic = vh.topicName();
+        MqttProperties props = vh.properties();
+        onSession(s -> handlePublish(s, topic, payload, qos, retain, packetId, props));
+    }
+
+    private void handlePublish(Session s, String topic, byte[] payload, int qos, boolean retain, int packetId,
+                               MqttProperties props) {
+        BrokerConfig cfg = broker.config();
+        if (qos > cfg.maxQos()) {
+            disconnect(RC_QOS_NOT_SUPPORTED, "QoS " + qos + " not supported");
+            return;
+        }
+        if (retain && !cfg.retainAvailable()) {
+            disconnect(RC_RETAIN_NOT_SUPPORTED, "retain not supported");
+            return;
+        }
+        if (isV5()) {
+            Integer alias = Codec.intProp(props, MqttPropertyType.TOPIC_ALIAS);
+            if (alias != null) {
+                if (alias == 0 || alias > cfg.topicAliasMaximum()) {
+                    disconnect(RC_TOPIC_ALIAS_INVALID, "topic alias " + alias + " invalid");
+                    return;
+                }
+                if (topic.isEmpty()) {
+                    topic = inboundAliases.get(alias);
+                    if (topic == null) {
+                        disconnect(RC_PROTOCOL_ERROR, "unknown topic alias " + alias);
+                        return;
+                    }
+                } else {
+                    inboundAliases.put(alias, topic);
+                }
+            }
+        }
+        String err = Topics.validateTopicName(topic);
+        if (err != null) {
+            boolean malformed = topic.indexOf('\u0000') >= 0 || topic.indexOf('\uFFFD') >= 0;
+            LOG.info("Client {}: invalid topic name '{}': {}", clientId, topic, err);
+            if (topic.isEmpty()) {
+                disconnect(RC_PROTOCOL_ERROR, "empty topic name without topic alias");
+            } else {
+                disconnect(malformed ? RC_MALFORMED : RC_TOPIC_NAME_INVALID, "invalid topic name: " + err);
+            }
+            return;
+        }
+        if (qos == 2) {
+            if (s.inboundQos2.contains(packetId)) {
+                // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
+                writePubReply(MqttMessageType.PUBREC, packetId, 0);
+                s.scheduleFlush();
+                return;
+            }
+            if (s.inboundQos2.size() >= cfg.receiveMaximum()) {
+                disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
+                return;
+            }
+        }
+        MessageProperties mp = isV5() ? Codec.messageProperties(props) : MessageProperties.NONE;
+        if (Integer.valueOf(1).equals(mp.payloadFormatIndicator()) && !Codec.isValidUtf8(payload)) {
+            LOG.info("Client {}: payload on '{}' is not valid UTF-8 despite payload format indicator 1", clientId,
+                    topic);
+            ackPublish(s, qos, packetId, RC_PAYLOAD_FORMAT_INVALID);
+            return;
+        }
+        Message message = new Message(topic, payload, qos, retain, mp, clientId, System.currentTimeMillis());
+        int rc;
+        if (topic.startsWith("$SYS") || !broker.authorizePublish(info, topic, qos, retain)) {
+            LOG.info("Client {}: not authorized to publish to '{}'", clientId, topic);
+            rc = RC_NOT_AUTHORIZED;
+        } else {
+            int matched = broker.publish(info, message);
+            rc = matched == 0 ? RC_NO_MATCHING_SUBSCRIBERS : 0;
+        }
+        if (qos == 2 && rc < 0x80) {
+            s.inboundQos2.add(packetId);
+        }
+        ackPublish(s, qos, packetId, rc);
+    }
+
+    private void ackPublish(Session s, int qos, int packetId, int rc) {
+        if (qos == 0) {
+            return;
+        }
+        if (!isV5()) {
+            rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
+        }
+        writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
+        s.scheduleFlush();
+    }
+
+    private void onPubRel(Session s, int packetId) {
+        boolean known = s.inboundQos2.remove(packetId);
+        writePubReply(MqttMessageType.PUBCOMP, packetId, known || !isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
+        s.scheduleFlush();
+    }
+
+    // -------------------------------------------------------------------------------------------- SUBSCRIBE
+
+    private void onSubscribe(MqttSubscribeMessage msg) {
+        int packetId = msg.idAndPropertiesVariableHeader().messageId();
+        MqttProperties props = msg.idAndPropertiesVariableHeader().properties();
+        List<MqttTopicSubscription> subs = new ArrayList<>(msg.payload().topicSubscriptions());
+        int subId = 0;
+        if (isV5()) {
+            Integer id = Codec.intProp(props, MqttPropertyType.SUBSCRIPTION_IDENTIFIER);
+            if (id != null) {
+                if (id == 0) {
+                    protocolError("subscription identifier 0");
+                    return;
+                }
+                subId = id;
+            }
+        }
+        if (subs.isEmpty()) {
+            protocolError("SUBSCRIBE without topic filters"); // [MQTT-3.8.3-2]
+            return;
+        }
+        for (MqttTopicSubscription t : subs) {
+            String f = t.topicFilter();
+            if (f.indexOf('\u0000') >= 0 || f.indexOf('\uFFFD') >= 0) {
+                disconnect(RC_MALFORMED, "malformed topic filter");
+                return;
+            }
+            if (isV5() && t.option().isNoLocal() && Topics.isShared(f)) {
+                protocolError("no local on a shared subscription"); // [MQTT-3.8.3-4]
+                return;
+            }
+        }
+        int finalSubId = subId;
+        onSession(s -> {
+            Broker.SubscribeResult r = broker.subscribe(s, this, subs, finalSubId);
+            List<Integer> codes = r.codes();
+            MqttSubAckMessage ack = new MqttSubAckMessage(
+                    new MqttFixedHeader(MqttMessageType.SUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                    new MqttMessageIdAndPropertiesVariableHeader(packetId, MqttProperties.NO_PROPERTIES),
+                    new MqttSubAckPayload(codes));
+            write(ack, false);
+            broker.sendRetainedAfterSubscribe(s, r);
+            s.scheduleFlush();
+        });
+    }
+
+    private void onUnsubscribe(MqttUnsubscribeMessage msg) {
+        int packetId = msg.idAndPropertiesVariableHeader().messageId();
+        List<String> filters = new ArrayList<>(msg.payload().topics());
+        if (filters.isEmpty()) {
+            protocolError("UNSUBSCRIBE without topic filters");
+            return;
+        }
+        onSession(s -> {
+            List<Short> codes = new ArrayList<>(filters.size());
+            for (String f : filters) {
+                boolean existed = broker.unsubscribe(s, f);
+                codes.add((short) (existed ? 0 : RC_NO_SUBSCRIPTION_EXISTED));
+            }
+            MqttUnsubAckMessage ack = new MqttUnsubAckMessage(
+                    new MqttFixedHeader(MqttMessageType.UNSUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                    new MqttMessageIdAndPropertiesVariableHeader(packetId, MqttProperties.NO_PROPERTIES),
+                    isV5() ? new MqttUnsubAckPayload(codes) : null);
+            write(ack, false);
+            s.scheduleFlush();
+        });
+    }
+
+    // -------------------------------------------------------------------------------------------- DISCONNECT
+
+    private void onDisconnect(MqttMessage m) {
+        int rc = 0;
+        if (m.variableHeader() instanceof MqttReasonCodeAndPropertiesVariableHeader h) {
+            rc = h.reasonCode() & 0xFF;
+            Long newExpiry = Codec.uintProp(h.properties(), MqttPropertyType.SESSION_EXPIRY_INTERVAL);
+            if (newExpiry != null) {
+                if (connectSessionExpiryZero && newExpiry != 0) {
+                    // [MQTT-3.14.2-2]
+                    protocolError("session expiry set on DISCONNECT after 0 at CONNECT");
+                    return;
+                }
+                long capped = Math.min(newExpiry, broker.config().sessionExpiryMax());
+                Session s = session;
+                if (s != null) {
+                    s.loop.execute(() -> {
+                        if (s.connection == this) {
+                            s.expiryInterval = capped;
+                        }
+                    });
+                }
+            }
+        }
+        sendWillOnClose = rc == RC_DISCONNECT_WITH_WILL;
+        close();
+    }
+
+    // -------------------------------------------------------------------------------------------- outbound
+
+    /**
+     * Writes a PUBLISH (no flush). Runs on the session loop.
+     *
+     * @return false if the packet exceeds the client's Maximum Packet Size and was not sent
+     */
+    boolean writePublish(Delivery d, int packetId, boolean dup) {
+        Message m = d.message();
+        boolean v5 = isV5();
+        if (d.qos() == 0 && !channel.isWritable()) {
+            broker.stats.publishDropped.increment(); // slow consumer: QoS 0 is dropped, not buffered without bound
+            return true;
+        }
+        Long remaining = v5 ? m.remainingExpiry(System.currentTimeMillis()) : null;
+        int[] ids = v5 ? d.subscriptionIds() : Delivery.NO_IDS;
+        String topic = m.topic();
+        int alias = 0;
+        if (v5 && clientTopicAliasMaximum > 0) {
+            Integer existing = outboundAliases.get(topic);
+            if (existing != null) {
+                alias = existing;
+                topic = "";
+            } else if (outboundAliases.size() < clientTopicAliasMaximum) {
+                alias = outboundAliases.size() + 1;
+                outboundAliases.put(topic, alias);
+            }
+        }
+        if (clientMaximumPacketSize != Long.MAX_VALUE) {
+            int size = Codec.publishPacketSize(topic, d.qos(), v5, v5 ? m.properties() : MessageProperties.NONE,
+                    remaining, ids, alias, m.payload().length);
+            if (size > clientMaximumPacketSize) {
+                if (alias != 0 && !topic.isEmpty()) {
+                    outboundAliases.remove(topic);
+                }
+                LOG.debug("Client {}: message on '{}' ({} bytes) exceeds its Maximum Packet Size {}, not sent",
+                        clientId, m.topic(), size, clientMaximumPacketSize);
+                broker.stats.publishDropped.increment();
+                return false;
+            }
+        }
+        MqttProperties props = v5 ? Codec.publishProperties(m.properties(), remaining, ids, alias)
+                : MqttProperties.NO_PROPERTIES;
+        MqttPublishMessage pub = new MqttPublishMessage(
+                new MqttFixedHeader(MqttMessageType.PUBLISH, dup, MqttQoS.valueOf(d.qos()), d.retain(), 0),
+                new MqttPublishVariableHeader(topic, packetId, props), Unpooled.wrappedBuffer(m.payload()));
+        broker.stats.publishSent.increment();
+        write(pub, false);
+        broker.delivered(clientId, m);
+        return true;
+    }
+
+    void writePubRel(int packetId, int rc) {
+        writePubReply(MqttMessageType.PUBREL, packetId, rc);
+    }
+
+    private void writePubReply(MqttMessageType type, int packetId, int rc) {
+        MqttQoS qos = type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE;
+        Object vh = isV5() && rc != 0
+                ? new MqttPubReplyMessageVariableHeader(packetId, (byte) rc, MqttProperties.NO_PROPERTIES)
+                : MqttMessageIdVariableHeader.from(packetId);
+        write(new MqttMessage(new MqttFixedHeader(type, false, qos, false, 0), vh), false);
+    }
+
+    void write(MqttMessage m, boolean flush) {
+        broker.stats.messagesSent.increment();
+        if (flush) {
+            channel.writeAndFlush(m, channel.voidPromise());
+        } else {
+            channel.write(m, channel.voidPromise());
+        }
+    }
+
+    void flush() {
+        channel.flush();
+    }
+
+    /** Sends DISCONNECT with a reason code (MQTT 5 only) and closes. Safe from any thread. */
+    void disconnect(int reasonCode, String reason) {
+        if (!channel.eventLoop().inEventLoop()) {
+            channel.eventLoop().execute(() -> disconnect(reasonCode, reason));
+            return;
+        }
+        if (state == State.CLOSED && !channel.isActive()) {
+            return;
+        }
+        if (isV5() && state != State.NEW && channel.isActive()) {
+            MqttProperties props = MqttProperties.NO_PROPERTIES;
+            if (reason != null) {
+                props = new MqttProperties();
+                props.add(new StringProperty(MqttPropertyType.REASON_STRING.value(), reason));
+            }
+            MqttMessage d = new MqttMessage(
+                    new MqttFixedHeader(MqttMessageType.DISCONNECT, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                    new MqttReasonCodeAndPropertiesVariableHeader((byte) reasonCode, props));
+            broker.stats.messagesSent.increment();
+            channel.writeAndFlush(d).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    private void protocolError(String what) {
+        LOG.info("Client {} ({}): protocol error: {}; disconnecting", clientId, remote(), what);
+        disconnect(RC_PROTOCOL_ERROR, what);
+    }
+
+    void close() {
+        channel.close();
+    }
+
+    private void onSession(java.util.function.Consumer<Session> task) {
+        Session s = session;
+        if (s == null) {
+            return;
+        }
+        if (s.loop.inEventLoop()) {
+            if (s.connection == this) {
+                task.accept(s);
+            }
+        } else {
+            s.loop.execute(() -> {
+                if (s.connection == this) {
+                    task.accept(s);
+                }
+            });
+        }
+    }
+
+    String remote() {
+        SocketAddress a = channel == null ? null : channel.remoteAddress();
+        if (a instanceof InetSocketAddress isa) {
+            return isa.getAddress().getHostAddress() + ":" + isa.getPort();
+        }
+        return String.valueOf(a);
+    }
+}

@@ -1,0 +1,389 @@
+package io.brokkr.broker;
+
+import io.brokkr.api.Message;
+import io.brokkr.api.ProtocolVersion;
+import io.brokkr.api.SessionInfo;
+import io.netty.channel.EventLoop;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The state of one client session. Every field is confined to {@link #loop}, the event loop the session is pinned
+ * to by its client id, so no locks are needed: other threads hand work to the session with {@code loop.execute}.
+ */
+final class Session {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Session.class);
+
+    enum OutState { PUBLISH_SENT, PUBREL_SENT }
+
+    static final class Inflight {
+        final Delivery delivery;
+        OutState state = OutState.PUBLISH_SENT;
+
+        Inflight(Delivery delivery) {
+            this.delivery = delivery;
+        }
+    }
+
+    final String clientId;
+    final EventLoop loop;
+    final int loopIndex;
+    private final Broker broker;
+
+    /** Subscriptions by full filter (with $share prefix). */
+    final Map<String, Subscription> subscriptions = new HashMap<>();
+    /** Outbound QoS 1/2 messages awaiting acknowledgement, in send order. */
+    final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
+    /** Messages waiting for the inflight window or for the client to come back. */
+    final ArrayDeque<Delivery> queue = new ArrayDeque<>();
+    /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
+    final Set<Integer> inboundQos2 = new HashSet<>();
+
+    volatile MqttConnection connection;
+    volatile boolean online;
+    ProtocolVersion protocolVersion = ProtocolVersion.MQTT_3_1_1;
+    long expiryInterval;
+    long disconnectedAt;
+    boolean ended;
+
+    private Message will;
+    private long willDelay;
+    private ScheduledFuture<?> willTask;
+    private ScheduledFuture<?> expiryTask;
+    private int nextPacketId = 1;
+    private boolean flushScheduled;
+    private long droppedLogged;
+
+    // snapshot for the management API (read from other threads)
+    volatile SessionInfo info;
+
+    Session(Broker broker, String clientId, EventLoop loop, int loopIndex) {
+        this.broker = broker;
+        this.clientId = clientId;
+        this.loop = loop;
+        this.loopIndex = loopIndex;
+    }
+
+    boolean connected() {
+        return connection != null;
+    }
+
+    // ------------------------------------------------------------------------------------------------ lifecycle
+
+    /** Attaches a new connection (the old one, if any, has been detached). Returns true if state was resumed. */
+    void attach(MqttConnection conn, long expiry, Message newWill, long newWillDelay) {
+        cancelExpiry();
+        if (willTask != null) {
+            // reconnected within the will delay: the pending will is not sent [MQTT-3.1.3-9]
+            willTask.cancel(false);
+            willTask = null;
+        }
+        this.connection = conn;
+        this.online = true;
+        this.protocolVersion = conn.protocolVersion();
+        this.expiryInterval = expiry;
+        this.will = newWill;
+        this.willDelay = newWillDelay;
+        this.disconnectedAt = 0;
+        updateInfo();
+    }
+
+    /** Sends what was unacknowledged (DUP) and what was queued; called right after CONNACK. */
+    void resume() {
+        MqttConnection conn = connection;
+        if (conn == null) {
+            return;
+        }
+        for (Map.Entry<Integer, Inflight> e : inflight.entrySet()) {
+            Inflight f = e.getValue();
+            if (f.state == OutState.PUBLISH_SENT) {
+                conn.writePublish(f.delivery, e.getKey(), true);
+            } else {
+                conn.writePubRel(e.getKey(), 0);
+            }
+        }
+        drain();
+        scheduleFlush();
+    }
+
+    /**
+     * The connection went away.
+     *
+     * @param sendWill whether the will is to be published (abnormal close or DISCONNECT 0x04)
+     */
+    void detach(MqttConnection conn, boolean sendWill) {
+        if (connection != conn) {
+            return; // taken over already
+        }
+        connection = null;
+        online = false;
+        disconnectedAt = System.currentTimeMillis();
+        Message w = will;
+        will = null;
+        if (w != null && sendWill) {
+            if (willDelay == 0 || expiryInterval == 0) {
+                broker.publishWill(w);
+            } else {
+                long delay = Math.min(willDelay, expiryInterval);
+                willTask = loop.schedule(() -> {
+                    willTask = null;
+                    broker.publishWill(w);
+                }, delay, TimeUnit.SECONDS);
+                pendingWill = w;
+            }
+        }
+        if (expiryInterval == 0) {
+            broker.endSession(this);
+        } else if (expiryInterval != BrokerConfig.NEVER_EXPIRE) {
+            expiryTask = loop.schedule(() -> {
+                expiryTask = null;
+                if (connection == null && !ended) {
+                    LOG.debug("Session {} expired", clientId);
+                    broker.endSession(this);
+                }
+            }, expiryInterval, TimeUnit.SECONDS);
+        }
+        updateInfo();
+    }
+
+    private Message pendingWill;
+
+    /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
+    void end() {
+        ended = true;
+        cancelExpiry();
+        if (willTask != null) {
+            willTask.cancel(false);
+            willTask = null;
+            if (pendingWill != null) {
+                broker.publishWill(pendingWill);
+            }
+        }
+        pendingWill = null;
+        broker.stats.storedMessages.addAndGet(-queue.size());
+        queue.clear();
+        inflight.clear();
+        inboundQos2.clear();
+    }
+
+    /** Discards a delayed will without publishing it (new connection with clean start, or takeover resumed). */
+    void cancelPendingWill() {
+        if (willTask != null) {
+            willTask.cancel(false);
+            willTask = null;
+        }
+        pendingWill = null;
+    }
+
+    private void cancelExpiry() {
+        if (expiryTask != null) {
+            expiryTask.cancel(false);
+            expiryTask = null;
+        }
+    }
+
+    /** The will of the current connection (for takeover handling). */
+    Message will() {
+        return will;
+    }
+
+    long willDelay() {
+        return willDelay;
+    }
+
+    /** Another connection takes this session over: forget the old connection; the broker handles its will. */
+    void takeOver() {
+        connection = null;
+        online = false;
+        will = null;
+        outboundReset();
+    }
+
+    private void outboundReset() {
+        flushScheduled = false;
+    }
+
+    // ------------------------------------------------------------------------------------------------ outbound
+
+    /** Delivers or queues a message. Runs on {@link #loop}. */
+    void deliver(Delivery d) {
+        if (ended) {
+            return;
+        }
+        MqttConnection conn = connection;
+        if (conn == null) {
+            if (d.qos() == 0 && !broker.config().queueQos0()) {
+                return;
+            }
+            enqueue(d);
+            return;
+        }
+        if (d.qos() == 0) {
+            conn.writePublish(d, 0, false);
+            scheduleFlush();
+            return;
+        }
+        if (queue.isEmpty() && inflight.size() < conn.inflightWindow()) {
+            sendInflight(conn, d);
+            scheduleFlush();
+        } else {
+            enqueue(d);
+        }
+    }
+
+    private void enqueue(Delivery d) {
+        if (queue.size() >= broker.config().maxQueuedMessages()) {
+            broker.stats.publishDropped.increment();
+            long dropped = broker.stats.publishDropped.sum();
+            if (dropped - droppedLogged >= 1000 || droppedLogged == 0) {
+                droppedLogged = dropped;
+                LOG.warn("Session {}: queue full ({} messages, max.queued.messages), dropping message on '{}'",
+                        clientId, queue.size(), d.message().topic());
+            }
+            return;
+        }
+        queue.add(d);
+        broker.stats.storedMessages.incrementAndGet();
+        updateInfoLater();
+    }
+
+    private void sendInflight(MqttConnection conn, Delivery d) {
+        int id = nextPacketId();
+        inflight.put(id, new Inflight(d));
+        if (!conn.writePublish(d, id, false)) {
+            // not sendable (over the client's Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25]
+            inflight.remove(id);
+        }
+    }
+
+    private int nextPacketId() {
+        for (int i = 0; i < 65_535; i++) {
+            int id = nextPacketId;
+            nextPacketId = id == 65_535 ? 1 : id + 1;
+            if (!inflight.containsKey(id)) {
+                return id;
+            }
+        }
+        throw new IllegalStateException("no free packet id");
+    }
+
+    /** Sends queued messages while the inflight window has room. */
+    void drain() {
+        MqttConnection conn = connection;
+        if (conn == null) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        int window = conn.inflightWindow();
+        while (!queue.isEmpty() && inflight.size() < window) {
+            Delivery d = queue.poll();
+            broker.stats.storedMessages.decrementAndGet();
+            if (d.message().isExpired(now)) {
+                continue;
+            }
+            if (d.qos() == 0) {
+                conn.writePublish(d, 0, false);
+            } else {
+                sendInflight(conn, d);
+            }
+        }
+        scheduleFlush();
+        updateInfoLater();
+    }
+
+    void onPubAck(int packetId) {
+        Inflight f = inflight.get(packetId);
+        if (f != null && f.state == OutState.PUBLISH_SENT) {
+            inflight.remove(packetId);
+            drain();
+        } else {
+            LOG.debug("Session {}: PUBACK for unknown packet id {}", clientId, packetId);
+        }
+    }
+
+    void onPubRec(int packetId, int reasonCode) {
+        Inflight f = inflight.get(packetId);
+        MqttConnection conn = connection;
+        if (f == null) {
+            if (conn != null) {
+                conn.writePubRel(packetId, 0x92); // packet identifier not found
+                scheduleFlush();
+            }
+            return;
+        }
+        if (reasonCode >= 0x80) {
+            inflight.remove(packetId); // the receiver refused the message; the flow ends here
+            drain();
+            return;
+        }
+        f.state = OutState.PUBREL_SENT;
+        if (conn != null) {
+            conn.writePubRel(packetId, 0);
+            scheduleFlush();
+        }
+    }
+
+    void onPubComp(int packetId) {
+        Inflight f = inflight.get(packetId);
+        if (f != null && f.state == OutState.PUBREL_SENT) {
+            inflight.remove(packetId);
+            drain();
+        }
+    }
+
+    /** Coalesces flushes: many writes in one loop iteration share one flush. */
+    void scheduleFlush() {
+        if (!flushScheduled && connection != null) {
+            flushScheduled = true;
+            loop.execute(this::flush);
+        }
+    }
+
+    private void flush() {
+        flushScheduled = false;
+        MqttConnection conn = connection;
+        if (conn != null) {
+            conn.flush();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ info
+
+    private boolean infoUpdatePending;
+
+    private void updateInfoLater() {
+        if (!infoUpdatePending) {
+            infoUpdatePending = true;
+            loop.schedule(() -> {
+                infoUpdatePending = false;
+                updateInfo();
+            }, 200, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    void updateInfo() {
+        info = new SessionInfo(clientId, connection != null, protocolVersion, expiryInterval, subscriptions.size(),
+                inflight.size(), queue.size(), disconnectedAt);
+    }
+
+    /** Removes expired messages from the offline queue (run periodically). */
+    void purgeExpired(long now) {
+        Iterator<Delivery> it = queue.iterator();
+        while (it.hasNext()) {
+            if (it.next().message().isExpired(now)) {
+                it.remove();
+                broker.stats.storedMessages.decrementAndGet();
+            }
+        }
+    }
+}

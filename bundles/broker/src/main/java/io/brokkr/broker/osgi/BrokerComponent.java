@@ -1,0 +1,266 @@
+package io.brokkr.broker.osgi;
+
+import io.brokkr.api.BrokerService;
+import io.brokkr.api.BrokerStats;
+import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ListenerInfo;
+import io.brokkr.api.Message;
+import io.brokkr.api.SessionInfo;
+import io.brokkr.api.SubscriptionInfo;
+import io.brokkr.api.auth.Authenticator;
+import io.brokkr.api.auth.Authorizer;
+import io.brokkr.api.intercept.MessageInterceptor;
+import io.brokkr.api.storage.MessageSink;
+import io.brokkr.api.storage.RetainedStore;
+import io.brokkr.broker.Broker;
+import io.brokkr.broker.BrokerConfig;
+import io.brokkr.broker.SinkDispatcher;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker as a DS component (PID {@code io.brokkr.broker}, file {@code etc/io.brokkr.broker.cfg}; runs on its
+ * defaults without the file). Authenticators, authorizers, interceptors, message sinks and a retained store are
+ * picked up dynamically (GREEDY): adding, removing or replacing them never restarts the broker. Listeners are
+ * separate factory components ({@link ListenerComponent}).
+ */
+@Component(name = "io.brokkr.broker", service = BrokerService.class, immediate = true,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+public class BrokerComponent implements BrokerService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BrokerComponent.class);
+
+    private volatile Broker broker;
+
+    private final Ranked<Authenticator> authenticators = new Ranked<>();
+    private final Ranked<Authorizer> authorizers = new Ranked<>();
+    private final Ranked<MessageInterceptor> interceptors = new Ranked<>();
+    private final Ranked<RetainedStore> retainedStores = new Ranked<>();
+    private final Map<Long, SinkDispatcher> sinks = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Activate
+    void activate(Map<String, Object> props) {
+        BrokerConfig cfg = parse(props);
+        Broker b = new Broker(cfg);
+        b.start();
+        broker = b;
+        apply();
+    }
+
+    @Modified
+    void modified(Map<String, Object> props) {
+        broker.reconfigure(parse(props));
+    }
+
+    @Deactivate
+    void deactivate() {
+        Broker b = broker;
+        broker = null;
+        if (b != null) {
+            b.stop();
+        }
+    }
+
+    private static BrokerConfig parse(Map<String, Object> props) {
+        try {
+            return BrokerConfig.fromProperties(props);
+        } catch (IllegalArgumentException e) {
+            LOG.error("etc/io.brokkr.broker.cfg: {}; using defaults for the whole file until it is fixed",
+                    e.getMessage());
+            return BrokerConfig.defaults();
+        }
+    }
+
+    /** The engine, for the listener components of this bundle. */
+    public Broker broker() {
+        return broker;
+    }
+
+    // ---------------------------------------------------------------------------------------------- extensions
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindAuthenticator(Authenticator a, Map<String, Object> props) {
+        authenticators.add(a, props);
+        apply();
+    }
+
+    void unbindAuthenticator(Authenticator a, Map<String, Object> props) {
+        authenticators.remove(props);
+        apply();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindAuthorizer(Authorizer a, Map<String, Object> props) {
+        authorizers.add(a, props);
+        apply();
+    }
+
+    void unbindAuthorizer(Authorizer a, Map<String, Object> props) {
+        authorizers.remove(props);
+        apply();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindInterceptor(MessageInterceptor i, Map<String, Object> props) {
+        interceptors.add(i, props);
+        apply();
+    }
+
+    void unbindInterceptor(MessageInterceptor i, Map<String, Object> props) {
+        interceptors.remove(props);
+        apply();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindRetainedStore(RetainedStore s, Map<String, Object> props) {
+        retainedStores.add(s, props);
+        apply();
+    }
+
+    void unbindRetainedStore(RetainedStore s, Map<String, Object> props) {
+        retainedStores.remove(props);
+        apply();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindMessageSink(MessageSink sink, Map<String, Object> props) {
+        long id = (Long) props.get(Constants.SERVICE_ID);
+        String name = String.valueOf(props.getOrDefault("component.name", "sink-" + id));
+        try {
+            sinks.put(id, new SinkDispatcher(name, sink, strings(props.get("sink.topics")),
+                    intValue(props.get("sink.batch.size"), 100), intValue(props.get("sink.buffer.size"), 100_000)));
+        } catch (IllegalArgumentException e) {
+            LOG.error("Message sink {} ignored: {}", name, e.getMessage());
+        }
+        apply();
+    }
+
+    void unbindMessageSink(MessageSink sink, Map<String, Object> props) {
+        SinkDispatcher d = sinks.remove((Long) props.get(Constants.SERVICE_ID));
+        apply();
+        if (d != null) {
+            d.close();
+        }
+    }
+
+    private synchronized void apply() {
+        Broker b = broker;
+        if (b == null) {
+            return;
+        }
+        b.setAuthenticators(authenticators.list());
+        b.setAuthorizers(authorizers.list());
+        b.setInterceptors(interceptors.list());
+        List<RetainedStore> stores = retainedStores.list();
+        b.setRetainedStore(stores.isEmpty() ? null : stores.get(0));
+        b.setSinks(new ArrayList<>(sinks.values()));
+    }
+
+    private static String[] strings(Object o) {
+        if (o == null) {
+            return null;
+        }
+        if (o instanceof String[] a) {
+            return a;
+        }
+        return o.toString().split("\\s*,\\s*");
+    }
+
+    private static int intValue(Object o, int def) {
+        if (o == null) {
+            return def;
+        }
+        try {
+            return Integer.parseInt(o.toString().trim());
+        } catch (NumberFormatException e) {
+            return def;
+        }
+    }
+
+    /** Services ordered by service.ranking (highest first), then service.id (oldest first). */
+    private static final class Ranked<T> {
+        private final ConcurrentSkipListMap<long[], T> byRank = new ConcurrentSkipListMap<>(
+                Comparator.<long[]>comparingLong(k -> -k[0]).thenComparingLong(k -> k[1]));
+
+        void add(T service, Map<String, Object> props) {
+            byRank.put(key(props), service);
+        }
+
+        void remove(Map<String, Object> props) {
+            long id = (Long) props.get(Constants.SERVICE_ID);
+            byRank.keySet().removeIf(k -> k[1] == id);
+        }
+
+        List<T> list() {
+            return new ArrayList<>(byRank.values());
+        }
+
+        private static long[] key(Map<String, Object> props) {
+            Object r = props.get(Constants.SERVICE_RANKING);
+            long rank = r instanceof Integer i ? i : 0;
+            return new long[] {rank, (Long) props.get(Constants.SERVICE_ID)};
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- BrokerService
+
+    @Override
+    public List<ClientInfo> clients() {
+        return broker.clients();
+    }
+
+    @Override
+    public List<SessionInfo> sessions() {
+        return broker.sessions();
+    }
+
+    @Override
+    public List<SubscriptionInfo> subscriptions() {
+        return broker.subscriptions();
+    }
+
+    @Override
+    public List<Message> retained(String topicFilter) {
+        return broker.retained(topicFilter);
+    }
+
+    @Override
+    public List<ListenerInfo> listeners() {
+        return broker.listeners();
+    }
+
+    @Override
+    public BrokerStats stats() {
+        return broker.stats();
+    }
+
+    @Override
+    public int publish(Message message) {
+        return broker.publish(message);
+    }
+
+    @Override
+    public boolean kick(String clientId, boolean removeSession) {
+        return broker.kick(clientId, removeSession);
+    }
+}

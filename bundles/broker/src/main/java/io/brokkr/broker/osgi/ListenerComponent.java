@@ -1,0 +1,94 @@
+package io.brokkr.broker.osgi;
+
+import io.brokkr.api.BrokerService;
+import io.brokkr.broker.Broker;
+import io.brokkr.broker.ListenerConfig;
+import java.util.Map;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One network listener per factory configuration {@code etc/io.brokkr.broker.listener-<name>.cfg}. Creating the
+ * file opens the listener, changing it rebinds (open connections stay), deleting it closes the listener and its
+ * connections. Keys: {@code type} (tcp), {@code host}, {@code port}, optional {@code name}.
+ */
+@Component(name = "io.brokkr.broker.listener", configurationPolicy = ConfigurationPolicy.REQUIRE,
+        service = ListenerComponent.class)
+public class ListenerComponent {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ListenerComponent.class);
+
+    @Reference
+    private BrokerService brokerService;
+
+    private Broker broker;
+    private String name;
+
+    @Activate
+    void activate(Map<String, Object> props) {
+        broker = ((BrokerComponent) brokerService).broker();
+        ListenerConfig cfg = parse(props);
+        if (cfg == null) {
+            return;
+        }
+        name = cfg.name();
+        try {
+            broker.openListener(cfg);
+        } catch (RuntimeException e) {
+            LOG.error("Listener {} not opened: {}", name, e.getMessage());
+            name = null;
+        }
+    }
+
+    @Modified
+    void modified(Map<String, Object> props) {
+        ListenerConfig cfg = parse(props);
+        if (cfg == null) {
+            return;
+        }
+        if (name != null && !name.equals(cfg.name())) {
+            broker.closeListener(name);
+        }
+        name = cfg.name();
+        try {
+            broker.updateListener(cfg);
+        } catch (RuntimeException e) {
+            LOG.error("Listener {} not updated: {}", name, e.getMessage());
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (name != null) {
+            broker.closeListener(name);
+        }
+    }
+
+    private static ListenerConfig parse(Map<String, Object> props) {
+        String pid = String.valueOf(props.getOrDefault("service.pid", "listener"));
+        Object fileName = props.get("felix.fileinstall.filename");
+        String fallback = pid;
+        if (fileName != null) {
+            String f = fileName.toString();
+            int dash = f.lastIndexOf("io.brokkr.broker.listener-");
+            if (dash >= 0) {
+                fallback = f.substring(dash + "io.brokkr.broker.listener-".length()).replaceFirst("\\.cfg$", "");
+            }
+        } else if (pid.contains("~")) {
+            fallback = pid.substring(pid.indexOf('~') + 1);
+        }
+        try {
+            return ListenerConfig.fromProperties(props, fallback);
+        } catch (IllegalArgumentException e) {
+            LOG.error("Listener configuration {}: {}; listener not opened", fileName != null ? fileName : pid,
+                    e.getMessage());
+            return null;
+        }
+    }
+}
