@@ -1,0 +1,319 @@
+package io.brokkr.bench;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.mqtt.MqttConnAckMessage;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One MQTT 3.1.1 connection of the load tool. All state is confined to the channel's event loop; the driver reads
+ * results through {@link #onLoop}. A client is a subscriber, a publisher, both or neither (idle).
+ */
+final class BenchClient extends ChannelInboundHandlerAdapter {
+
+    /** Messages encoded into one buffer (one write+flush) by a QoS 0 publisher before it yields the loop. */
+    private static final int BATCH = 64;
+
+    final String clientId;
+    volatile Channel channel;
+    final CompletableFuture<BenchClient> connected = new CompletableFuture<>();
+    private CompletableFuture<BenchClient> subscribed;
+
+    // ---------------------------------------------------------------- subscriber state
+    /** Messages received (including duplicates); written on the loop only, read by the driver. */
+    volatile long received;
+    long duplicates;
+    /** End-to-end latency (publish time to receive time) in microseconds, recorded while {@link #recording}. */
+    final Histogram latency = new Histogram(TimeUnit.MINUTES.toMicros(30), 2);
+    volatile boolean recording;
+    /** Received sequence numbers per publisher index (only if tracking). */
+    private BitSet[] seen;
+    private ByteBuf acks;
+
+    // ---------------------------------------------------------------- publisher state
+    private byte[] topic;
+    private int pubIndex;
+    private int qos;
+    private int payload;
+    private int window;
+    volatile boolean running;
+    volatile long sent;
+    /** QoS 1: PUBACKs; QoS 2: PUBRECs (the broker owns the message from then on). */
+    volatile long acked;
+    int inflight;
+    private int nextId = 1;
+    private int[] idSeq;
+    private long[] idTime;
+    private int nextSeq;
+    /** Acknowledged sequence numbers (QoS 1/2). */
+    BitSet ackedSeqs;
+    /** Publish-to-acknowledgement latency in microseconds (QoS 1/2), recorded while {@link #recording}. */
+    final Histogram ackLatency = new Histogram(TimeUnit.MINUTES.toMicros(30), 2);
+
+    BenchClient(String clientId) {
+        this.clientId = clientId;
+    }
+
+    /** Makes this client track, per publisher index, which sequence numbers it received. */
+    BenchClient trackSeen(int publishers) {
+        seen = new BitSet[publishers];
+        for (int i = 0; i < publishers; i++) {
+            seen[i] = new BitSet();
+        }
+        return this;
+    }
+
+    BitSet seen(int publisher) {
+        return seen[publisher];
+    }
+
+    // ---------------------------------------------------------------- driver API (any thread)
+
+    CompletableFuture<BenchClient> subscribe(String filter, int subQos) {
+        CompletableFuture<BenchClient> f = new CompletableFuture<>();
+        channel.eventLoop().execute(() -> {
+            subscribed = f;
+            channel.writeAndFlush(MqttMessageBuilders.subscribe().messageId(1)
+                    .addSubscription(MqttQoS.valueOf(subQos), filter).build());
+        });
+        return f;
+    }
+
+    /** Starts publishing to {@code topicName} as fast as the connection (and for QoS 1/2 the window) allows. */
+    void startPublishing(String topicName, int publisherIndex, int pubQos, int payloadSize, int inflightWindow) {
+        channel.eventLoop().execute(() -> {
+            topic = topicName.getBytes(StandardCharsets.UTF_8);
+            pubIndex = publisherIndex;
+            qos = pubQos;
+            payload = Math.max(Wire.HEADER, payloadSize);
+            window = Math.max(1, Math.min(inflightWindow, 65_535));
+            if (qos > 0) {
+                idSeq = new int[65_536];
+                idTime = new long[65_536];
+                ackedSeqs = new BitSet();
+            }
+            running = true;
+            pump();
+        });
+    }
+
+    void stopPublishing() {
+        running = false;
+    }
+
+    <T> T onLoop(java.util.concurrent.Callable<T> c) throws Exception {
+        return channel.eventLoop().submit(c).get(30, TimeUnit.SECONDS);
+    }
+
+    // ---------------------------------------------------------------- netty
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        ctx.writeAndFlush(MqttMessageBuilders.connect().clientId(clientId).protocolVersion(MqttVersion.MQTT_3_1_1)
+                .cleanSession(true).keepAlive(0).build());
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        running = false;
+        connected.completeExceptionally(new IllegalStateException(clientId + ": connection closed"));
+        if (subscribed != null) {
+            subscribed.completeExceptionally(new IllegalStateException(clientId + ": connection closed"));
+        }
+        if (acks != null) {
+            acks.release();
+            acks = null;
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        connected.completeExceptionally(cause);
+        ctx.close();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            pump();
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (!(msg instanceof MqttMessage m)) {
+                return;
+            }
+            if (m.decoderResult().isFailure()) {
+                System.err.println(clientId + ": undecodable packet: " + m.decoderResult().cause());
+                ctx.close();
+                return;
+            }
+            MqttMessageType type = m.fixedHeader().messageType();
+            switch (type) {
+                case PUBLISH -> onPublish((MqttPublishMessage) m);
+                case PUBACK -> onAck(id(m), false);
+                case PUBREC -> {
+                    onAck(id(m), true);
+                    ackOut(Wire.PUBREL, id(m));
+                }
+                case PUBCOMP -> {
+                    inflight--;
+                }
+                case PUBREL -> ackOut(Wire.PUBCOMP, id(m));
+                case CONNACK -> {
+                    MqttConnAckMessage ack = (MqttConnAckMessage) m;
+                    if (ack.variableHeader().connectReturnCode() == MqttConnectReturnCode.CONNECTION_ACCEPTED) {
+                        connected.complete(this);
+                    } else {
+                        connected.completeExceptionally(new IllegalStateException(clientId + ": refused "
+                                + ack.variableHeader().connectReturnCode()));
+                    }
+                }
+                case SUBACK -> {
+                    if (subscribed != null) {
+                        subscribed.complete(this);
+                    }
+                }
+                default -> {
+                }
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (acks != null && acks.isReadable()) {
+            ByteBuf out = acks;
+            acks = null;
+            ctx.writeAndFlush(out, ctx.voidPromise());
+        }
+        if (qos > 0 && running) {
+            pump();
+        }
+    }
+
+    private static int id(MqttMessage m) {
+        return ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+    }
+
+    private void ackOut(int type, int packetId) {
+        if (acks == null) {
+            acks = channel.alloc().directBuffer(256);
+        }
+        Wire.writeAck(acks, type, packetId);
+    }
+
+    private void onPublish(MqttPublishMessage m) {
+        long now = System.nanoTime();
+        ByteBuf p = m.payload();
+        received++;
+        if (p.readableBytes() >= Wire.HEADER) {
+            int ri = p.readerIndex();
+            long t = p.getLong(ri);
+            if (recording) {
+                latency.recordValue(Math.max(0, Math.min((now - t) / 1000, latency.getHighestTrackableValue())));
+            }
+            if (seen != null) {
+                int pub = p.getInt(ri + 8);
+                int seq = p.getInt(ri + 12);
+                if (pub >= 0 && pub < seen.length) {
+                    if (seen[pub].get(seq)) {
+                        duplicates++;
+                    } else {
+                        seen[pub].set(seq);
+                    }
+                }
+            }
+        }
+        int q = m.fixedHeader().qosLevel().value();
+        if (q == 1) {
+            ackOut(Wire.PUBACK, m.variableHeader().packetId());
+        } else if (q == 2) {
+            ackOut(Wire.PUBREC, m.variableHeader().packetId());
+        }
+    }
+
+    private void onAck(int packetId, boolean qos2) {
+        if (idTime == null) {
+            return;
+        }
+        long t = idTime[packetId];
+        if (t == 0) {
+            return; // duplicate acknowledgement
+        }
+        idTime[packetId] = 0;
+        ackedSeqs.set(idSeq[packetId]);
+        acked++;
+        if (recording) {
+            ackLatency.recordValue(Math.max(0, Math.min((System.nanoTime() - t) / 1000,
+                    ackLatency.getHighestTrackableValue())));
+        }
+        if (!qos2) {
+            inflight--;
+        }
+    }
+
+    /** Writes as much as writability (and the inflight window) allows, in batches. Runs on the loop. */
+    private void pump() {
+        Channel ch = channel;
+        if (!running || topic == null || !ch.isActive() || !ch.isWritable()) {
+            return;
+        }
+        int room = qos == 0 ? BATCH : Math.min(BATCH, window - inflight);
+        if (room <= 0) {
+            return;
+        }
+        int size = Wire.publishSize(topic.length, qos, payload);
+        ByteBuf buf = ch.alloc().directBuffer(size * room);
+        long now = System.nanoTime();
+        for (int i = 0; i < room; i++) {
+            int seq = nextSeq++;
+            int id = 0;
+            if (qos > 0) {
+                id = nextFreeId();
+                idSeq[id] = seq;
+                idTime[id] = now;
+                inflight++;
+            }
+            Wire.writePublish(buf, topic, qos, id, payload, now, pubIndex, seq);
+        }
+        sent += room;
+        ch.writeAndFlush(buf, ch.voidPromise());
+        if (qos == 0 && ch.isWritable()) {
+            ch.eventLoop().execute(this::pump); // yield to the other channels of this loop, then go on
+        }
+    }
+
+    private int nextFreeId() {
+        for (int i = 0; i < 65_535; i++) {
+            int id = nextId;
+            nextId = id == 65_535 ? 1 : id + 1;
+            // ids are handed out in sequence: with window < 65535 an id comes round again only long after its
+            // flow (QoS 2: up to PUBCOMP) ended
+            if (idTime[id] == 0) {
+                return id;
+            }
+        }
+        throw new IllegalStateException("no free packet id");
+    }
+}

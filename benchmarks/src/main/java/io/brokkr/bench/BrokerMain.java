@@ -1,0 +1,67 @@
+package io.brokkr.bench;
+
+import io.brokkr.broker.Broker;
+import io.brokkr.broker.BrokerConfig;
+import io.brokkr.broker.Listener;
+import io.brokkr.broker.ListenerConfig;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs the plain-Java {@link Broker} engine with one TCP listener, without Karaf, for benchmarks.
+ *
+ * <pre>
+ * java -cp ... io.brokkr.bench.BrokerMain [--host 127.0.0.1] [--port 1883] [key=value ...]
+ * </pre>
+ *
+ * {@code key=value} arguments are broker cfg keys (those of {@code etc/io.brokkr.broker.cfg}, see
+ * {@link BrokerConfig#fromProperties}), e.g. {@code max.queued.messages=1000000 io.threads=2}. Prints
+ * {@code BROKKR READY port=<port> pid=<pid>} once the listener is bound; stops on SIGTERM/SIGINT.
+ */
+public final class BrokerMain {
+
+    private BrokerMain() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        String host = "127.0.0.1";
+        int port = 1883;
+        Map<String, String> cfg = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "--host" -> host = args[++i];
+                case "--port" -> port = Integer.parseInt(args[++i]);
+                case "-h", "--help" -> {
+                    System.out.println("usage: BrokerMain [--host H] [--port P] [cfg.key=value ...]");
+                    return;
+                }
+                default -> {
+                    int eq = a.indexOf('=');
+                    if (eq <= 0) {
+                        System.err.println("unknown argument: " + a);
+                        System.exit(2);
+                    }
+                    cfg.put(a.substring(0, eq), a.substring(eq + 1));
+                }
+            }
+        }
+        Broker broker = new Broker(BrokerConfig.fromProperties(cfg));
+        broker.start();
+        Listener l = broker.openListener(ListenerConfig.tcp("bench", host, port));
+        if (l.port() < 0) {
+            System.err.println("BROKKR FAILED " + l.error());
+            broker.stop();
+            System.exit(1);
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            broker.stop();
+            done.countDown();
+        }, "brokkr-shutdown"));
+        System.out.println("BROKKR READY port=" + l.port() + " pid=" + ProcessHandle.current().pid());
+        System.out.flush();
+        done.await();
+    }
+}
