@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Brokkr vs Mosquitto on this machine: starts each broker, runs every scenario of the load tool against it,
+# repeats, and prints a side-by-side table of the medians.
+#
+#   benchmarks/run.sh                      # everything, 3 repetitions (about 15 minutes)
+#   REPS=1 DURATION=5 benchmarks/run.sh    # quick look
+#   SCENARIOS="fanin qos1" BROKERS=brokkr benchmarks/run.sh
+#
+# Environment (defaults in brackets):
+#   REPS [3] DURATION [10] WARMUP [3] PAYLOAD [64] WINDOW [20]
+#   PUBLISHERS [4]      publishers of fanin, qos1, qos2
+#   FANOUT_SUBS [16]    subscribers of fanout
+#   IDLE_CONNS [10000]  connections of idle
+#   SCENARIOS ["idle fanin fanout qos1 qos2"]  BROKERS ["brokkr mosquitto"]
+#   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC"]  BROKKR_CFG [broker cfg key=value pairs, see below]
+#   LOAD_JVM_OPTS ["-Xms1g -Xmx2g"]  LOAD_THREADS [1]
+#   MAX_QUEUED [1000000] max queued messages per session, both brokers
+#   SKIP_BUILD=1        use the already built benchmarks/target
+#   OUT [benchmarks/target/bench-<time>]  results directory
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+REPS=${REPS:-3}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
+PAYLOAD=${PAYLOAD:-64}
+WINDOW=${WINDOW:-20}
+PUBLISHERS=${PUBLISHERS:-4}
+FANOUT_SUBS=${FANOUT_SUBS:-16}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+SCENARIOS=${SCENARIOS:-"idle fanin fanout qos1 qos2"}
+BROKERS=${BROKERS:-"brokkr mosquitto"}
+MAX_QUEUED=${MAX_QUEUED:-1000000}
+BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC"}
+BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.inflight=20"}
+LOAD_JVM_OPTS=${LOAD_JVM_OPTS:-"-Xms1g -Xmx2g"}
+LOAD_THREADS=${LOAD_THREADS:-1}
+OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}
+
+command -v mosquitto >/dev/null || { echo "mosquitto not found (apt-get install mosquitto)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is needed for the table" >&2; exit 1; }
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  echo "== building benchmarks (mvn -pl benchmarks -am package)"
+  (cd "$root" && { mvn -B -q -o -pl benchmarks -am package -DskipTests || mvn -B -q -pl benchmarks -am package -DskipTests; })
+fi
+CP="$here/target/classes:$(cat "$here/target/classpath.txt")"
+mkdir -p "$OUT"
+RESULTS="$OUT/results.txt"
+: > "$RESULTS"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+BROKER_PID=""
+stop_broker() {
+  if [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
+    kill "$BROKER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$BROKER_PID" 2>/dev/null || true
+  fi
+  BROKER_PID=""
+}
+trap stop_broker EXIT INT TERM
+
+start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
+  local name=$1 port=$2 log=$3
+  case $name in
+    brokkr)
+      # shellcheck disable=SC2086
+      java $BROKKR_JVM_OPTS -cp "$CP" io.brokkr.bench.BrokerMain --host 127.0.0.1 --port "$port" $BROKKR_CFG \
+        >"$log" 2>&1 &
+      BROKER_PID=$!
+      for _ in $(seq 1 100); do grep -q "BROKKR READY" "$log" 2>/dev/null && return 0; sleep 0.1; done
+      echo "Brokkr did not start, see $log" >&2; cat "$log" >&2; return 1 ;;
+    mosquitto)
+      local conf="$OUT/mosquitto.conf"
+      {
+        echo "listener $port 127.0.0.1"
+        echo "allow_anonymous true"
+        echo "persistence false"
+        echo "max_queued_messages $MAX_QUEUED"
+        echo "max_inflight_messages 20"
+        echo "set_tcp_nodelay true"
+        echo "log_dest stderr"
+        echo "log_type error"
+        echo "log_type warning"
+        [ "$(id -u)" = 0 ] && echo "user root"
+      } > "$conf"
+      mosquitto -c "$conf" >"$log" 2>&1 &
+      BROKER_PID=$!
+      for _ in $(seq 1 100); do
+        python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $port)))" && return 0
+        sleep 0.1
+      done
+      echo "Mosquitto did not start, see $log" >&2; cat "$log" >&2; return 1 ;;
+  esac
+}
+
+run_scenario() { # $1 broker $2 port $3 scenario
+  local broker=$1 port=$2 sc=$3 args
+  args=(--host 127.0.0.1 --port "$port" --scenario "$sc" --duration "$DURATION" --warmup "$WARMUP"
+        --payload "$PAYLOAD" --window "$WINDOW" --threads "$LOAD_THREADS" --label "$broker")
+  case $sc in
+    fanout) args+=(--clients "$FANOUT_SUBS") ;;
+    idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" = brokkr ] && args+=(--jvm) ;;
+    *) args+=(--clients "$PUBLISHERS") ;;
+  esac
+  local load line
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  # shellcheck disable=SC2086
+  line=$(java $LOAD_JVM_OPTS -cp "$CP" io.brokkr.bench.LoadTool "${args[@]}" 2>>"$OUT/load-tool.err" | grep '^RESULT' || true)
+  [ -n "$line" ] || line="RESULT scenario=$sc broker=$broker error=no_result"
+  echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"
+}
+
+{
+  echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "== $(java -version 2>&1 | head -1); $(mosquitto -h 2>&1 | head -1); kernel $(uname -r)"
+  echo "== reps=$REPS duration=${DURATION}s warmup=${WARMUP}s payload=${PAYLOAD}B publishers=$PUBLISHERS fanout_subs=$FANOUT_SUBS idle_conns=$IDLE_CONNS window=$WINDOW"
+} | tee "$OUT/machine.txt"
+
+for rep in $(seq 1 "$REPS"); do
+  order=$BROKERS
+  # alternate the order so that background load does not always hit the same broker
+  if [ $((rep % 2)) = 0 ]; then order=$(echo "$BROKERS" | tr ' ' '\n' | tac | tr '\n' ' '); fi
+  for broker in $order; do
+    port=$(free_port)
+    echo "== rep $rep/$REPS: $broker on port $port (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    start_broker "$broker" "$port" "$OUT/$broker-$rep.log"
+    for sc in $SCENARIOS; do
+      run_scenario "$broker" "$port" "$sc"
+      sleep 1
+    done
+    stop_broker
+    sleep 2
+  done
+done
+
+python3 "$here/table.py" "$RESULTS" | tee "$OUT/table.md"
+echo "results: $OUT"

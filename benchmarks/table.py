@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Side-by-side markdown table (medians over repetitions) from the RESULT lines written by run.sh."""
+import statistics
+import sys
+from collections import defaultdict
+
+rows = defaultdict(list)  # (scenario, broker) -> [dict]
+brokers = []
+loads = []
+for line in open(sys.argv[1]):
+    if not line.startswith("RESULT "):
+        continue
+    d = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+    rows[(d.get("scenario"), d.get("broker"))].append(d)
+    if d.get("broker") not in brokers:
+        brokers.append(d.get("broker"))
+    if "load1" in d:
+        loads.append(float(d["load1"]))
+
+
+def values(sc, br, key):
+    out = []
+    for d in rows.get((sc, br), []):
+        try:
+            out.append(float(d[key]))
+        except (KeyError, ValueError):
+            pass
+    return out
+
+
+def med(sc, br, key, fmt="{:,.0f}", scale=1.0):
+    v = values(sc, br, key)
+    if not v:
+        errs = [d.get("error") for d in rows.get((sc, br), []) if d.get("error")]
+        return "error: " + errs[0] if errs else "-"
+    return fmt.format(statistics.median(v) * scale)
+
+
+def total(sc, br, key):
+    v = values(sc, br, key)
+    return "-" if not v else "{:,.0f}".format(sum(v))
+
+
+def lat(sc, br, prefix):
+    p50 = med(sc, br, prefix + "_p50_us", "{:,.1f}", 0.001)
+    p99 = med(sc, br, prefix + "_p99_us", "{:,.1f}", 0.001)
+    return p50 + " / " + p99
+
+
+def reps(sc, br):
+    return len([d for d in rows.get((sc, br), []) if "error" not in d])
+
+
+spec = [
+    ("fanin", "fan-in QoS 0: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanin", "fan-in QoS 0: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
+    ("fanout", "fan-out QoS 0: messages/s received (all subscribers)", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanout", "fan-out QoS 0: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
+    ("qos1", "QoS 1: acknowledged messages/s", lambda s, b: med(s, b, "acked_msgs_s")),
+    ("qos1", "QoS 1: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("qos1", "QoS 1: acknowledged but lost (all runs)", lambda s, b: total(s, b, "lost")),
+    ("qos1", "QoS 1: end-to-end latency p50 / p99 (ms)", lambda s, b: lat(s, b, "e2e")),
+    ("qos1", "QoS 1: PUBACK latency p50 / p99 (ms)", lambda s, b: lat(s, b, "ack")),
+    ("qos2", "QoS 2: acknowledged (PUBREC) messages/s", lambda s, b: med(s, b, "acked_msgs_s")),
+    ("qos2", "QoS 2: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("qos2", "QoS 2: acknowledged but lost (all runs)", lambda s, b: total(s, b, "lost")),
+    ("qos2", "QoS 2: duplicates received (all runs)", lambda s, b: total(s, b, "dups")),
+    ("qos2", "QoS 2: end-to-end latency p50 / p99 (ms)", lambda s, b: lat(s, b, "e2e")),
+    ("idle", "idle: RSS growth per connection (KiB)", lambda s, b: med(s, b, "rss_per_conn_kb", "{:,.1f}")),
+    ("idle", "idle: heap after GC per connection (KiB)", lambda s, b: med(s, b, "heap_per_conn_kb", "{:,.1f}")),
+    ("idle", "idle: connections opened per second", lambda s, b: med(s, b, "connect_per_s")),
+]
+
+print("| Scenario / metric | " + " | ".join(brokers) + " |")
+print("|---|" + "---:|" * len(brokers))
+for sc, title, f in spec:
+    if not any((sc, b) in rows for b in brokers):
+        continue
+    print("| " + title + " | " + " | ".join(f(sc, b) for b in brokers) + " |")
+n = max((reps(s, b) for (s, b) in rows), default=0)
+print()
+print("Medians of %d run(s) each; 1-minute load average at the start of the runs: %s to %s."
+      % (n, min(loads) if loads else "?", max(loads) if loads else "?"))
