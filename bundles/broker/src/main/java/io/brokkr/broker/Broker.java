@@ -587,27 +587,39 @@ public class Broker implements BrokerService {
             @SuppressWarnings("unchecked")
             List<Session>[] perLoopSessions = new List[loops.length];
             for (Target t : all) {
-                int idx = t.session.loopIndex;
+                Delivery d = t.delivery(message);
+                Session s = t.session;
+                boolean here = s.loop.inEventLoop();
+                if (!here && dropQos0(s, d)) {
+                    continue;
+                }
+                int idx = s.loopIndex;
                 if (perLoop[idx] == null) {
                     perLoop[idx] = new ArrayList<>();
                     perLoopSessions[idx] = new ArrayList<>();
                 }
-                perLoop[idx].add(t.delivery(message));
-                perLoopSessions[idx].add(t.session);
+                perLoop[idx].add(d);
+                perLoopSessions[idx].add(s);
+                if (!here) {
+                    s.pendingDeliveries.incrementAndGet();
+                }
             }
             for (int i = 0; i < loops.length; i++) {
                 if (perLoop[i] != null) {
                     List<Delivery> ds = perLoop[i];
                     List<Session> ss = perLoopSessions[i];
-                    Runnable task = () -> {
+                    if (loops[i].inEventLoop()) {
                         for (int k = 0; k < ds.size(); k++) {
                             ss.get(k).deliver(ds.get(k));
                         }
-                    };
-                    if (loops[i].inEventLoop()) {
-                        task.run();
                     } else {
-                        loops[i].execute(task);
+                        loops[i].execute(() -> {
+                            for (int k = 0; k < ds.size(); k++) {
+                                Session s = ss.get(k);
+                                s.pendingDeliveries.decrementAndGet();
+                                s.deliver(ds.get(k));
+                            }
+                        });
                     }
                 }
             }
@@ -619,10 +631,33 @@ public class Broker implements BrokerService {
             Session s = t.session;
             if (s.loop.inEventLoop()) {
                 s.deliver(d);
-            } else {
-                s.loop.execute(() -> s.deliver(d));
+            } else if (!dropQos0(s, d)) {
+                s.pendingDeliveries.incrementAndGet();
+                s.loop.execute(() -> {
+                    s.pendingDeliveries.decrementAndGet();
+                    s.deliver(d);
+                });
             }
         }
+    }
+
+    /**
+     * Called on the publisher's loop before handing a delivery to another loop: a QoS 0 message for a subscriber
+     * that cannot keep up (its channel is not writable, or {@link Session#MAX_PENDING_QOS0} deliveries are already
+     * on their way to its loop) is dropped here, as {@link MqttConnection#writePublish} would drop it later, instead
+     * of piling up without bound in the subscriber loop's task queue.
+     */
+    private boolean dropQos0(Session s, Delivery d) {
+        if (d.qos() != 0) {
+            return false;
+        }
+        MqttConnection c = s.connection;
+        boolean drop = c == null ? !config.queueQos0()
+                : !c.channel().isWritable() || s.pendingDeliveries.get() >= Session.MAX_PENDING_QOS0;
+        if (drop && c != null) {
+            stats.publishDropped.increment();
+        }
+        return drop;
     }
 
     private static final class Target {

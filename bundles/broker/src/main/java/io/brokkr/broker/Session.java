@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,8 +36,16 @@ final class Session {
         }
     }
 
+    /**
+     * QoS 0 deliveries handed to this session's loop by other loops and not run yet, above which further QoS 0
+     * messages are dropped on the publisher's loop (slow consumer) rather than queued as tasks without bound.
+     */
+    static final int MAX_PENDING_QOS0 = 4096;
+
     final String clientId;
     final EventLoop loop;
+    /** Deliveries handed to {@link #loop} by other threads and not run yet (any thread). */
+    final AtomicInteger pendingDeliveries = new AtomicInteger();
     final int loopIndex;
     private final Broker broker;
 
