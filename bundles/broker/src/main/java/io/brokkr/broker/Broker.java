@@ -474,6 +474,14 @@ public class Broker implements BrokerService {
      * @return number of sessions the message was delivered or queued to
      */
     int publish(ClientInfo publisher, Message message) {
+        return publish(publisher, message, null);
+    }
+
+    /**
+     * As {@link #publish(ClientInfo, Message)}; {@code from} is the publishing connection, throttled (reads paused)
+     * when the message is for an online subscriber whose QoS 1/2 queue is long, until that queue drains.
+     */
+    int publish(ClientInfo publisher, Message message, MqttConnection from) {
         Message m = message;
         for (MessageInterceptor i : interceptors) {
             try {
@@ -495,13 +503,21 @@ public class Broker implements BrokerService {
         for (SinkDispatcher d : sinks) {
             d.offer(m);
         }
-        return route(m);
+        return route(m, from);
     }
 
     private int route(Message m) {
+        return route(m, null);
+    }
+
+    private int route(Message m, MqttConnection from) {
         Router r = new Router(m);
         tree.match(m.topic(), r);
-        return r.dispatch();
+        int n = r.dispatch();
+        if (r.congested != null && from != null) {
+            from.throttle(r.congested);
+        }
+        return n;
     }
 
     /** Collects the targets of one message: one delivery per session (overlapping subscriptions merged). */
@@ -511,6 +527,8 @@ public class Broker implements BrokerService {
         private Target firstTarget;
         private IdentityHashMap<Session, Target> many;
         private List<Target> shared;
+        /** A target of a QoS 1/2 delivery whose queue is long: the publisher is to be throttled. */
+        Session congested;
 
         Router(Message message) {
             this.message = message;
@@ -589,6 +607,9 @@ public class Broker implements BrokerService {
             for (Target t : all) {
                 Delivery d = t.delivery(message);
                 Session s = t.session;
+                if (d.qos() > 0 && s.congested) {
+                    congested = s;
+                }
                 boolean here = s.loop.inEventLoop();
                 if (!here && dropQos0(s, d)) {
                     continue;
@@ -629,6 +650,9 @@ public class Broker implements BrokerService {
         private void send(Target t) {
             Delivery d = t.delivery(message);
             Session s = t.session;
+            if (d.qos() > 0 && s.congested) {
+                congested = s;
+            }
             if (s.loop.inEventLoop()) {
                 s.deliver(d);
             } else if (!dropQos0(s, d)) {

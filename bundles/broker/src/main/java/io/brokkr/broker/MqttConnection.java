@@ -594,6 +594,52 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         channel.config().setAutoRead(true);
     }
 
+    // -------------------------------------------------------------------------------------------- back-pressure
+
+    /** Longest a publisher stays paused by one congested subscriber before it is read again (a safety net). */
+    static final long THROTTLE_MAX_MILLIS = 500;
+    /** Channel-loop confined: reads are paused by {@link #throttle}. */
+    private boolean readPaused;
+
+    /**
+     * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long QoS 1/2
+     * queue; {@code target} resumes it when its queue drains (or it goes offline), at the latest after
+     * {@link #THROTTLE_MAX_MILLIS}. Any thread.
+     */
+    void throttle(Session target) {
+        target.throttled.add(this);
+        onChannelLoop(() -> {
+            if (!readPaused && state == State.CONNECTED) {
+                readPaused = true;
+                channel.config().setAutoRead(false);
+                channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        });
+        if (!target.congested && target.throttled.remove(this)) {
+            resumeReading(); // it drained meanwhile
+        }
+    }
+
+    /** Reads again after {@link #throttle}. Any thread. */
+    void resumeReading() {
+        onChannelLoop(() -> {
+            if (readPaused) {
+                readPaused = false;
+                if (state == State.CONNECTED) {
+                    channel.config().setAutoRead(true);
+                }
+            }
+        });
+    }
+
+    private void onChannelLoop(Runnable r) {
+        if (channel.eventLoop().inEventLoop()) {
+            r.run();
+        } else {
+            channel.eventLoop().execute(r);
+        }
+    }
+
     /** Called on the session loop when another connection took this one's session over. */
     void takenOver() {
         sendWillOnClose = false; // the broker decided about the will already
@@ -682,7 +728,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             LOG.info("Client {}: not authorized to publish to '{}'", clientId, topic);
             rc = RC_NOT_AUTHORIZED;
         } else {
-            int matched = broker.publish(info, message);
+            int matched = broker.publish(info, message, this);
             rc = matched == 0 ? RC_NO_MATCHING_SUBSCRIBERS : 0;
         }
         if (qos == 2 && rc < 0x80) {

@@ -11,6 +11,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,8 +43,20 @@ final class Session {
      */
     static final int MAX_PENDING_QOS0 = 4096;
 
+    /**
+     * Publisher back-pressure: once this many QoS 1/2 messages wait behind the inflight window of an online session
+     * (at most half of max.queued.messages), connections publishing to it stop being read until the queue is down
+     * to a quarter of that. A fast publisher thus slows to the pace of its slowest online QoS 1/2 subscriber instead
+     * of overflowing its queue, where acknowledged messages would be dropped.
+     */
+    static final int THROTTLE_QUEUE = 1000;
+
     final String clientId;
     final EventLoop loop;
+    /** Set on {@link #loop} when the queue of this online session is long (see {@link #THROTTLE_QUEUE}). */
+    volatile boolean congested;
+    /** Publishing connections paused because of this session; resumed when it is no longer congested. */
+    final Set<MqttConnection> throttled = ConcurrentHashMap.newKeySet();
     /** Deliveries handed to {@link #loop} by other threads and not run yet (any thread). */
     final AtomicInteger pendingDeliveries = new AtomicInteger();
     final int loopIndex;
@@ -138,6 +151,7 @@ final class Session {
         }
         connection = null;
         online = false;
+        releaseThrottled(); // offline sessions queue up to max.queued.messages and slow nobody down
         disconnectedAt = System.currentTimeMillis();
         Message w = will;
         will = null;
@@ -172,6 +186,7 @@ final class Session {
     /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
     void end() {
         ended = true;
+        releaseThrottled();
         cancelExpiry();
         if (willTask != null) {
             willTask.cancel(false);
@@ -217,6 +232,7 @@ final class Session {
         connection = null;
         online = false;
         will = null;
+        releaseThrottled();
         outboundReset();
     }
 
@@ -265,7 +281,27 @@ final class Session {
         }
         queue.add(d);
         broker.stats.storedMessages.incrementAndGet();
+        if (!congested && online && queue.size() >= throttleHigh()) {
+            congested = true;
+        }
         updateInfoLater();
+    }
+
+    private int throttleHigh() {
+        return Math.max(1, Math.min(THROTTLE_QUEUE, broker.config().maxQueuedMessages() / 2));
+    }
+
+    /** Resumes the publishers throttled because of this session. Runs on {@link #loop}. */
+    private void releaseThrottled() {
+        congested = false;
+        if (!throttled.isEmpty()) {
+            Iterator<MqttConnection> it = throttled.iterator();
+            while (it.hasNext()) {
+                MqttConnection c = it.next();
+                it.remove();
+                c.resumeReading();
+            }
+        }
     }
 
     private void sendInflight(MqttConnection conn, Delivery d) {
@@ -307,6 +343,9 @@ final class Session {
             } else {
                 sendInflight(conn, d);
             }
+        }
+        if (congested && queue.size() <= throttleHigh() / 4) {
+            releaseThrottled();
         }
         scheduleFlush();
         updateInfoLater();
