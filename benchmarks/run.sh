@@ -11,7 +11,9 @@
 #   PUBLISHERS [4]      publishers of fanin, qos1, qos2
 #   FANOUT_SUBS [16]    subscribers of fanout
 #   IDLE_CONNS [10000]  connections of idle
-#   SCENARIOS ["idle fanin fanout qos1 qos2"]  BROKERS ["brokkr mosquitto"]
+#   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2"]  BROKERS ["brokkr mosquitto"]
+#   FANIN_RATE [20000]  msgs/s of all publishers together in fanin-paced (latency at a load both brokers carry)
+#   FANOUT_RATE [2000]  msgs/s of the publisher in fanout-paced
 #   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC"]  BROKKR_CFG [broker cfg key=value pairs, see below]
 #   LOAD_JVM_OPTS ["-Xms1g -Xmx2g"]  LOAD_THREADS [1]
 #   MAX_QUEUED [1000000] max queued messages per session, both brokers
@@ -30,7 +32,9 @@ WINDOW=${WINDOW:-20}
 PUBLISHERS=${PUBLISHERS:-4}
 FANOUT_SUBS=${FANOUT_SUBS:-16}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-SCENARIOS=${SCENARIOS:-"idle fanin fanout qos1 qos2"}
+SCENARIOS=${SCENARIOS:-"idle fanin fanin-paced fanout fanout-paced qos1 qos2"}
+FANIN_RATE=${FANIN_RATE:-20000}
+FANOUT_RATE=${FANOUT_RATE:-2000}
 BROKERS=${BROKERS:-"brokkr mosquitto"}
 MAX_QUEUED=${MAX_QUEUED:-1000000}
 BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC"}
@@ -102,10 +106,12 @@ start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
 
 run_scenario() { # $1 broker $2 port $3 scenario
   local broker=$1 port=$2 sc=$3 args
-  args=(--host 127.0.0.1 --port "$port" --scenario "$sc" --duration "$DURATION" --warmup "$WARMUP"
+  args=(--host 127.0.0.1 --port "$port" --scenario "${sc%-paced}" --duration "$DURATION" --warmup "$WARMUP"
         --payload "$PAYLOAD" --window "$WINDOW" --threads "$LOAD_THREADS" --label "$broker")
   case $sc in
     fanout) args+=(--clients "$FANOUT_SUBS") ;;
+    fanin-paced) args+=(--clients "$PUBLISHERS" --rate "$FANIN_RATE") ;;
+    fanout-paced) args+=(--clients "$FANOUT_SUBS" --rate "$FANOUT_RATE") ;;
     idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" = brokkr ] && args+=(--jvm) ;;
     *) args+=(--clients "$PUBLISHERS") ;;
   esac

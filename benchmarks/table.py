@@ -42,8 +42,8 @@ def total(sc, br, key):
 
 
 def lat(sc, br, prefix):
-    p50 = med(sc, br, prefix + "_p50_us", "{:,.1f}", 0.001)
-    p99 = med(sc, br, prefix + "_p99_us", "{:,.1f}", 0.001)
+    p50 = med(sc, br, prefix + "_p50_us", "{:,.2f}", 0.001)
+    p99 = med(sc, br, prefix + "_p99_us", "{:,.2f}", 0.001)
     return p50 + " / " + p99
 
 
@@ -54,8 +54,12 @@ def reps(sc, br):
 spec = [
     ("fanin", "fan-in QoS 0: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
     ("fanin", "fan-in QoS 0: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
+    ("fanin-paced", "fan-in QoS 0 paced: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanin-paced", "fan-in QoS 0 paced: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
     ("fanout", "fan-out QoS 0: messages/s received (all subscribers)", lambda s, b: med(s, b, "recv_msgs_s")),
     ("fanout", "fan-out QoS 0: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
+    ("fanout-paced", "fan-out QoS 0 paced: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanout-paced", "fan-out QoS 0 paced: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
     ("qos1", "QoS 1: acknowledged messages/s", lambda s, b: med(s, b, "acked_msgs_s")),
     ("qos1", "QoS 1: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
     ("qos1", "QoS 1: acknowledged but lost (all runs)", lambda s, b: total(s, b, "lost")),

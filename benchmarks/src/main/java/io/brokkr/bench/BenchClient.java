@@ -60,6 +60,9 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
     private int[] idSeq;
     private long[] idTime;
     private int nextSeq;
+    private double rate;
+    private long rateStart;
+    private boolean pacingScheduled;
     /** Acknowledged sequence numbers (QoS 1/2). */
     BitSet ackedSeqs;
     /** Publish-to-acknowledgement latency in microseconds (QoS 1/2), recorded while {@link #recording}. */
@@ -96,7 +99,15 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
 
     /** Starts publishing to {@code topicName} as fast as the connection (and for QoS 1/2 the window) allows. */
     void startPublishing(String topicName, int publisherIndex, int pubQos, int payloadSize, int inflightWindow) {
+        startPublishing(topicName, publisherIndex, pubQos, payloadSize, inflightWindow, 0);
+    }
+
+    /** As above, at most {@code ratePerSecond} messages per second (0: no limit). */
+    void startPublishing(String topicName, int publisherIndex, int pubQos, int payloadSize, int inflightWindow,
+                         double ratePerSecond) {
         channel.eventLoop().execute(() -> {
+            rate = ratePerSecond;
+            rateStart = System.nanoTime();
             topic = topicName.getBytes(StandardCharsets.UTF_8);
             pubIndex = publisherIndex;
             qos = pubQos;
@@ -280,6 +291,19 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
             return;
         }
         int room = qos == 0 ? BATCH : Math.min(BATCH, window - inflight);
+        if (rate > 0) {
+            long due = (long) ((System.nanoTime() - rateStart) / 1e9 * rate) - nextSeq;
+            if (due < room) {
+                if (!pacingScheduled) {
+                    pacingScheduled = true;
+                    ch.eventLoop().schedule(() -> {
+                        pacingScheduled = false;
+                        pump();
+                    }, 1, TimeUnit.MILLISECONDS);
+                }
+                room = (int) Math.max(0, due);
+            }
+        }
         if (room <= 0) {
             return;
         }
@@ -299,7 +323,7 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
         }
         sent += room;
         ch.writeAndFlush(buf, ch.voidPromise());
-        if (qos == 0 && ch.isWritable()) {
+        if (qos == 0 && ch.isWritable() && !pacingScheduled) {
             ch.eventLoop().execute(this::pump); // yield to the other channels of this loop, then go on
         }
     }

@@ -58,6 +58,7 @@ public final class LoadTool {
         boolean jvm;
         String label = "broker";
         boolean idleSubscribe;
+        double rate;
     }
 
     private LoadTool(Options o) {
@@ -117,6 +118,8 @@ public final class LoadTool {
                   --jvm             the broker is a JVM: also measure heap used after GC via jcmd (idle)
                   --idle-subscribe  idle connections also subscribe to one topic each
                   --label NAME      broker name in the output
+                  --rate R          fanin/fanout: publish at most R msgs/s in total (0 = full speed); the
+                                    scenario is then reported as fanin-paced/fanout-paced
                 """;
     }
 
@@ -139,6 +142,7 @@ public final class LoadTool {
                 case "--jvm" -> o.jvm = true;
                 case "--idle-subscribe" -> o.idleSubscribe = true;
                 case "--label" -> o.label = args[++i];
+                case "--rate" -> o.rate = Double.parseDouble(args[++i]);
                 case "-h", "--help" -> {
                     System.out.print(usage());
                     return null;
@@ -253,12 +257,12 @@ public final class LoadTool {
             pubs.add(connect("pub", i));
         }
         for (int i = 0; i < pubs.size(); i++) {
-            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window);
+            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window, o.rate / o.clients);
         }
         List<BenchClient> subs = List.of(sub);
         Measure m = measure(pubs, subs);
-        return "scenario=fanin broker=" + o.label + " publishers=" + o.clients + " payload=" + o.payload + " qos="
-                + qos + " recv_msgs_s=" + rate(m.recvRate) + " sent_msgs_s=" + rate(m.sentRate)
+        return "scenario=fanin" + paced() + " broker=" + o.label + " publishers=" + o.clients + " payload=" + o.payload
+                + " qos=" + qos + " recv_msgs_s=" + rate(m.recvRate) + " sent_msgs_s=" + rate(m.sentRate)
                 + " " + lat("lat", merged(subs, false));
     }
 
@@ -273,12 +277,16 @@ public final class LoadTool {
             subs.add(s);
         }
         BenchClient pub = connect("pub", 0);
-        pub.startPublishing(topic, 0, qos, o.payload, o.window);
+        pub.startPublishing(topic, 0, qos, o.payload, o.window, o.rate);
         List<BenchClient> pubs = List.of(pub);
         Measure m = measure(pubs, subs);
-        return "scenario=fanout broker=" + o.label + " subscribers=" + o.clients + " payload=" + o.payload + " qos="
+        return "scenario=fanout" + paced() + " broker=" + o.label + " subscribers=" + o.clients + " payload=" + o.payload + " qos="
                 + qos + " recv_msgs_s=" + rate(m.recvRate) + " sent_msgs_s=" + rate(m.sentRate)
                 + " per_sub_msgs_s=" + rate(m.recvRate / o.clients) + " " + lat("lat", merged(subs, false));
+    }
+
+    private String paced() {
+        return o.rate > 0 ? "-paced rate=" + rate(o.rate) : "";
     }
 
     private record Measure(double recvRate, double sentRate, double ackRate) {
