@@ -19,6 +19,8 @@
 #   MAX_QUEUED [1000000] max queued messages per session, both brokers
 #   SKIP_BUILD=1        use the already built benchmarks/target
 #   OUT [benchmarks/target/bench-<time>]  results directory
+# the whole script is one block, read before it runs: editing this file during a run cannot break the run
+{
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,8 +49,9 @@ command -v mosquitto >/dev/null || { echo "mosquitto not found (apt-get install 
 command -v python3 >/dev/null || { echo "python3 is needed for the table" >&2; exit 1; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  echo "== building benchmarks (mvn -pl benchmarks -am package)"
-  (cd "$root" && { mvn -B -q -o -pl benchmarks -am package -DskipTests || mvn -B -q -pl benchmarks -am package -DskipTests; })
+  echo "== building benchmarks (mvn -Pbench -pl benchmarks -am package)"
+  (cd "$root" && { mvn -B -q -o -Pbench -pl benchmarks -am package -DskipTests \
+                   || mvn -B -q -Pbench -pl benchmarks -am package -DskipTests; })
 fi
 CP="$here/target/classes:$(cat "$here/target/classpath.txt")"
 mkdir -p "$OUT"
@@ -148,3 +151,5 @@ done
 
 python3 "$here/table.py" "$RESULTS" | tee "$OUT/table.md"
 echo "results: $OUT"
+exit 0
+}

@@ -38,7 +38,10 @@ import org.HdrHistogram.Histogram;
 public final class LoadTool {
 
     private final Options o;
-    private final EventLoopGroup group;
+    /** Publishers (and idle connections) and subscribers run on separate threads: full-speed publishers must
+     * not starve the subscribers whose receive rate is measured. */
+    private final EventLoopGroup pubGroup;
+    private final EventLoopGroup subGroup;
     private final Class<? extends Channel> channelClass;
     private final String run = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
     private final List<BenchClient> all = new ArrayList<>();
@@ -63,12 +66,15 @@ public final class LoadTool {
 
     private LoadTool(Options o) {
         this.o = o;
-        DefaultThreadFactory tf = new DefaultThreadFactory("load");
+        DefaultThreadFactory ptf = new DefaultThreadFactory("load-pub");
+        DefaultThreadFactory stf = new DefaultThreadFactory("load-sub");
         if (Epoll.isAvailable()) {
-            group = new EpollEventLoopGroup(o.threads, tf);
+            pubGroup = new EpollEventLoopGroup(o.threads, ptf);
+            subGroup = new EpollEventLoopGroup(o.threads, stf);
             channelClass = EpollSocketChannel.class;
         } else {
-            group = new NioEventLoopGroup(o.threads, tf);
+            pubGroup = new NioEventLoopGroup(o.threads, ptf);
+            subGroup = new NioEventLoopGroup(o.threads, stf);
             channelClass = NioSocketChannel.class;
         }
     }
@@ -97,7 +103,8 @@ public final class LoadTool {
             rc = 1;
         } finally {
             t.closeAll();
-            t.group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            t.pubGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            t.subGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
         System.exit(rc);
     }
@@ -113,7 +120,7 @@ public final class LoadTool {
                   --payload B       payload bytes, at least 16 (64)
                   --qos Q           QoS of fanin/fanout (0); qos1/qos2 imply theirs
                   --window W        inflight QoS 1/2 messages per publisher (20)
-                  --threads T       load tool event loop threads (1)
+                  --threads T       load tool event loop threads for publishers, and as many for subscribers (1)
                   --pid PID         broker process (idle: memory from /proc/PID/status)
                   --jvm             the broker is a JVM: also measure heap used after GC via jcmd (idle)
                   --idle-subscribe  idle connections also subscribe to one topic each
@@ -158,8 +165,8 @@ public final class LoadTool {
 
     // ------------------------------------------------------------------------------------------------ connections
 
-    private ChannelFuture open(BenchClient c, boolean linger0) {
-        Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+    private ChannelFuture open(BenchClient c, boolean linger0, boolean subscriber) {
+        Bootstrap b = new Bootstrap().group(subscriber ? subGroup : pubGroup).channel(channelClass)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
@@ -186,7 +193,7 @@ public final class LoadTool {
 
     private BenchClient connect(String role, int i) throws Exception {
         BenchClient c = new BenchClient("bench-" + run + "-" + role + i);
-        open(c, false);
+        open(c, false, role.equals("sub"));
         return c.connected.get(15, TimeUnit.SECONDS);
     }
 
@@ -396,7 +403,7 @@ public final class LoadTool {
         for (int i = 0; i < o.clients; i++) {
             sem.acquire();
             BenchClient c = new BenchClient("bench-" + run + "-idle" + i);
-            open(c, true);
+            open(c, true, false);
             int n = i;
             CompletableFuture<BenchClient> f = c.connected.thenCompose(x -> o.idleSubscribe
                     ? x.subscribe("bench/" + run + "/idle/" + n, 1) : CompletableFuture.completedFuture(x));
