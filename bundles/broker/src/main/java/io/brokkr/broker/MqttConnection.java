@@ -607,7 +607,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * {@link #THROTTLE_MAX_MILLIS}. Any thread.
      */
     void throttle(Session target) {
-        target.throttled.add(this);
+        target.throttled().add(this);
         onChannelLoop(() -> {
             if (!readPaused && state == State.CONNECTED) {
                 readPaused = true;
@@ -615,7 +615,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
         });
-        if (!target.congested && target.throttled.remove(this)) {
+        if (!target.congested && target.throttled().remove(this)) {
             resumeReading(); // it drained meanwhile
         }
     }

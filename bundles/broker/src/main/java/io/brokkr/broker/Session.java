@@ -55,8 +55,11 @@ final class Session {
     final EventLoop loop;
     /** Set on {@link #loop} when the queue of this online session is long (see {@link #THROTTLE_QUEUE}). */
     volatile boolean congested;
-    /** Publishing connections paused because of this session; resumed when it is no longer congested. */
-    final Set<MqttConnection> throttled = ConcurrentHashMap.newKeySet();
+    /**
+     * Publishing connections paused because of this session; resumed when it is no longer congested. Created on
+     * first use (few sessions ever get congested): see {@link #throttled()}.
+     */
+    private volatile Set<MqttConnection> throttled;
     /** Deliveries handed to {@link #loop} by other threads and not run yet (any thread). */
     final AtomicInteger pendingDeliveries = new AtomicInteger();
     final int loopIndex;
@@ -291,11 +294,27 @@ final class Session {
         return Math.max(1, Math.min(THROTTLE_QUEUE, broker.config().maxQueuedMessages() / 2));
     }
 
+    /** The set of throttled publishers, created if needed. Any thread. */
+    Set<MqttConnection> throttled() {
+        Set<MqttConnection> t = throttled;
+        if (t == null) {
+            synchronized (this) {
+                t = throttled;
+                if (t == null) {
+                    t = ConcurrentHashMap.newKeySet();
+                    throttled = t;
+                }
+            }
+        }
+        return t;
+    }
+
     /** Resumes the publishers throttled because of this session. Runs on {@link #loop}. */
     private void releaseThrottled() {
         congested = false;
-        if (!throttled.isEmpty()) {
-            Iterator<MqttConnection> it = throttled.iterator();
+        Set<MqttConnection> t = throttled; // a publisher that adds itself after this re-checks congested itself
+        if (t != null && !t.isEmpty()) {
+            Iterator<MqttConnection> it = t.iterator();
             while (it.hasNext()) {
                 MqttConnection c = it.next();
                 it.remove();
