@@ -611,7 +611,7 @@ public class Broker implements BrokerService {
                     congested = s;
                 }
                 boolean here = s.loop.inEventLoop();
-                if (!here && dropQos0(s, d)) {
+                if (d.qos() == 0 && slowQos0(s) && !here) {
                     continue;
                 }
                 int idx = s.loopIndex;
@@ -639,6 +639,7 @@ public class Broker implements BrokerService {
                                 Session s = ss.get(k);
                                 s.pendingDeliveries.decrementAndGet();
                                 s.deliver(ds.get(k));
+                                s.maybeRelease();
                             }
                         });
                     }
@@ -653,35 +654,52 @@ public class Broker implements BrokerService {
             if (d.qos() > 0 && s.congested) {
                 congested = s;
             }
-            if (s.loop.inEventLoop()) {
+            boolean here = s.loop.inEventLoop();
+            if (d.qos() == 0 && slowQos0(s) && !here) {
+                return;
+            }
+            if (here) {
                 s.deliver(d);
-            } else if (!dropQos0(s, d)) {
+            } else {
                 s.pendingDeliveries.incrementAndGet();
                 s.loop.execute(() -> {
                     s.pendingDeliveries.decrementAndGet();
                     s.deliver(d);
+                    s.maybeRelease();
                 });
             }
         }
-    }
 
-    /**
-     * Called on the publisher's loop before handing a delivery to another loop: a QoS 0 message for a subscriber
-     * that cannot keep up (its channel is not writable, or {@link Session#MAX_PENDING_QOS0} deliveries are already
-     * on their way to its loop) is dropped here, as {@link MqttConnection#writePublish} would drop it later, instead
-     * of piling up without bound in the subscriber loop's task queue.
-     */
-    private boolean dropQos0(Session s, Delivery d) {
-        if (d.qos() != 0) {
-            return false;
+        /**
+         * For a QoS 0 delivery, on the publisher's loop: true if the subscriber cannot take it now. The message is
+         * then dropped here when it would have to be handed to another loop (as {@link MqttConnection#writePublish}
+         * would drop it later) instead of piling up as tasks.
+         * <ul>
+         * <li>Its channel is not writable (a slow or stuck client): dropped, the publisher goes on at full speed.</li>
+         * <li>{@link Session#MAX_PENDING_QOS0} deliveries are already on their way to its loop: the broker's own
+         * loop is behind. Dropped too, and the session is marked congested so that the publisher is throttled like
+         * one feeding a congested QoS 1/2 subscriber: reading at full speed only to drop most messages would take
+         * the CPU the subscriber's loop needs.</li>
+         * <li>Offline: dropped unless queue.qos0.</li>
+         * </ul>
+         */
+        private boolean slowQos0(Session s) {
+            MqttConnection c = s.connection;
+            if (c == null) {
+                return !s.loop.inEventLoop() && !config.queueQos0(); // nothing to queue: drop before the hand-off
+            }
+            if (s.pendingDeliveries.get() >= Session.MAX_PENDING_QOS0) {
+                s.congested = true; // the subscriber's loop is behind: throttle, it is the broker's own overload
+                congested = s;
+            } else if (c.channel().isWritable()) {
+                return false;
+            }
+            // a slow or stuck client: drop, do not slow down its publishers
+            if (!s.loop.inEventLoop()) {
+                stats.publishDropped.increment();
+            }
+            return true;
         }
-        MqttConnection c = s.connection;
-        boolean drop = c == null ? !config.queueQos0()
-                : !c.channel().isWritable() || s.pendingDeliveries.get() >= Session.MAX_PENDING_QOS0;
-        if (drop && c != null) {
-            stats.publishDropped.increment();
-        }
-        return drop;
     }
 
     private static final class Target {

@@ -607,7 +607,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * {@link #THROTTLE_MAX_MILLIS}. Any thread.
      */
     void throttle(Session target) {
-        target.throttled().add(this);
+        if (target.throttled().add(this)) {
+            target.loop.execute(target::maybeRelease); // it may have caught up before it was marked congested
+        }
         onChannelLoop(() -> {
             if (!readPaused && state == State.CONNECTED) {
                 readPaused = true;

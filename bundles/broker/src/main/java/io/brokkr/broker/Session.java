@@ -309,6 +309,16 @@ final class Session {
         return t;
     }
 
+    /**
+     * Ends congestion once the session keeps up again: its QoS 1/2 queue is down to a quarter of the threshold and
+     * few deliveries are on their way to its loop. Runs on {@link #loop}.
+     */
+    void maybeRelease() {
+        if (congested && queue.size() <= throttleHigh() / 4 && pendingDeliveries.get() < MAX_PENDING_QOS0 / 4) {
+            releaseThrottled();
+        }
+    }
+
     /** Resumes the publishers throttled because of this session. Runs on {@link #loop}. */
     private void releaseThrottled() {
         congested = false;
@@ -363,9 +373,7 @@ final class Session {
                 sendInflight(conn, d);
             }
         }
-        if (congested && queue.size() <= throttleHigh() / 4) {
-            releaseThrottled();
-        }
+        maybeRelease();
         scheduleFlush();
         updateInfoLater();
     }
