@@ -607,7 +607,7 @@ public class Broker implements BrokerService {
             for (Target t : all) {
                 Delivery d = t.delivery(message);
                 Session s = t.session;
-                if (d.qos() > 0 && s.congested) {
+                if (d.qos() > 0 && s.congested && !s.stalled()) {
                     congested = s;
                 }
                 boolean here = s.loop.inEventLoop();
@@ -651,7 +651,7 @@ public class Broker implements BrokerService {
         private void send(Target t) {
             Delivery d = t.delivery(message);
             Session s = t.session;
-            if (d.qos() > 0 && s.congested) {
+            if (d.qos() > 0 && s.congested && !s.stalled()) {
                 congested = s;
             }
             boolean here = s.loop.inEventLoop();

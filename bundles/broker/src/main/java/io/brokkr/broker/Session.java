@@ -56,6 +56,14 @@ final class Session {
     /** Set on {@link #loop} when the queue of this online session is long (see {@link #THROTTLE_QUEUE}). */
     volatile boolean congested;
     /**
+     * A session whose client has not acknowledged anything for this long is stuck rather than slow: it no longer
+     * throttles the publishers of its QoS 1/2 messages (its queue fills up to max.queued.messages as without
+     * back-pressure), so that one stuck client cannot slow its publishers down until its keep alive runs out.
+     */
+    static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** {@link System#nanoTime()} of the last PUBACK, PUBREC or PUBCOMP that ended or advanced a flow (or attach). */
+    private volatile long lastAckNanos = System.nanoTime();
+    /**
      * Publishing connections paused because of this session; resumed when it is no longer congested. Created on
      * first use (few sessions ever get congested): see {@link #throttled()}.
      */
@@ -117,6 +125,7 @@ final class Session {
         }
         this.connection = conn;
         this.online = true;
+        this.lastAckNanos = System.nanoTime();
         this.protocolVersion = conn.protocolVersion();
         this.expiryInterval = expiry;
         this.will = newWill;
@@ -378,9 +387,15 @@ final class Session {
         updateInfoLater();
     }
 
+    /** True if congested by a client that is stuck rather than slow (see {@link #STALL_NANOS}). Any thread. */
+    boolean stalled() {
+        return System.nanoTime() - lastAckNanos > STALL_NANOS;
+    }
+
     void onPubAck(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBLISH_SENT) {
+            lastAckNanos = System.nanoTime();
             inflight.remove(packetId);
             drain();
         } else {
@@ -403,6 +418,7 @@ final class Session {
             drain();
             return;
         }
+        lastAckNanos = System.nanoTime();
         f.state = OutState.PUBREL_SENT;
         if (conn != null) {
             conn.writePubRel(packetId, 0);
@@ -413,6 +429,7 @@ final class Session {
     void onPubComp(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBREL_SENT) {
+            lastAckNanos = System.nanoTime();
             inflight.remove(packetId);
             drain();
         }

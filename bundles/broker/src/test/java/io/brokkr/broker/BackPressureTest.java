@@ -1,10 +1,12 @@
 package io.brokkr.broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -16,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A publisher faster than an online QoS 1 subscriber is slowed down (reads paused) instead of overflowing the
- * subscriber's queue, where acknowledged messages would be dropped.
+ * subscriber's queue, where acknowledged messages would be dropped; a stuck subscriber does not hold them back.
  */
 class BackPressureTest {
 
@@ -49,6 +51,31 @@ class BackPressureTest {
                 Thread.sleep(1); // Paho completes the token a moment before it frees the inflight slot
             }
         }
+    }
+
+    @Test
+    void stuckSubscriberDoesNotHoldPublishersBack() throws Exception {
+        int n = 300;
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setCleanSession(true);
+        MqttClient sub = new MqttClient("tcp://127.0.0.1:" + port, "bp-stuck", new MemoryPersistence());
+        sub.connect(o);
+        CountDownLatch release = new CountDownLatch(1);
+        sub.subscribe("bp/#", 1, (t, m) -> release.await()); // acknowledges nothing until the end
+        MqttClient pub = new MqttClient("tcp://127.0.0.1:" + port, "bp-pub2", new MemoryPersistence());
+        pub.connect(o);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            publish(pub, "bp/t", String.valueOf(i).getBytes());
+        }
+        long secs = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+        release.countDown();
+        // throttled in 500 ms steps it would take minutes; the stall is detected after a second
+        assertTrue(secs < 15, "publishing to a stuck subscriber took " + secs + " s");
+        pub.disconnect();
+        pub.close();
+        sub.disconnectForcibly(1000);
+        sub.close();
     }
 
     @Test
