@@ -815,6 +815,10 @@ public class Broker implements BrokerService {
         if (err != null) {
             throw new IllegalArgumentException("invalid topic filter '" + topicFilter + "': " + err);
         }
+        if (Topics.isShared(topicFilter)) {
+            throw new IllegalArgumentException("invalid topic filter '" + topicFilter
+                    + "': shared subscription filters cannot select retained messages");
+        }
         List<Message> out = new ArrayList<>(retainedStore.match(topicFilter));
         out.sort((a, b) -> a.topic().compareTo(b.topic()));
         return out;
@@ -847,6 +851,10 @@ public class Broker implements BrokerService {
         if (err != null) {
             throw new IllegalArgumentException("invalid topic name '" + message.topic() + "': " + err);
         }
+        String responseTopic = message.properties() == null ? null : message.properties().responseTopic();
+        if (responseTopic != null && (err = Topics.validateTopicName(responseTopic)) != null) {
+            throw new IllegalArgumentException("invalid response topic '" + responseTopic + "': " + err);
+        }
         if (message.qos() > config.maxQos()) {
             throw new IllegalArgumentException("QoS " + message.qos() + " exceeds max.qos " + config.maxQos());
         }
@@ -859,7 +867,7 @@ public class Broker implements BrokerService {
         if (s == null) {
             return false;
         }
-        s.loop.execute(() -> {
+        Runnable kick = () -> {
             MqttConnection c = s.connection;
             if (removeSession) {
                 s.expiryInterval = 0;
@@ -870,7 +878,13 @@ public class Broker implements BrokerService {
             } else if (removeSession && !s.ended) {
                 endSession(s);
             }
-        });
+        };
+        if (s.loop.inEventLoop()) {
+            kick.run();
+        } else {
+            // an administrator (shell, REST) expects the next listing to show the result
+            s.loop.submit(kick).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
         return true;
     }
 
