@@ -24,6 +24,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+if [ -z "${JAVA_HOME:-}" ] && command -v java >/dev/null; then
+  # the JDK of the java on the PATH, for bin/karaf (which otherwise warns "JAVA_HOME not set")
+  JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+  export JAVA_HOME
+fi
 java_cmd="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 java_major="$("$java_cmd" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
 case "$java_major" in
