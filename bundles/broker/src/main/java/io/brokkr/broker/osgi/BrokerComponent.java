@@ -64,7 +64,14 @@ public class BrokerComponent implements BrokerService {
 
     @Modified
     void modified(Map<String, Object> props) {
-        broker.reconfigure(parse(props));
+        BrokerConfig cfg = parse(props);
+        BrokerConfig running = broker.config();
+        if (cfg.ioThreads() != running.ioThreads() || cfg.nativeTransport() != running.nativeTransport()) {
+            // read only when the engine starts: say so instead of silently ignoring the change
+            LOG.warn("etc/io.brokkr.broker.cfg: io.threads / transport.native changed; they take effect when the broker "
+                    + "restarts (bundle:restart io.brokkr.broker)");
+        }
+        broker.reconfigure(cfg);
     }
 
     @Deactivate
