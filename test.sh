@@ -23,5 +23,5 @@ for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64
   if [ -x "$jdk/bin/java" ]; then export JAVA_HOME="$jdk"; export PATH="$jdk/bin:$PATH"; break; fi
 done
 
-# install (not only verify): the Pax Exam tests resolve the project's bundles and features from the local repository
+# install, so that a later ./run.sh --no-build or a single-module build finds this build's artifacts
 exec mvn -B install "$@"
