@@ -96,6 +96,7 @@ public final class Listener {
         BrokerConfig cfg = broker.config();
         ChannelPipeline p = ch.pipeline();
         p.addLast("bytes", broker.byteCounter());
+        p.addLast("sniffer", new ConnectSniffer());
         p.addLast(MqttConnection.IDLE_HANDLER, new IdleStateHandler(CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
         p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize(), cfg.maxClientIdLength()));
         p.addLast("encoder", MqttEncoder.INSTANCE);

@@ -301,9 +301,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private void onDecoderFailure(Throwable cause) {
         if (state == State.NEW) {
             if (cause instanceof MqttUnacceptableProtocolVersionException) {
-                LOG.info("Connection {}: unsupported protocol version ({}), refusing", remote(), cause.getMessage());
-                // Level 5+ clients get the MQTT 5 code 0x84, older ones 0x01
-                connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
+                Integer level = channel.attr(ConnectSniffer.PROTOCOL_LEVEL).get();
+                LOG.info("Connection {}: unsupported protocol version ({}, level {}), refusing", remote(),
+                        cause.getMessage(), level);
+                // Level 5+ clients get the MQTT 5 code 0x84 in an MQTT 5 CONNACK, older ones 0x01 [MQTT-3.1.2-2]
+                connAckAndClose(level != null && level > 5
+                        ? MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
             } else if (cause instanceof MqttIdentifierRejectedException) {
                 LOG.info("Connection {}: client identifier rejected: {}", remote(), cause.getMessage());
                 connAckAndClose(isV5FromAttr() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
@@ -397,7 +401,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             id = "brokkr-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
             assigned = true;
         }
-        if (id.length() > cfg.maxClientIdLength() || id.indexOf('\u0000') >= 0 || id.indexOf('\uFFFD') >= 0) {
+        if (!assigned && id.length() > cfg.maxClientIdLength() || id.indexOf('\u0000') >= 0 || id.indexOf('\uFFFD') >= 0) {
             refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
                     : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED, "client identifier not valid");
             return;
@@ -526,6 +530,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION) {
             // the 3.1.1 format is the one every client level can read
             channel.attr(MQTT_VERSION_KEY).set(MqttVersion.MQTT_3_1_1);
+        } else if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION) {
+            channel.attr(MQTT_VERSION_KEY).set(MqttVersion.MQTT_5);
         } else if (isV5FromAttr() && reason != null) {
             props = new MqttProperties();
             props.add(new StringProperty(MqttPropertyType.REASON_STRING.value(), reason));
