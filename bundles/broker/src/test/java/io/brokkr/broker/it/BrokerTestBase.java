@@ -1,0 +1,111 @@
+package io.brokkr.broker.it;
+
+import io.brokkr.broker.Broker;
+import io.brokkr.broker.BrokerConfig;
+import io.brokkr.broker.ListenerConfig;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Each protocol test class runs its own broker with a TCP listener on 127.0.0.1, ephemeral port. Subclasses tune
+ * the broker with {@link #config()}; clients a test opens through the helpers are closed after the test. Client ids
+ * are made unique per test method so that sessions of one test never meet those of another.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class BrokerTestBase {
+
+    private static final AtomicInteger SEQ = new AtomicInteger();
+
+    Broker broker;
+    int port;
+    String uri;
+    private final List<AutoCloseable> clients = new ArrayList<>();
+    private String prefix = "t";
+
+    /** Broker configuration keys (as in etc/io.brokkr.broker.cfg). $SYS is off unless a class turns it on. */
+    Map<String, String> config() {
+        Map<String, String> m = new HashMap<>();
+        m.put("sys.interval", "0");
+        return m;
+    }
+
+    @BeforeAll
+    void startBroker() {
+        broker = new Broker(BrokerConfig.fromProperties(config()));
+        broker.start();
+        port = broker.openListener(ListenerConfig.tcp("it", "127.0.0.1", 0)).port();
+        uri = "tcp://127.0.0.1:" + port;
+    }
+
+    @AfterAll
+    void stopBroker() {
+        broker.stop();
+    }
+
+    @BeforeEach
+    void name(TestInfo info) {
+        prefix = info.getTestMethod().map(m -> m.getName()).orElse("t");
+        if (prefix.length() > 14) {
+            prefix = prefix.substring(0, 14);
+        }
+        prefix = prefix + SEQ.incrementAndGet();
+    }
+
+    @AfterEach
+    void closeClients() {
+        for (AutoCloseable c : clients) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // best effort
+            }
+        }
+        clients.clear();
+    }
+
+    /** A client id unique to this test method (at most 23 characters for the short suffixes used). */
+    String id(String suffix) {
+        return prefix + "-" + suffix;
+    }
+
+    <T extends AutoCloseable> T track(T c) {
+        clients.add(c);
+        return c;
+    }
+
+    RawClient open() throws InterruptedException {
+        return track(RawClient.open(port));
+    }
+
+    RawClient connect(MqttConnectMessage connect) throws InterruptedException {
+        return track(RawClient.connect(port, connect));
+    }
+
+    RawClient v5(String suffix) throws InterruptedException {
+        return track(RawClient.v5(port, id(suffix)));
+    }
+
+    RawClient v311(String suffix) throws InterruptedException {
+        return track(RawClient.v311(port, id(suffix)));
+    }
+
+    RawClient v31(String suffix) throws InterruptedException {
+        return track(RawClient.connect(port, Packets.connect(MqttVersion.MQTT_3_1, id(suffix), true, 10, null)));
+    }
+
+    /** MQTT 5, Clean Start false, the given session expiry. */
+    RawClient v5Persistent(String suffix, long expiry, boolean cleanStart) throws InterruptedException {
+        return track(RawClient.connect(port, Packets.connect5(id(suffix), cleanStart, expiry)));
+    }
+}
