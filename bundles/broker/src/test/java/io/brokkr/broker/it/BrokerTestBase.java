@@ -104,6 +104,31 @@ abstract class BrokerTestBase {
         return track(RawClient.connect(port, Packets.connect(MqttVersion.MQTT_3_1, id(suffix), true, 10, null)));
     }
 
+    /**
+     * Waits until the broker has processed the end of the client's connection (its session, if any, is detached):
+     * after this, a will or anything else the close caused has been handed to the subscribers' event loops.
+     */
+    void awaitOffline(String clientId) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + RawClient.TIMEOUT_MS;
+        while (broker.clients().stream().anyMatch(c -> c.clientId().equals(clientId))) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("client " + clientId + " still connected");
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** Waits until the broker no longer has a session for the client id (expired or ended). */
+    void awaitSessionGone(String clientId, long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (broker.sessions().stream().anyMatch(c -> c.clientId().equals(clientId))) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("session " + clientId + " still exists");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     /** MQTT 5, Clean Start false, the given session expiry. */
     RawClient v5Persistent(String suffix, long expiry, boolean cleanStart) throws InterruptedException {
         return track(RawClient.connect(port, Packets.connect5(id(suffix), cleanStart, expiry)));

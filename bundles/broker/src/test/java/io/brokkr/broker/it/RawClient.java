@@ -162,6 +162,13 @@ final class RawClient implements AutoCloseable {
         return ack;
     }
 
+    /** Retained QoS 1 PUBLISH, waits for the PUBACK (the retained store is updated before it). */
+    void retain(String topic, String payload, int packetId) throws InterruptedException {
+        publish(topic, 1, true, packetId, payload.getBytes(StandardCharsets.UTF_8), null);
+        MqttMessage ack = expect(MqttMessageType.PUBACK);
+        assertEquals(packetId, Packets.packetId(ack));
+    }
+
     /** Full QoS 2 exchange as the sender. */
     void publish2(String topic, String payload, int packetId) throws InterruptedException {
         publish(topic, 2, packetId, payload);
