@@ -183,6 +183,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             onDecoderFailure(m.decoderResult().cause());
             return;
         }
+        int remaining = m.fixedHeader().remainingLength();
+        if (1 + Codec.varIntSize(remaining) + remaining > broker.config().maxPacketSize()) {
+            ReferenceCountUtil.release(m);
+            onDecoderFailure(new TooLongFrameException("packet of " + (1 + Codec.varIntSize(remaining) + remaining)
+                    + " bytes exceeds max.packet.size " + broker.config().maxPacketSize()));
+            return;
+        }
         if (state == State.CONNECTING) {
             // pipelined packets sent right after CONNECT wait for the authentication result
             if (m.fixedHeader().messageType() == MqttMessageType.CONNECT) {
@@ -893,10 +900,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             channel.eventLoop().execute(() -> disconnect(reasonCode, reason));
             return;
         }
-        if (state == State.CLOSED && !channel.isActive()) {
+        if (state == State.CLOSED) {
+            channel.close(); // closed or closing already: at most one DISCONNECT
             return;
         }
-        if (isV5() && state != State.NEW && channel.isActive()) {
+        boolean sendDisconnect = isV5() && state != State.NEW && channel.isActive();
+        state = State.CLOSED; // packets still in flight from the client are not processed any more
+        if (sendDisconnect) {
             MqttProperties props = MqttProperties.NO_PROPERTIES;
             if (reason != null) {
                 props = new MqttProperties();
