@@ -345,6 +345,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Netty decodes UTF-8 strings leniently: ill-formed sequences (also encoded surrogates) become U+FFFD. A string
+     * holding U+FFFD or U+0000 therefore came from bytes that MQTT calls malformed (a literal U+FFFD sent by a client
+     * is refused too: the broker cannot tell the two apart).
+     */
+    static boolean decodedFromInvalidUtf8(String s) {
+        return s != null && (s.indexOf('\uFFFD') >= 0 || s.indexOf('\u0000') >= 0);
+    }
+
     private boolean isV5FromAttr() {
         return channel.attr(MQTT_VERSION_KEY).get() == MqttVersion.MQTT_5;
     }
@@ -398,6 +407,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         connectSessionExpiryZero = expiry == 0;
         long cappedExpiry = Math.min(expiry, cfg.sessionExpiryMax());
 
+        if (decodedFromInvalidUtf8(id) || decodedFromInvalidUtf8(pl.userName())
+                || (vh.isWillFlag() && decodedFromInvalidUtf8(pl.willTopic()))) {
+            if (isV5()) {
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, "string is not valid UTF-8");
+            } else {
+                LOG.info("Connection {}: CONNECT with a string that is not valid UTF-8, closing", remote());
+                state = State.CLOSED;
+                close();
+            }
+            return;
+        }
         if (id == null || id.isEmpty()) {
             if (!isV5() && !cleanStart) {
                 // [MQTT-3.1.3-8]
@@ -408,7 +428,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             id = "brokkr-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
             assigned = true;
         }
-        if (!assigned && id.length() > cfg.maxClientIdLength() || id.indexOf('\u0000') >= 0 || id.indexOf('\uFFFD') >= 0) {
+        if (!assigned && id.length() > cfg.maxClientIdLength()) {
             refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
                     : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED, "client identifier not valid");
             return;
@@ -659,6 +679,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 }
             }
         }
+        if (decodedFromInvalidUtf8(topic)) {
+            LOG.info("Client {}: topic name is not valid UTF-8 or contains U+0000", clientId);
+            disconnect(RC_MALFORMED, "topic name is not valid UTF-8"); // [MQTT-1.5.4-1], [MQTT-1.5.4-2]
+            return;
+        }
         String err = Topics.validateTopicName(topic);
         if (err != null) {
             boolean malformed = topic.indexOf('\u0000') >= 0 || topic.indexOf('\uFFFD') >= 0;
@@ -773,6 +798,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         if (filters.isEmpty()) {
             protocolError("UNSUBSCRIBE without topic filters");
             return;
+        }
+        for (String f : filters) {
+            if (decodedFromInvalidUtf8(f)) {
+                disconnect(RC_MALFORMED, "malformed topic filter");
+                return;
+            }
         }
         onSession(s -> {
             List<Short> codes = new ArrayList<>(filters.size());
