@@ -106,10 +106,14 @@ final class Session {
         if (conn == null) {
             return;
         }
-        for (Map.Entry<Integer, Inflight> e : inflight.entrySet()) {
+        for (Iterator<Map.Entry<Integer, Inflight>> it = inflight.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Integer, Inflight> e = it.next();
             Inflight f = e.getValue();
             if (f.state == OutState.PUBLISH_SENT) {
-                conn.writePublish(f.delivery, e.getKey(), true);
+                if (!conn.writePublish(f.delivery, e.getKey(), true)) {
+                    // too large for the new connection's Maximum Packet Size: discarded, frees the window
+                    it.remove();
+                }
             } else {
                 conn.writePubRel(e.getKey(), 0);
             }
