@@ -175,6 +175,70 @@ class QosTest extends BrokerTestBase {
         }
     }
 
+    @Test
+    void qos2StateSurvivesReconnectOfPersistentSession() throws Exception {
+        String topic = "eo/" + id("t");
+        RawClient sub = v5("s");
+        sub.subscribe(1, topic, 0);
+        String cid = id("p");
+        RawClient pub = connect(Packets.connect5(cid, true, 300));
+        pub.publish(topic, 2, false, 42, utf8("once"), null);
+        assertEquals(42, Packets.packetId(pub.expect(MqttMessageType.PUBREC)));
+        pub.drop();
+        awaitOffline(cid);
+        RawClient again = track(RawClient.open(port));
+        assertTrue(again.connack(Packets.connect5(cid, false, 300)).variableHeader().isSessionPresent());
+        again.send(Packets.publish(topic, 2, false, true, 42, utf8("once"), null));
+        assertEquals(42, Packets.packetId(again.expect(MqttMessageType.PUBREC)));
+        again.ack(MqttMessageType.PUBREL, 42);
+        assertEquals(42, Packets.packetId(again.expect(MqttMessageType.PUBCOMP)));
+        sub.expectPublish(topic, "once");
+        again.publish1(topic, "marker", 43);
+        sub.expectPublish(topic, "marker"); // no second "once" in between
+    }
+
+    @Test
+    void pipelinedPacketsAfterConnectAreProcessedInOrder() throws Exception {
+        String topic = "pipe/" + id("t");
+        RawClient c = open();
+        byte[] connect = Packets.rawConnect("MQTT", 4, 0x02, 10, null, utf8(id("c")));
+        byte[] t = utf8(topic);
+        byte[] subscribe = Packets.frame(0x82, Packets.concat(Packets.bytes(0, 1, 0, t.length), t, Packets.bytes(1)));
+        byte[] publish = Packets.frame(0x32, Packets.concat(Packets.bytes(0, t.length), t, Packets.bytes(0, 9),
+                utf8("piped")));
+        c.sendBytes(Packets.concat(connect, subscribe, publish));
+        c.expect(MqttMessageType.CONNACK);
+        c.expect(MqttMessageType.SUBACK);
+        List<MqttMessage> rest = c.drainUntilPing();
+        assertEquals(2, rest.size(), "PUBACK and the message itself: " + rest);
+        assertTrue(rest.stream().anyMatch(m -> m.fixedHeader().messageType() == MqttMessageType.PUBACK
+                && Packets.packetId(m) == 9));
+        assertTrue(rest.stream().anyMatch(m -> m instanceof MqttPublishMessage p && Packets.text(p).equals("piped")));
+    }
+
+    @Test
+    void resentMessageTooLargeForNewConnectionDoesNotBlockTheWindow() throws Exception {
+        String topic = "mps/" + id("t");
+        String cid = id("s");
+        RawClient sub = connect(Packets.connect5(cid, true, 300));
+        sub.subscribe(1, topic, 1);
+        RawClient pub = v5("p");
+        String big = "x".repeat(300);
+        pub.publish1(topic, big, 1);
+        sub.expectPublish(topic, big); // not acknowledged
+        sub.drop();
+        awaitOffline(cid);
+        io.netty.handler.codec.mqtt.MqttProperties props = Packets.props(
+                MqttPropertyType.SESSION_EXPIRY_INTERVAL, 300, MqttPropertyType.MAXIMUM_PACKET_SIZE, 100,
+                MqttPropertyType.RECEIVE_MAXIMUM, 1);
+        RawClient small = track(RawClient.open(port));
+        small.connack(Packets.connect(MqttVersion.MQTT_5, cid, false, 10, props));
+        pub.publish1(topic, "small", 2);
+        MqttPublishMessage p = small.expectPublish(topic, "small");
+        small.acknowledge(p);
+        assertTrue(small.drainUntilPing().isEmpty());
+    }
+
     // ------------------------------------------------------------------------------------------ inflight window
 
     private List<MqttPublishMessage> publishesIn(List<MqttMessage> packets) {

@@ -146,10 +146,12 @@ class WillTest extends BrokerTestBase {
     @Test
     void willRetain() throws Exception {
         String topic = "will/" + id("t");
+        RawClient w = watcher(topic);
         String cid = id("c");
         RawClient c = connect(withWill(MqttVersion.MQTT_3_1_1, cid, topic, true, 0, 0));
         c.drop();
-        awaitOffline(cid);
+        MqttPublishMessage live = w.expectPublish(topic, "gone:" + cid); // the will is published (and stored)
+        assertFalse(live.fixedHeader().isRetain(), "RETAIN 0 to an existing subscription");
         RawClient later = v311("later");
         later.subscribe(1, topic, 1);
         MqttPublishMessage p = later.expectPublish(topic, "gone:" + cid);
