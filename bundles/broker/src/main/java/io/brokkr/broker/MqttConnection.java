@@ -368,6 +368,24 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
             return;
         }
+        String flagError = null;
+        if (!vh.isWillFlag() && (vh.willQos() != 0 || vh.isWillRetain())) {
+            flagError = "will QoS or will retain set without the will flag"; // [MQTT-3.1.2-11], [MQTT-3.1.2-13]
+        } else if (vh.willQos() > 2) {
+            flagError = "will QoS 3"; // [MQTT-3.1.2-12]
+        } else if (version != ProtocolVersion.MQTT_5 && vh.hasPassword() && !vh.hasUserName()) {
+            flagError = "password without user name"; // [MQTT-3.1.2-22] (3.1.1; allowed in MQTT 5)
+        }
+        if (flagError != null) {
+            if (version == ProtocolVersion.MQTT_5) {
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, flagError);
+            } else {
+                LOG.info("Connection {}: malformed CONNECT ({}), closing", remote(), flagError);
+                state = State.CLOSED;
+                close();
+            }
+            return;
+        }
         MqttProperties props = vh.properties();
         boolean cleanStart = vh.isCleanSession();
         String id = pl.clientIdentifier();
@@ -639,6 +657,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private void onPublish(MqttPublishMessage msg) {
         MqttPublishVariableHeader vh = msg.variableHeader();
         int qos = msg.fixedHeader().qosLevel().value();
+        if (qos == 0 && msg.fixedHeader().isDup()) {
+            disconnect(RC_MALFORMED, "DUP set on a QoS 0 PUBLISH"); // [MQTT-3.3.1-2]
+            return;
+        }
         boolean retain = msg.fixedHeader().isRetain();
         int packetId = vh.packetId();
         ByteBuf buf = msg.payload();
@@ -771,6 +793,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             String f = t.topicFilter();
             if (f.indexOf('\u0000') >= 0 || f.indexOf('\uFFFD') >= 0) {
                 disconnect(RC_MALFORMED, "malformed topic filter");
+                return;
+            }
+            if (!isV5() && (t.option().isNoLocal() || t.option().isRetainAsPublished()
+                    || t.option().retainHandling().value() != 0)) {
+                disconnect(RC_MALFORMED, "reserved bits set in the requested QoS byte"); // [MQTT-3.8.3-4] (3.1.1)
                 return;
             }
             if (isV5() && t.option().isNoLocal() && Topics.isShared(f)) {
