@@ -155,6 +155,71 @@ class ValidationTest extends BrokerTestBase {
     }
 
     @Test
+    void badSubscriptionOptions() throws Exception {
+        byte[] f = Packets.utf8("opt/x");
+        byte[] head = bytes(0, f.length);
+        // QoS 3
+        assertRefused(true, frame(0x82, concat(bytes(0, 1, 0), head, f, bytes(0x03))), 0x81);
+        assertRefused(false, frame(0x82, concat(bytes(0, 1), head, f, bytes(0x03))), 0);
+        // Retain Handling 3
+        assertRefused(true, frame(0x82, concat(bytes(0, 1, 0), head, f, bytes(0x30))), 0x81);
+        // 3.1.1: bits 2-7 are reserved
+        assertRefused(false, frame(0x82, concat(bytes(0, 1), head, f, bytes(0x05))), 0);
+        othersStillWork("so");
+    }
+
+    @Test
+    void badConnectFlags() throws Exception {
+        int[][] flagsAndLevel = {
+            {0x02 | 0x08, 4}, {0x02 | 0x08, 5}, // will QoS without will flag
+            {0x02 | 0x20, 4}, {0x02 | 0x20, 5}, // will retain without will flag
+            {0x02 | 0x40, 4}, // password without user name (3.1.1 only; allowed in 5)
+        };
+        for (int[] fl : flagsAndLevel) {
+            RawClient c = open();
+            boolean v5 = fl[1] == 5;
+            if (v5) {
+                c.decodeAs(MqttVersion.MQTT_5);
+            }
+            byte[] pw = (fl[0] & 0x40) != 0 ? bytes(0, 2, 'p', 'w') : bytes();
+            c.sendBytes(withPayload(Packets.rawConnect("MQTT", fl[1], fl[0], 10, v5 ? bytes(0) : null,
+                    Packets.utf8(id("f"))), pw));
+            if (v5) {
+                MqttConnAckMessage ack = (MqttConnAckMessage) c.expect(MqttMessageType.CONNACK);
+                assertEquals(0x81, ack.variableHeader().connectReturnCode().byteValue() & 0xFF,
+                        "flags " + Integer.toHexString(fl[0]));
+                assertTrue(c.awaitClosed());
+            } else {
+                c.assertClosedWithoutPackets();
+            }
+        }
+        othersStillWork("cf");
+    }
+
+    /** Appends bytes to a packet's payload, fixing the remaining length. */
+    private static byte[] withPayload(byte[] packet, byte[] extra) {
+        int i = 1;
+        int len = 0;
+        int mul = 1;
+        int b;
+        do {
+            b = packet[i++] & 0xFF;
+            len += (b & 0x7F) * mul;
+            mul *= 128;
+        } while ((b & 0x80) != 0);
+        byte[] body = java.util.Arrays.copyOfRange(packet, i, i + len);
+        return frame(packet[0] & 0xFF, concat(body, extra));
+    }
+
+    @Test
+    void qos0PublishWithDupIsMalformed() throws Exception {
+        byte[] t = Packets.utf8("dup/x");
+        assertRefused(true, frame(0x38, concat(bytes(0, t.length), t, bytes(0), bytes('x'))), 0x81);
+        assertRefused(false, frame(0x38, concat(bytes(0, t.length), t, bytes('x'))), 0);
+        othersStillWork("dup");
+    }
+
+    @Test
     void subscribeWithoutFiltersIsAProtocolError() throws Exception {
         RawClient c = v5("c");
         c.sendBytes(frame(0x82, bytes(0, 1, 0)));
