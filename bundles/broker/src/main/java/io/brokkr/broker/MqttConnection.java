@@ -311,8 +311,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 Integer level = channel.attr(ConnectSniffer.PROTOCOL_LEVEL).get();
                 LOG.info("Connection {}: unsupported protocol version ({}, level {}), refusing", remote(),
                         cause.getMessage(), level);
-                // Level 5+ clients get the MQTT 5 code 0x84 in an MQTT 5 CONNACK, older ones 0x01 [MQTT-3.1.2-2]
-                connAckAndClose(level != null && level > 5
+                // Level 5+ clients get the MQTT 5 code 0x84 in an MQTT 5 CONNACK, older ones 0x01 [MQTT-3.1.2-2].
+                // The high bit is Mosquitto's bridge flag (0x83, 0x84): such a bridge retries without it on 0x01.
+                connAckAndClose(level != null && (level & 0x7F) >= 5
                         ? MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION
                         : MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
             } else if (cause instanceof MqttIdentifierRejectedException) {
