@@ -4,6 +4,9 @@ import io.brokkr.broker.Broker;
 import io.brokkr.broker.BrokerConfig;
 import io.brokkr.broker.ListenerConfig;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -126,6 +129,44 @@ abstract class BrokerTestBase {
                 throw new AssertionError("session " + clientId + " still exists");
             }
             Thread.sleep(20);
+        }
+    }
+
+    private int fenceId = 60_000;
+
+    /**
+     * Everything {@code sub} received from {@code pub}'s earlier publications, without sleeping: subscribes
+     * {@code sub} to a fresh marker topic, has {@code pub} publish a QoS 0 marker there and collects {@code sub}'s
+     * packets until the marker. The broker routes one publisher's messages in order and hands them to a subscriber's
+     * event loop in order, so anything {@code pub} published before the marker and routed to {@code sub} is in the
+     * list. (A PINGREQ fence is not enough when the publisher's session runs on another event loop.) {@code pub} must
+     * not have subscriptions of its own (its PUBACK is expected next).
+     */
+    List<MqttMessage> receivedBefore(RawClient sub, RawClient pub) throws InterruptedException {
+        String marker = "fence/" + prefix + "/" + (++fenceId);
+        List<MqttMessage> before = new ArrayList<>();
+        sub.send(io.netty.handler.codec.mqtt.MqttMessageBuilders.subscribe().messageId(fenceId)
+                .addSubscription(io.netty.handler.codec.mqtt.MqttQoS.AT_MOST_ONCE, marker).build());
+        while (true) {
+            MqttMessage m = sub.poll(RawClient.TIMEOUT_MS);
+            if (m == null) {
+                throw new AssertionError("no SUBACK for the marker subscription");
+            }
+            if (m.fixedHeader().messageType() == MqttMessageType.SUBACK && Packets.packetId(m) == fenceId) {
+                break;
+            }
+            before.add(m);
+        }
+        pub.publish1(marker, "marker", fenceId);
+        while (true) {
+            MqttMessage m = sub.poll(RawClient.TIMEOUT_MS);
+            if (m == null) {
+                throw new AssertionError("marker not received");
+            }
+            if (m instanceof MqttPublishMessage p && p.variableHeader().topicName().equals(marker)) {
+                return before;
+            }
+            before.add(m);
         }
     }
 

@@ -60,6 +60,28 @@ class ConnectTest extends BrokerTestBase {
         d.sendBytes(rawConnect("MQIsdp", 4, 0x02, 30, null, utf8(id("b"))));
         assertEquals(1, rc((MqttConnAckMessage) d.expect(MqttMessageType.CONNACK)));
         assertTrue(d.awaitClosed());
+
+        // Mosquitto bridges first try level 0x84 (bridge bit); they need 0x01 in a 3.1.1 CONNACK to retry without
+        RawClient bridge = open();
+        bridge.sendBytes(rawConnect("MQTT", 0x84, 0x02, 30, null, utf8(id("c"))));
+        assertEquals(1, rc((MqttConnAckMessage) bridge.expect(MqttMessageType.CONNACK)));
+        assertTrue(bridge.awaitClosed());
+    }
+
+    @Test
+    void v5ConnectPropertyErrors() throws Exception {
+        RawClient rm = open();
+        assertEquals(0x82, rc(rm.connack(Packets.connect(MqttVersion.MQTT_5, id("a"), true, 5,
+                Packets.props(MqttPropertyType.RECEIVE_MAXIMUM, 0)))), "Receive Maximum 0");
+        assertTrue(rm.awaitClosed());
+        RawClient mps = open();
+        assertEquals(0x82, rc(mps.connack(Packets.connect(MqttVersion.MQTT_5, id("b"), true, 5,
+                Packets.props(MqttPropertyType.MAXIMUM_PACKET_SIZE, 0)))), "Maximum Packet Size 0");
+        assertTrue(mps.awaitClosed());
+        RawClient auth = open();
+        assertEquals(0x8C, rc(auth.connack(Packets.connect(MqttVersion.MQTT_5, id("c"), true, 5,
+                Packets.props(MqttPropertyType.AUTHENTICATION_METHOD, "SCRAM-SHA-1")))), "no enhanced auth");
+        assertTrue(auth.awaitClosed());
     }
 
     @Test

@@ -258,7 +258,7 @@ class QosTest extends BrokerTestBase {
         for (int i = 0; i < total; i++) {
             pub.publish1(topic, "m" + i, 100 + i);
         }
-        List<MqttPublishMessage> outstanding = publishesIn(sub.drainUntilPing());
+        List<MqttPublishMessage> outstanding = publishesIn(receivedBefore(sub, pub));
         assertEquals(window, outstanding.size(), "unacknowledged publishes outstanding");
         int next = 0;
         for (MqttPublishMessage p : outstanding) {

@@ -29,6 +29,7 @@ class SessionTest extends BrokerTestBase {
     Map<String, String> config() {
         Map<String, String> m = super.config();
         m.put("max.queued.messages", "5");
+        m.put("session.expiry.max", "600");
         return m;
     }
 
@@ -117,6 +118,25 @@ class SessionTest extends BrokerTestBase {
     }
 
     @Test
+    void takeoverDoesNotResumeASessionThatEndsWithItsConnection() throws Exception {
+        for (MqttVersion v : new MqttVersion[] {MqttVersion.MQTT_3_1_1, MqttVersion.MQTT_5}) {
+            String cid = id("s" + v.protocolLevel());
+            String topic = "tk/" + cid;
+            RawClient a = persistent(v, cid, true, 0, false);
+            a.subscribe(1, topic, 1);
+            RawClient b = persistent(v, cid, false, 300, false); // takes over: the old session is not resumed
+            if (v == MqttVersion.MQTT_5) {
+                assertEquals(0x8E, a.expectDisconnect());
+            } else {
+                a.assertClosedWithoutPackets();
+            }
+            RawClient pub = v5("p" + v.protocolLevel());
+            pub.publish1(topic, "x", 1);
+            assertTrue(b.drainUntilPing().isEmpty(), "subscription of the ended session survived");
+        }
+    }
+
+    @Test
     void cleanStartV5DiscardsExistingSession() throws Exception {
         String cid = id("s");
         String topic = "clean/" + cid;
@@ -146,6 +166,20 @@ class SessionTest extends BrokerTestBase {
         assertTrue(back.drainUntilPing().isEmpty());
         pub.publish1(topic, "after", 2);
         assertTrue(back.drainUntilPing().isEmpty(), "subscription of an expired session survived");
+    }
+
+    @Test
+    void sessionExpiryIsCappedAndTheCapAnnounced() throws Exception {
+        RawClient c = open();
+        var ack = c.connack(Packets.connect5(id("s"), true, 3600));
+        assertEquals(600, Packets.intProp(ack.variableHeader().properties(),
+                MqttPropertyType.SESSION_EXPIRY_INTERVAL));
+        RawClient d = open();
+        var ack2 = d.connack(Packets.connect5(id("t"), true, 60));
+        assertEquals(null, Packets.intProp(ack2.variableHeader().properties(),
+                MqttPropertyType.SESSION_EXPIRY_INTERVAL), "not sent when the client's value is used");
+        assertEquals(600, broker.sessions().stream().filter(i -> i.clientId().equals(id("s"))).findFirst()
+                .orElseThrow().expiryInterval());
     }
 
     @Test
