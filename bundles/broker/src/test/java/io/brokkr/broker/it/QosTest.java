@@ -352,6 +352,48 @@ class QosTest extends BrokerTestBase {
     }
 
     @Test
+    void resendOnReconnectRespectsTheNewReceiveMaximum() throws Exception {
+        String topic = "rm/" + id("t");
+        String cid = id("s");
+        RawClient sub = connect(Packets.connect(MqttVersion.MQTT_5, cid, true, 10, Packets.props(
+                MqttPropertyType.SESSION_EXPIRY_INTERVAL, 300, MqttPropertyType.RECEIVE_MAXIMUM, 5)));
+        sub.subscribe(1, topic, 2);
+        RawClient pub = v5("p");
+        for (int i = 0; i < 5; i++) {
+            if (i % 2 == 0) {
+                pub.publish1(topic, "m" + i, 1 + i);
+            } else {
+                pub.publish2(topic, "m" + i, 1 + i);
+            }
+        }
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            ids.add(sub.expectPublish(topic, "m" + i).variableHeader().packetId());
+        }
+        sub.drop();
+        awaitOffline(cid);
+        pub.publish1(topic, "m5", 10);
+
+        RawClient again = track(RawClient.open(port));
+        again.connack(Packets.connect(MqttVersion.MQTT_5, cid, false, 10, Packets.props(
+                MqttPropertyType.SESSION_EXPIRY_INTERVAL, 300, MqttPropertyType.RECEIVE_MAXIMUM, 2)));
+        List<MqttPublishMessage> out = publishesIn(receivedBefore(again, pub));
+        assertEquals(2, out.size(), "resent more than the new Receive Maximum");
+        for (int i = 0; i < 6; i++) {
+            MqttPublishMessage p = out.remove(0);
+            assertEquals("m" + i, Packets.text(p));
+            if (i < 5) {
+                assertTrue(p.fixedHeader().isDup(), "m" + i + " resent with DUP");
+                assertEquals(ids.get(i), p.variableHeader().packetId(), "same packet id when resent");
+            }
+            again.acknowledge(p);
+            out.addAll(publishesIn(receivedBefore(again, pub)));
+            assertTrue(out.size() <= 2, "more than Receive Maximum outstanding: " + out.size());
+        }
+        assertTrue(out.isEmpty());
+    }
+
+    @Test
     void unacknowledgedAreResentWithDupV311() throws Exception {
         retransmission(MqttVersion.MQTT_3_1_1);
     }
