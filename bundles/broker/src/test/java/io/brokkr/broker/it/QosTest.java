@@ -394,6 +394,26 @@ class QosTest extends BrokerTestBase {
     }
 
     @Test
+    void takeoverResendsUnacknowledgedWithDup() throws Exception {
+        String topic = "tk/" + id("t");
+        String cid = id("s");
+        RawClient old = connect(Packets.connect5(cid, true, 300));
+        old.subscribe(1, topic, 1);
+        RawClient pub = v5("p");
+        pub.publish1(topic, "unacked", 1);
+        int pid = old.expectPublish(topic, "unacked").variableHeader().packetId();
+        RawClient neu = track(RawClient.open(port));
+        assertTrue(neu.connack(Packets.connect5(cid, false, 300)).variableHeader().isSessionPresent());
+        assertEquals(0x8E, old.expectDisconnect());
+        MqttPublishMessage again = neu.expectPublish(topic, "unacked");
+        assertTrue(again.fixedHeader().isDup());
+        assertEquals(pid, again.variableHeader().packetId());
+        neu.acknowledge(again);
+        pub.publish1(topic, "next", 2);
+        neu.acknowledge(neu.expectPublish(topic, "next"));
+    }
+
+    @Test
     void unacknowledgedAreResentWithDupV311() throws Exception {
         retransmission(MqttVersion.MQTT_3_1_1);
     }

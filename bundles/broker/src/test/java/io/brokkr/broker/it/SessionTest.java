@@ -261,10 +261,23 @@ class SessionTest extends BrokerTestBase {
         pub.publish(topic, 1, false, 2, utf8("long"), Packets.props(MqttPropertyType.PUBLICATION_EXPIRY_INTERVAL, 100));
         pub.expect(MqttMessageType.PUBACK);
         pub.publish1(topic, "none", 3);
+        // an online client whose window is full: the short-lived message waits in its queue and expires there
+        RawClient busy = connect(io.netty.handler.codec.mqtt.MqttMessageBuilders.connect()
+                .protocolVersion(MqttVersion.MQTT_5).clientId(id("busy")).keepAlive(10).cleanSession(true)
+                .properties(Packets.props(MqttPropertyType.RECEIVE_MAXIMUM, 1)).build());
+        busy.subscribe(1, topic + "/busy", 1);
+        pub.publish1(topic + "/busy", "first", 5);
+        MqttPublishMessage held = busy.expectPublish(topic + "/busy", "first");
+        pub.publish(topic + "/busy", 1, false, 6, utf8("expires"),
+                Packets.props(MqttPropertyType.PUBLICATION_EXPIRY_INTERVAL, 1));
+        pub.expect(MqttMessageType.PUBACK);
+        pub.publish1(topic + "/busy", "stays", 7);
         pub.publish(topic + "/r", 1, true, 4, utf8("retained-short"),
                 Packets.props(MqttPropertyType.PUBLICATION_EXPIRY_INTERVAL, 1));
         pub.expect(MqttMessageType.PUBACK);
         Thread.sleep(2_100);
+        busy.acknowledge(held);
+        busy.acknowledge(busy.expectPublish(topic + "/busy", "stays"));
         RawClient late = v5("late");
         late.subscribe(1, topic + "/r", 1);
         assertTrue(late.drainUntilPing().isEmpty(), "expired retained message delivered");

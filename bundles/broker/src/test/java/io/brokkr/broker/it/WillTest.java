@@ -133,6 +133,21 @@ class WillTest extends BrokerTestBase {
     }
 
     @Test
+    void takeoverWithinWillDelayDoesNotSendTheWill() throws Exception {
+        String topic = "will/" + id("t");
+        RawClient w = watcher(topic);
+        String cid = id("c");
+        RawClient first = connect(withWill(MqttVersion.MQTT_5, cid, topic, false, 60, 300));
+        RawClient second = track(RawClient.open(port));
+        assertTrue(second.connack(Packets.connect5(cid, false, 300)).variableHeader().isSessionPresent());
+        assertEquals(0x8E, first.expectDisconnect());
+        RawClient pub = v5("p");
+        pub.publish1(topic, "marker", 1);
+        w.expectPublish(topic, "marker"); // the will would have been routed before the marker
+        second.disconnect();
+    }
+
+    @Test
     void willDelayLongerThanSessionExpirySendsAtExpiry() throws Exception {
         String topic = "will/" + id("t");
         RawClient w = watcher(topic);
