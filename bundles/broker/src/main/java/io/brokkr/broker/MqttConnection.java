@@ -685,6 +685,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         if (isV5()) {
+            if (Codec.intProp(props, MqttPropertyType.SUBSCRIPTION_IDENTIFIER) != null) {
+                protocolError("Subscription Identifier in a PUBLISH from a client"); // [MQTT-3.3.4-6]
+                return;
+            }
             Integer alias = Codec.intProp(props, MqttPropertyType.TOPIC_ALIAS);
             if (alias != null) {
                 if (alias == 0 || alias > cfg.topicAliasMaximum()) {
@@ -836,6 +840,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         onSession(s -> {
             List<Short> codes = new ArrayList<>(filters.size());
             for (String f : filters) {
+                if (Topics.validateTopicFilter(f) != null) {
+                    codes.add((short) RC_TOPIC_FILTER_INVALID);
+                    continue;
+                }
                 boolean existed = broker.unsubscribe(s, f);
                 codes.add((short) (existed ? 0 : RC_NO_SUBSCRIPTION_EXISTED));
             }
