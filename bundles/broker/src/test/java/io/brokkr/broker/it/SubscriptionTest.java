@@ -226,6 +226,8 @@ class SubscriptionTest extends BrokerTestBase {
         assertEquals(List.of((short) 0), ack.payload().unsubscribeReasonCodes());
         MqttUnsubAckMessage again = unsubscribe(s, 3, t);
         assertEquals(List.of((short) 0x11), again.payload().unsubscribeReasonCodes(), "no subscription existed");
+        MqttUnsubAckMessage invalid = unsubscribe(s, 4, "a/#/b");
+        assertEquals(List.of((short) 0x8F), invalid.payload().unsubscribeReasonCodes(), "topic filter invalid");
         RawClient pub = v5("p");
         pub.publish1(t, "x", 1);
         assertTrue(s.drainUntilPing().isEmpty());

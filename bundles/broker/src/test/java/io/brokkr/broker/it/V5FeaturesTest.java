@@ -97,6 +97,13 @@ class V5FeaturesTest extends BrokerTestBase {
         assertEquals(0x82, empty.expectDisconnect());
     }
 
+    @Test
+    void subscriptionIdentifierInClientPublishIsAProtocolError() throws Exception {
+        RawClient pub = v5("p");
+        pub.publish("sid/x", 0, false, 0, utf8("x"), Packets.props(MqttPropertyType.SUBSCRIPTION_IDENTIFIER, 3));
+        assertEquals(0x82, pub.expectDisconnect());
+    }
+
     // ------------------------------------------------------------------------------------------ topic alias out
 
     @Test
