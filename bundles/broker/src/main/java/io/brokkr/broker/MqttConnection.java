@@ -123,6 +123,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private List<MqttMessage> heldBeforeConnack = new ArrayList<>();
     private boolean sendWillOnClose = true;
     private boolean disconnectHandled;
+    /** SUBSCRIBE packets received (for {@link PacketInspector#BAD_SUBSCRIBE}). */
+    private int subscribeCount;
 
     MqttConnection(Broker broker, Listener listener) {
         this.broker = broker;
@@ -776,6 +778,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     // -------------------------------------------------------------------------------------------- SUBSCRIBE
 
     private void onSubscribe(MqttSubscribeMessage msg) {
+        subscribeCount++;
         int packetId = msg.idAndPropertiesVariableHeader().messageId();
         MqttProperties props = msg.idAndPropertiesVariableHeader().properties();
         List<MqttTopicSubscription> subs = new ArrayList<>(msg.payload().topicSubscriptions());
@@ -792,6 +795,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
         if (subs.isEmpty()) {
             protocolError("SUBSCRIBE without topic filters"); // [MQTT-3.8.3-2]
+            return;
+        }
+        Integer bad = channel.attr(PacketInspector.BAD_SUBSCRIBE).get();
+        if (bad != null && bad == subscribeCount) {
+            disconnect(RC_MALFORMED, "reserved bits set in subscription options"); // [MQTT-3.8.3-5]
             return;
         }
         for (MqttTopicSubscription t : subs) {
