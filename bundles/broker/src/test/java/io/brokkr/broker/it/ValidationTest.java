@@ -165,6 +165,38 @@ class ValidationTest extends BrokerTestBase {
         assertRefused(true, frame(0x82, concat(bytes(0, 1, 0), head, f, bytes(0x30))), 0x81);
         // 3.1.1: bits 2-7 are reserved
         assertRefused(false, frame(0x82, concat(bytes(0, 1), head, f, bytes(0x05))), 0);
+        // reserved bits 6-7 (Netty's decoder drops them; the broker looks at the raw bytes)
+        assertRefused(true, frame(0x82, concat(bytes(0, 1, 0), head, f, bytes(0xC1))), 0x81);
+        assertRefused(true, frame(0x82, concat(bytes(0, 1, 2, 0x0B, 7), head, f, bytes(0x40))), 0x81);
+        assertRefused(false, frame(0x82, concat(bytes(0, 1), head, f, bytes(0x81))), 0);
+        othersStillWork("so");
+    }
+
+    @Test
+    void reservedOptionBitsAreFoundAcrossReadsAndPackets() throws Exception {
+        byte[] f = Packets.utf8("opt/y");
+        byte[] good = frame(0x82, concat(bytes(0, 1, 0), bytes(0, f.length), f, bytes(0x01)));
+        byte[] bad = frame(0x82, concat(bytes(0, 2, 0), bytes(0, f.length), f, bytes(0x01),
+                bytes(0, f.length), f, bytes(0x80)));
+        // a good SUBSCRIBE dribbled byte by byte, then a good and a bad one in one write
+        RawClient c = v5("c");
+        for (byte b : good) {
+            c.sendBytes(new byte[] {b});
+        }
+        assertEquals(List.of(1), RawClient.codes((io.netty.handler.codec.mqtt.MqttSubAckMessage)
+                c.expect(MqttMessageType.SUBACK)));
+        byte[] good2 = good.clone();
+        good2[good2.length - 1 - f.length - 2 - 1 - 1] = 3; // packet id 3
+        c.sendBytes(concat(good2, bad));
+        assertEquals(3, Packets.packetId(c.expect(MqttMessageType.SUBACK)));
+        assertEquals(0x81, c.expectDisconnect());
+        // big PUBLISH packets split over many reads do not confuse the inspector
+        RawClient d = v5("d");
+        d.subscribe(1, "opt/big", 0);
+        byte[] payload = new byte[100_000];
+        d.publish("opt/big", 0, false, 0, payload, null);
+        assertEquals(100_000, d.expectPublish().payload().readableBytes());
+        assertEquals(List.of(0), RawClient.codes(d.subscribe(2, "opt/z", 0)));
         othersStillWork("so");
     }
 
