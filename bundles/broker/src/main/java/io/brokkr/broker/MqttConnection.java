@@ -180,29 +180,29 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(m);
             return;
         }
-        if (m.decoderResult().isFailure()) {
-            ReferenceCountUtil.release(m);
-            onDecoderFailure(m.decoderResult().cause());
-            return;
-        }
-        int remaining = m.fixedHeader().remainingLength();
-        if (1 + Codec.varIntSize(remaining) + remaining > broker.config().maxPacketSize()) {
-            ReferenceCountUtil.release(m);
-            onDecoderFailure(new TooLongFrameException("packet of " + (1 + Codec.varIntSize(remaining) + remaining)
-                    + " bytes exceeds max.packet.size " + broker.config().maxPacketSize()));
-            return;
-        }
         if (state == State.CONNECTING) {
-            // pipelined packets sent right after CONNECT wait for the authentication result
-            if (m.fixedHeader().messageType() == MqttMessageType.CONNECT) {
-                ReferenceCountUtil.release(m);
-                protocolError("second CONNECT");
-            } else {
-                heldBeforeConnack.add(m);
-            }
+            // pipelined packets sent right after CONNECT wait for the authentication result; so do errors in them
+            // (a second CONNECT, a malformed packet): nothing but CONNACK may be the broker's first packet
+            heldBeforeConnack.add(m);
             return;
         }
+        process(m);
+    }
+
+    /** Handles one decoded packet (or decoding failure) and releases it. */
+    private void process(MqttMessage m) {
         try {
+            if (m.decoderResult().isFailure()) {
+                onDecoderFailure(m.decoderResult().cause());
+                return;
+            }
+            int remaining = m.fixedHeader().remainingLength();
+            int size = 1 + Codec.varIntSize(remaining) + remaining;
+            if (size > broker.config().maxPacketSize()) {
+                onDecoderFailure(new TooLongFrameException("packet of " + size + " bytes exceeds max.packet.size "
+                        + broker.config().maxPacketSize()));
+                return;
+            }
             dispatch(m);
         } catch (RuntimeException e) {
             LOG.warn("Client {}: error handling {}: {}", clientId, m.fixedHeader().messageType(), e.toString(), e);
@@ -639,11 +639,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(m);
                 continue;
             }
-            try {
-                dispatch(m);
-            } finally {
-                ReferenceCountUtil.release(m);
-            }
+            process(m);
         }
         channel.config().setAutoRead(true);
     }
