@@ -252,6 +252,25 @@ class ValidationTest extends BrokerTestBase {
     }
 
     @Test
+    void errorsInPacketsPipelinedAfterConnectComeAfterConnack() throws Exception {
+        byte[] connect = Packets.rawConnect("MQTT", 5, 0x02, 10, bytes(0), Packets.utf8(id("a")));
+        RawClient a = open();
+        a.decodeAs(MqttVersion.MQTT_5);
+        a.sendBytes(concat(connect, bytes(0x00, 0x00)));
+        assertEquals(0, ((MqttConnAckMessage) a.expect(MqttMessageType.CONNACK)).variableHeader()
+                .connectReturnCode().byteValue());
+        assertEquals(0x81, a.expectDisconnect());
+
+        RawClient b = open();
+        b.decodeAs(MqttVersion.MQTT_5);
+        byte[] connectB = Packets.rawConnect("MQTT", 5, 0x02, 10, bytes(0), Packets.utf8(id("b")));
+        b.sendBytes(concat(connectB, connectB));
+        assertEquals(0, ((MqttConnAckMessage) b.expect(MqttMessageType.CONNACK)).variableHeader()
+                .connectReturnCode().byteValue());
+        assertEquals(0x82, b.expectDisconnect());
+    }
+
+    @Test
     void subscribeWithoutFiltersIsAProtocolError() throws Exception {
         RawClient c = v5("c");
         c.sendBytes(frame(0x82, bytes(0, 1, 0)));
