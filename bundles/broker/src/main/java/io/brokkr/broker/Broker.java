@@ -305,22 +305,26 @@ public class Broker implements BrokerService {
             return;
         }
         boolean present = false;
+        boolean oldSessionEnds = false;
         MqttConnection old = s.connection;
         if (old != null) {
             LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
                     old.remote());
             Message oldWill = s.will();
             long oldDelay = s.willDelay();
+            // a session with expiry 0 (3.1.1 clean session) lasts as long as its network connection: it ends here
+            // and is never resumed by the new connection [MQTT-3.1.2-6] (3.1.1), [MQTT-3.1.2-23] (5)
+            oldSessionEnds = s.expiryInterval == 0;
             s.takeOver();
             old.takenOver();
             stats.clientDisconnected();
             fireDisconnect(old.info(), false);
-            if (oldWill != null && (oldDelay == 0 || p.cleanStart())) {
+            if (oldWill != null && (oldDelay == 0 || p.cleanStart() || oldSessionEnds)) {
                 publishWill(oldWill);
             }
         }
         if (s.everAttached) {
-            if (p.cleanStart()) {
+            if (p.cleanStart() || oldSessionEnds) {
                 endSession(s);
                 connect(conn, p); // a fresh session, on this connection's loop
                 return;
