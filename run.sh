@@ -8,6 +8,7 @@
 #   ./run.sh [--no-build] -- <args>   pass <args> to bin/karaf (e.g. "-- clean" to wipe data/ first)
 #
 # Environment: BROKKR_SKIP_BUILD=1 skips the build; MVN_ARGS adds Maven arguments (e.g. MVN_ARGS=-o for offline);
+# On Debian, installs Maven and OpenJDK 17 when missing and uses Java 17 (/usr/lib/jvm/java-17-openjdk-*); elsewhere
 # JAVA_HOME (or java on the PATH) must be Java 17 or 21 (Karaf 4.4 does not start on Java 25).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,12 +19,17 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --no-build|--skip-build) skip_build=1 ;;
     --) shift; karaf_args=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see ./run.sh --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
+. scripts/debian.sh
+if [ "$skip_build" != "1" ]; then
+  need_packages mvn=maven
+fi
+use_java17
 if [ -z "${JAVA_HOME:-}" ] && command -v java >/dev/null; then
   # the JDK of the java on the PATH, for bin/karaf (which otherwise warns "JAVA_HOME not set")
   JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
