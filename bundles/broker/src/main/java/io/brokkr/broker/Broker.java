@@ -305,22 +305,26 @@ public class Broker implements BrokerService {
             return;
         }
         boolean present = false;
+        boolean oldSessionEnds = false;
         MqttConnection old = s.connection;
         if (old != null) {
             LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
                     old.remote());
             Message oldWill = s.will();
             long oldDelay = s.willDelay();
+            // a session with expiry 0 (3.1.1 clean session) lasts as long as its network connection: it ends here
+            // and is never resumed by the new connection [MQTT-3.1.2-6] (3.1.1), [MQTT-3.1.2-23] (5)
+            oldSessionEnds = s.expiryInterval == 0;
             s.takeOver();
             old.takenOver();
             stats.clientDisconnected();
             fireDisconnect(old.info(), false);
-            if (oldWill != null && (oldDelay == 0 || p.cleanStart())) {
+            if (oldWill != null && (oldDelay == 0 || p.cleanStart() || oldSessionEnds)) {
                 publishWill(oldWill);
             }
         }
         if (s.everAttached) {
-            if (p.cleanStart()) {
+            if (p.cleanStart() || oldSessionEnds) {
                 endSession(s);
                 connect(conn, p); // a fresh session, on this connection's loop
                 return;
@@ -892,6 +896,10 @@ public class Broker implements BrokerService {
         if (err != null) {
             throw new IllegalArgumentException("invalid topic filter '" + topicFilter + "': " + err);
         }
+        if (Topics.isShared(topicFilter)) {
+            throw new IllegalArgumentException("invalid topic filter '" + topicFilter
+                    + "': shared subscription filters cannot select retained messages");
+        }
         List<Message> out = new ArrayList<>(retainedStore.match(topicFilter));
         out.sort((a, b) -> a.topic().compareTo(b.topic()));
         return out;
@@ -924,6 +932,10 @@ public class Broker implements BrokerService {
         if (err != null) {
             throw new IllegalArgumentException("invalid topic name '" + message.topic() + "': " + err);
         }
+        String responseTopic = message.properties() == null ? null : message.properties().responseTopic();
+        if (responseTopic != null && (err = Topics.validateTopicName(responseTopic)) != null) {
+            throw new IllegalArgumentException("invalid response topic '" + responseTopic + "': " + err);
+        }
         if (message.qos() > config.maxQos()) {
             throw new IllegalArgumentException("QoS " + message.qos() + " exceeds max.qos " + config.maxQos());
         }
@@ -936,7 +948,7 @@ public class Broker implements BrokerService {
         if (s == null) {
             return false;
         }
-        s.loop.execute(() -> {
+        Runnable kick = () -> {
             MqttConnection c = s.connection;
             if (removeSession) {
                 s.expiryInterval = 0;
@@ -947,7 +959,13 @@ public class Broker implements BrokerService {
             } else if (removeSession && !s.ended) {
                 endSession(s);
             }
-        });
+        };
+        if (s.loop.inEventLoop()) {
+            kick.run();
+        } else {
+            // an administrator (shell, REST) expects the next listing to show the result
+            s.loop.submit(kick).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
         return true;
     }
 

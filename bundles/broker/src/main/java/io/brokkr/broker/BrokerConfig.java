@@ -1,5 +1,7 @@
 package io.brokkr.broker;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,63 +36,99 @@ public final class BrokerConfig {
 
     /** Reads the cfg keys; missing keys keep their defaults. Throws IllegalArgumentException naming a bad key. */
     public static BrokerConfig fromProperties(Map<String, ?> p) {
-        BrokerConfig c = new BrokerConfig();
-        c.keepAliveMax = intProp(p, "keepalive.max", c.keepAliveMax, 0, 65_535);
-        c.maxPacketSize = intProp(p, "max.packet.size", c.maxPacketSize, 64, 268_435_455);
-        c.receiveMaximum = intProp(p, "receive.maximum", c.receiveMaximum, 1, 65_535);
-        c.maxInflight = intProp(p, "max.inflight", c.maxInflight, 1, 65_535);
-        c.maxQueuedMessages = intProp(p, "max.queued.messages", c.maxQueuedMessages, 0, Integer.MAX_VALUE);
-        c.queueQos0 = boolProp(p, "queue.qos0", c.queueQos0);
-        c.sessionExpiryMax = longProp(p, "session.expiry.max", c.sessionExpiryMax, 0, NEVER_EXPIRE);
-        c.topicAliasMaximum = intProp(p, "topic.alias.maximum", c.topicAliasMaximum, 0, 65_535);
-        c.allowAnonymous = boolProp(p, "allow.anonymous", c.allowAnonymous);
-        c.retainAvailable = boolProp(p, "retain.available", c.retainAvailable);
-        c.maxQos = intProp(p, "max.qos", c.maxQos, 0, 2);
-        c.sysInterval = intProp(p, "sys.interval", c.sysInterval, 0, 86_400);
-        c.nativeTransport = boolProp(p, "transport.native", c.nativeTransport);
-        c.ioThreads = intProp(p, "io.threads", c.ioThreads, 0, 1024);
-        c.maxClientIdLength = intProp(p, "max.client.id.length", c.maxClientIdLength, 23, 65_535);
+        List<String> errors = new ArrayList<>();
+        BrokerConfig c = fromProperties(p, defaults(), errors);
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", errors));
+        }
         return c;
     }
 
-    private static String raw(Map<String, ?> p, String key) {
-        Object v = p.get(key);
-        return v == null ? null : String.valueOf(v).trim();
+    /**
+     * Reads the cfg keys leniently: a missing key takes its default, a bad value keeps the value it has in
+     * {@code current} (the running configuration) and adds a message naming the key to {@code errors}, so a typo
+     * in one key never changes another one (say, {@code allow.anonymous}).
+     */
+    public static BrokerConfig fromProperties(Map<String, ?> p, BrokerConfig current, List<String> errors) {
+        Keys k = new Keys(p, errors);
+        BrokerConfig c = new BrokerConfig();
+        c.keepAliveMax = k.integer("keepalive.max", c.keepAliveMax, current.keepAliveMax, 0, 65_535);
+        c.maxPacketSize = k.integer("max.packet.size", c.maxPacketSize, current.maxPacketSize, 64, 268_435_455);
+        c.receiveMaximum = k.integer("receive.maximum", c.receiveMaximum, current.receiveMaximum, 1, 65_535);
+        c.maxInflight = k.integer("max.inflight", c.maxInflight, current.maxInflight, 1, 65_535);
+        c.maxQueuedMessages = k.integer("max.queued.messages", c.maxQueuedMessages, current.maxQueuedMessages, 0,
+                Integer.MAX_VALUE);
+        c.queueQos0 = k.bool("queue.qos0", c.queueQos0, current.queueQos0);
+        c.sessionExpiryMax = k.number("session.expiry.max", c.sessionExpiryMax, current.sessionExpiryMax, 0,
+                NEVER_EXPIRE);
+        c.topicAliasMaximum = k.integer("topic.alias.maximum", c.topicAliasMaximum, current.topicAliasMaximum, 0,
+                65_535);
+        c.allowAnonymous = k.bool("allow.anonymous", c.allowAnonymous, current.allowAnonymous);
+        c.retainAvailable = k.bool("retain.available", c.retainAvailable, current.retainAvailable);
+        c.maxQos = k.integer("max.qos", c.maxQos, current.maxQos, 0, 2);
+        c.sysInterval = k.integer("sys.interval", c.sysInterval, current.sysInterval, 0, 86_400);
+        c.nativeTransport = k.bool("transport.native", c.nativeTransport, current.nativeTransport);
+        c.ioThreads = k.integer("io.threads", c.ioThreads, current.ioThreads, 0, 1024);
+        c.maxClientIdLength = k.integer("max.client.id.length", c.maxClientIdLength, current.maxClientIdLength, 23,
+                65_535);
+        return c;
     }
 
+    /** One integer key, strictly: IllegalArgumentException naming the key if the value is bad. */
     static int intProp(Map<String, ?> p, String key, int def, int min, int max) {
-        return (int) longProp(p, key, def, min, max);
+        List<String> errors = new ArrayList<>();
+        int v = new Keys(p, errors).integer(key, def, def, min, max);
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException(errors.get(0));
+        }
+        return v;
     }
 
-    static long longProp(Map<String, ?> p, String key, long def, long min, long max) {
-        String v = raw(p, key);
-        if (v == null || v.isEmpty()) {
-            return def;
-        }
-        long n;
-        try {
-            n = Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + ": '" + v + "' is not a number");
-        }
-        if (n < min || n > max) {
-            throw new IllegalArgumentException(key + ": " + n + " is outside [" + min + ", " + max + "]");
-        }
-        return n;
-    }
+    /** Reads one key at a time; a bad value is reported and replaced by the current one. */
+    private record Keys(Map<String, ?> p, List<String> errors) {
 
-    static boolean boolProp(Map<String, ?> p, String key, boolean def) {
-        String v = raw(p, key);
-        if (v == null || v.isEmpty()) {
-            return def;
+        private String raw(String key) {
+            Object v = p.get(key);
+            return v == null ? null : String.valueOf(v).trim();
         }
-        if (v.equalsIgnoreCase("true")) {
-            return true;
+
+        int integer(String key, int def, int current, int min, int max) {
+            return (int) number(key, def, current, min, max);
         }
-        if (v.equalsIgnoreCase("false")) {
-            return false;
+
+        long number(String key, long def, long current, long min, long max) {
+            String v = raw(key);
+            if (v == null || v.isEmpty()) {
+                return def;
+            }
+            long n;
+            try {
+                n = Long.parseLong(v);
+            } catch (NumberFormatException e) {
+                errors.add(key + ": '" + v + "' is not a number");
+                return current;
+            }
+            if (n < min || n > max) {
+                errors.add(key + ": " + n + " is outside [" + min + ", " + max + "]");
+                return current;
+            }
+            return n;
         }
-        throw new IllegalArgumentException(key + ": '" + v + "' is not true or false");
+
+        boolean bool(String key, boolean def, boolean current) {
+            String v = raw(key);
+            if (v == null || v.isEmpty()) {
+                return def;
+            }
+            if (v.equalsIgnoreCase("true")) {
+                return true;
+            }
+            if (v.equalsIgnoreCase("false")) {
+                return false;
+            }
+            errors.add(key + ": '" + v + "' is not true or false");
+            return current;
+        }
     }
 
     /** Server cap on keep alive in seconds, sent as Server Keep Alive (MQTT 5). 0 = no cap. */

@@ -96,8 +96,12 @@ public final class Listener {
         BrokerConfig cfg = broker.config();
         ChannelPipeline p = ch.pipeline();
         p.addLast("bytes", broker.byteCounter());
+        p.addLast("sniffer", new ConnectSniffer());
+        p.addLast("inspector", new PacketInspector());
         p.addLast(MqttConnection.IDLE_HANDLER, new IdleStateHandler(CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
-        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize(), cfg.maxClientIdLength()));
+        // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
+        // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
+        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
         p.addLast("encoder", MqttEncoder.INSTANCE);
         p.addLast("mqtt", new MqttConnection(broker, this));
     }

@@ -123,6 +123,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private List<MqttMessage> heldBeforeConnack = new ArrayList<>();
     private boolean sendWillOnClose = true;
     private boolean disconnectHandled;
+    /** SUBSCRIBE packets received (for {@link PacketInspector#BAD_SUBSCRIBE}). */
+    private int subscribeCount;
 
     MqttConnection(Broker broker, Listener listener) {
         this.broker = broker;
@@ -178,22 +180,29 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(m);
             return;
         }
-        if (m.decoderResult().isFailure()) {
-            ReferenceCountUtil.release(m);
-            onDecoderFailure(m.decoderResult().cause());
-            return;
-        }
         if (state == State.CONNECTING) {
-            // pipelined packets sent right after CONNECT wait for the authentication result
-            if (m.fixedHeader().messageType() == MqttMessageType.CONNECT) {
-                ReferenceCountUtil.release(m);
-                protocolError("second CONNECT");
-            } else {
-                heldBeforeConnack.add(m);
-            }
+            // pipelined packets sent right after CONNECT wait for the authentication result; so do errors in them
+            // (a second CONNECT, a malformed packet): nothing but CONNACK may be the broker's first packet
+            heldBeforeConnack.add(m);
             return;
         }
+        process(m);
+    }
+
+    /** Handles one decoded packet (or decoding failure) and releases it. */
+    private void process(MqttMessage m) {
         try {
+            if (m.decoderResult().isFailure()) {
+                onDecoderFailure(m.decoderResult().cause());
+                return;
+            }
+            int remaining = m.fixedHeader().remainingLength();
+            int size = 1 + Codec.varIntSize(remaining) + remaining;
+            if (size > broker.config().maxPacketSize()) {
+                onDecoderFailure(new TooLongFrameException("packet of " + size + " bytes exceeds max.packet.size "
+                        + broker.config().maxPacketSize()));
+                return;
+            }
             dispatch(m);
         } catch (RuntimeException e) {
             LOG.warn("Client {}: error handling {}: {}", clientId, m.fixedHeader().messageType(), e.toString(), e);
@@ -301,9 +310,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private void onDecoderFailure(Throwable cause) {
         if (state == State.NEW) {
             if (cause instanceof MqttUnacceptableProtocolVersionException) {
-                LOG.info("Connection {}: unsupported protocol version ({}), refusing", remote(), cause.getMessage());
-                // Level 5+ clients get the MQTT 5 code 0x84, older ones 0x01
-                connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
+                Integer level = channel.attr(ConnectSniffer.PROTOCOL_LEVEL).get();
+                LOG.info("Connection {}: unsupported protocol version ({}, level {}), refusing", remote(),
+                        cause.getMessage(), level);
+                // Level 5+ clients get the MQTT 5 code 0x84 in an MQTT 5 CONNACK, older ones 0x01 [MQTT-3.1.2-2].
+                // The high bit is Mosquitto's bridge flag (0x83, 0x84): such a bridge retries without it on 0x01.
+                connAckAndClose(level != null && (level & 0x7F) >= 5
+                        ? MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
             } else if (cause instanceof MqttIdentifierRejectedException) {
                 LOG.info("Connection {}: client identifier rejected: {}", remote(), cause.getMessage());
                 connAckAndClose(isV5FromAttr() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
@@ -334,6 +348,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Netty decodes UTF-8 strings leniently: ill-formed sequences (also encoded surrogates) become U+FFFD. A string
+     * holding U+FFFD or U+0000 therefore came from bytes that MQTT calls malformed (a literal U+FFFD sent by a client
+     * is refused too: the broker cannot tell the two apart).
+     */
+    static boolean decodedFromInvalidUtf8(String s) {
+        return s != null && (s.indexOf('\uFFFD') >= 0 || s.indexOf('\u0000') >= 0);
+    }
+
     private boolean isV5FromAttr() {
         return channel.attr(MQTT_VERSION_KEY).get() == MqttVersion.MQTT_5;
     }
@@ -346,6 +369,24 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             version = ProtocolVersion.ofLevel(vh.version());
         } catch (IllegalArgumentException e) {
             connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
+            return;
+        }
+        String flagError = null;
+        if (!vh.isWillFlag() && (vh.willQos() != 0 || vh.isWillRetain())) {
+            flagError = "will QoS or will retain set without the will flag"; // [MQTT-3.1.2-11], [MQTT-3.1.2-13]
+        } else if (vh.willQos() > 2) {
+            flagError = "will QoS 3"; // [MQTT-3.1.2-12]
+        } else if (version != ProtocolVersion.MQTT_5 && vh.hasPassword() && !vh.hasUserName()) {
+            flagError = "password without user name"; // [MQTT-3.1.2-22] (3.1.1; allowed in MQTT 5)
+        }
+        if (flagError != null) {
+            if (version == ProtocolVersion.MQTT_5) {
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, flagError);
+            } else {
+                LOG.info("Connection {}: malformed CONNECT ({}), closing", remote(), flagError);
+                state = State.CLOSED;
+                close();
+            }
             return;
         }
         MqttProperties props = vh.properties();
@@ -387,6 +428,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         connectSessionExpiryZero = expiry == 0;
         long cappedExpiry = Math.min(expiry, cfg.sessionExpiryMax());
 
+        if (decodedFromInvalidUtf8(id) || decodedFromInvalidUtf8(pl.userName())
+                || (vh.isWillFlag() && decodedFromInvalidUtf8(pl.willTopic()))) {
+            if (isV5()) {
+                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, "string is not valid UTF-8");
+            } else {
+                LOG.info("Connection {}: CONNECT with a string that is not valid UTF-8, closing", remote());
+                state = State.CLOSED;
+                close();
+            }
+            return;
+        }
         if (id == null || id.isEmpty()) {
             if (!isV5() && !cleanStart) {
                 // [MQTT-3.1.3-8]
@@ -397,7 +449,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             id = "brokkr-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
             assigned = true;
         }
-        if (id.length() > cfg.maxClientIdLength() || id.indexOf('\u0000') >= 0 || id.indexOf('\uFFFD') >= 0) {
+        if (!assigned && id.length() > cfg.maxClientIdLength()) {
             refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
                     : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED, "client identifier not valid");
             return;
@@ -526,6 +578,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION) {
             // the 3.1.1 format is the one every client level can read
             channel.attr(MQTT_VERSION_KEY).set(MqttVersion.MQTT_3_1_1);
+        } else if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION) {
+            channel.attr(MQTT_VERSION_KEY).set(MqttVersion.MQTT_5);
         } else if (isV5FromAttr() && reason != null) {
             props = new MqttProperties();
             props.add(new StringProperty(MqttPropertyType.REASON_STRING.value(), reason));
@@ -585,11 +639,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(m);
                 continue;
             }
-            try {
-                dispatch(m);
-            } finally {
-                ReferenceCountUtil.release(m);
-            }
+            process(m);
         }
         channel.config().setAutoRead(true);
     }
@@ -654,6 +704,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private void onPublish(MqttPublishMessage msg) {
         MqttPublishVariableHeader vh = msg.variableHeader();
         int qos = msg.fixedHeader().qosLevel().value();
+        if (qos == 0 && msg.fixedHeader().isDup()) {
+            disconnect(RC_MALFORMED, "DUP set on a QoS 0 PUBLISH"); // [MQTT-3.3.1-2]
+            return;
+        }
         boolean retain = msg.fixedHeader().isRetain();
         int packetId = vh.packetId();
         ByteBuf buf = msg.payload();
@@ -677,6 +731,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         if (isV5()) {
+            if (Codec.intProp(props, MqttPropertyType.SUBSCRIPTION_IDENTIFIER) != null) {
+                protocolError("Subscription Identifier in a PUBLISH from a client"); // [MQTT-3.3.4-6]
+                return;
+            }
             Integer alias = Codec.intProp(props, MqttPropertyType.TOPIC_ALIAS);
             if (alias != null) {
                 if (alias == 0 || alias > cfg.topicAliasMaximum()) {
@@ -693,6 +751,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                     inboundAliases.put(alias, topic);
                 }
             }
+        }
+        if (decodedFromInvalidUtf8(topic)) {
+            LOG.info("Client {}: topic name is not valid UTF-8 or contains U+0000", clientId);
+            disconnect(RC_MALFORMED, "topic name is not valid UTF-8"); // [MQTT-1.5.4-1], [MQTT-1.5.4-2]
+            return;
         }
         String err = Topics.validateTopicName(topic);
         if (err != null) {
@@ -759,6 +822,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     // -------------------------------------------------------------------------------------------- SUBSCRIBE
 
     private void onSubscribe(MqttSubscribeMessage msg) {
+        subscribeCount++;
         int packetId = msg.idAndPropertiesVariableHeader().messageId();
         MqttProperties props = msg.idAndPropertiesVariableHeader().properties();
         List<MqttTopicSubscription> subs = new ArrayList<>(msg.payload().topicSubscriptions());
@@ -777,10 +841,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             protocolError("SUBSCRIBE without topic filters"); // [MQTT-3.8.3-2]
             return;
         }
+        Integer bad = channel.attr(PacketInspector.BAD_SUBSCRIBE).get();
+        if (bad != null && bad == subscribeCount) {
+            disconnect(RC_MALFORMED, "reserved bits set in subscription options"); // [MQTT-3.8.3-5]
+            return;
+        }
         for (MqttTopicSubscription t : subs) {
             String f = t.topicFilter();
             if (f.indexOf('\u0000') >= 0 || f.indexOf('\uFFFD') >= 0) {
                 disconnect(RC_MALFORMED, "malformed topic filter");
+                return;
+            }
+            if (!isV5() && (t.option().isNoLocal() || t.option().isRetainAsPublished()
+                    || t.option().retainHandling().value() != 0)) {
+                disconnect(RC_MALFORMED, "reserved bits set in the requested QoS byte"); // [MQTT-3.8.3-4] (3.1.1)
                 return;
             }
             if (isV5() && t.option().isNoLocal() && Topics.isShared(f)) {
@@ -809,9 +883,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             protocolError("UNSUBSCRIBE without topic filters");
             return;
         }
+        for (String f : filters) {
+            if (decodedFromInvalidUtf8(f)) {
+                disconnect(RC_MALFORMED, "malformed topic filter");
+                return;
+            }
+        }
         onSession(s -> {
             List<Short> codes = new ArrayList<>(filters.size());
             for (String f : filters) {
+                if (Topics.validateTopicFilter(f) != null) {
+                    codes.add((short) RC_TOPIC_FILTER_INVALID);
+                    continue;
+                }
                 boolean existed = broker.unsubscribe(s, f);
                 codes.add((short) (existed ? 0 : RC_NO_SUBSCRIPTION_EXISTED));
             }
@@ -935,10 +1019,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             channel.eventLoop().execute(() -> disconnect(reasonCode, reason));
             return;
         }
-        if (state == State.CLOSED && !channel.isActive()) {
+        if (state == State.CLOSED) {
+            channel.close(); // closed or closing already: at most one DISCONNECT
             return;
         }
-        if (isV5() && state != State.NEW && channel.isActive()) {
+        boolean sendDisconnect = isV5() && state != State.NEW && channel.isActive();
+        state = State.CLOSED; // packets still in flight from the client are not processed any more
+        if (sendDisconnect) {
             MqttProperties props = MqttProperties.NO_PROPERTIES;
             if (reason != null) {
                 props = new MqttProperties();

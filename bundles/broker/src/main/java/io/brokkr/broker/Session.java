@@ -31,6 +31,8 @@ final class Session {
     static final class Inflight {
         final Delivery delivery;
         OutState state = OutState.PUBLISH_SENT;
+        /** Sent on an earlier connection, not yet resent on this one (the client's Receive Maximum was full). */
+        boolean awaitingResend;
 
         Inflight(Delivery delivery) {
             this.delivery = delivery;
@@ -96,6 +98,8 @@ final class Session {
     private ScheduledFuture<?> willTask;
     private ScheduledFuture<?> expiryTask;
     private int nextPacketId = 1;
+    /** Inflight entries with {@link Inflight#awaitingResend} set. */
+    private int awaitingResend;
     private boolean flushScheduled;
     private long droppedLogged;
 
@@ -140,16 +144,52 @@ final class Session {
         if (conn == null) {
             return;
         }
-        for (Map.Entry<Integer, Inflight> e : inflight.entrySet()) {
+        // the new connection may have a smaller Receive Maximum: resend only as many as it allows, the rest as
+        // acknowledgements come in (same packet ids, DUP set) [MQTT-3.3.4-9], [MQTT-4.4.0-1]
+        awaitingResend = 0;
+        for (Inflight f : inflight.values()) {
+            f.awaitingResend = true;
+            awaitingResend++;
+        }
+        drain();
+        scheduleFlush();
+    }
+
+    /** Resends inflight entries of an earlier connection while the window has room. */
+    private void resendAwaiting(MqttConnection conn) {
+        if (awaitingResend == 0) {
+            return;
+        }
+        int window = conn.inflightWindow();
+        for (Iterator<Map.Entry<Integer, Inflight>> it = inflight.entrySet().iterator();
+             it.hasNext() && awaitingResend > 0; ) {
+            Map.Entry<Integer, Inflight> e = it.next();
             Inflight f = e.getValue();
+            if (!f.awaitingResend) {
+                continue;
+            }
+            if (inflight.size() - awaitingResend >= window) {
+                return;
+            }
+            f.awaitingResend = false;
+            awaitingResend--;
             if (f.state == OutState.PUBLISH_SENT) {
-                conn.writePublish(f.delivery, e.getKey(), true);
+                if (!conn.writePublish(f.delivery, e.getKey(), true)) {
+                    // too large for the new connection's Maximum Packet Size: discarded, frees the window
+                    it.remove();
+                }
             } else {
                 conn.writePubRel(e.getKey(), 0);
             }
         }
-        drain();
-        scheduleFlush();
+    }
+
+    /** Removes an acknowledged inflight entry. */
+    private void removeInflight(int packetId) {
+        Inflight f = inflight.remove(packetId);
+        if (f != null && f.awaitingResend) {
+            awaitingResend--;
+        }
     }
 
     /**
@@ -211,6 +251,7 @@ final class Session {
         broker.stats.storedMessages.addAndGet(-queue.size());
         queue.clear();
         inflight.clear();
+        awaitingResend = 0;
         inboundQos2.clear();
     }
 
@@ -368,6 +409,7 @@ final class Session {
         if (conn == null) {
             return;
         }
+        resendAwaiting(conn);
         long now = System.currentTimeMillis();
         int window = conn.inflightWindow();
         while (!queue.isEmpty() && inflight.size() < window) {
@@ -396,7 +438,7 @@ final class Session {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBLISH_SENT) {
             lastAckNanos = System.nanoTime();
-            inflight.remove(packetId);
+            removeInflight(packetId);
             drain();
         } else {
             LOG.debug("Session {}: PUBACK for unknown packet id {}", clientId, packetId);
@@ -414,11 +456,16 @@ final class Session {
             return;
         }
         if (reasonCode >= 0x80) {
-            inflight.remove(packetId); // the receiver refused the message; the flow ends here
+            removeInflight(packetId); // the receiver refused the message; the flow ends here
             drain();
             return;
         }
         lastAckNanos = System.nanoTime();
+        if (f.awaitingResend) {
+            // acknowledges the copy sent on the earlier connection: no need to resend it any more
+            f.awaitingResend = false;
+            awaitingResend--;
+        }
         f.state = OutState.PUBREL_SENT;
         if (conn != null) {
             conn.writePubRel(packetId, 0);
@@ -430,7 +477,7 @@ final class Session {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBREL_SENT) {
             lastAckNanos = System.nanoTime();
-            inflight.remove(packetId);
+            removeInflight(packetId);
             drain();
         }
     }

@@ -55,7 +55,7 @@ public class BrokerComponent implements BrokerService {
 
     @Activate
     void activate(Map<String, Object> props) {
-        BrokerConfig cfg = parse(props);
+        BrokerConfig cfg = parse(props, BrokerConfig.defaults());
         Broker b = new Broker(cfg);
         b.start();
         broker = b;
@@ -64,7 +64,14 @@ public class BrokerComponent implements BrokerService {
 
     @Modified
     void modified(Map<String, Object> props) {
-        broker.reconfigure(parse(props));
+        BrokerConfig running = broker.config();
+        BrokerConfig cfg = parse(props, running);
+        if (cfg.ioThreads() != running.ioThreads() || cfg.nativeTransport() != running.nativeTransport()) {
+            // read only when the engine starts: say so instead of silently ignoring the change
+            LOG.warn("etc/io.brokkr.broker.cfg: io.threads / transport.native changed; they take effect when the broker "
+                    + "restarts (bundle:restart io.brokkr.broker)");
+        }
+        broker.reconfigure(cfg);
     }
 
     @Deactivate
@@ -76,14 +83,14 @@ public class BrokerComponent implements BrokerService {
         }
     }
 
-    private static BrokerConfig parse(Map<String, Object> props) {
-        try {
-            return BrokerConfig.fromProperties(props);
-        } catch (IllegalArgumentException e) {
-            LOG.error("etc/io.brokkr.broker.cfg: {}; using defaults for the whole file until it is fixed",
-                    e.getMessage());
-            return BrokerConfig.defaults();
+    /** A bad value keeps the value it had (the default when starting) and is logged with its key. */
+    private static BrokerConfig parse(Map<String, Object> props, BrokerConfig current) {
+        List<String> errors = new ArrayList<>();
+        BrokerConfig cfg = BrokerConfig.fromProperties(props, current, errors);
+        for (String error : errors) {
+            LOG.error("etc/io.brokkr.broker.cfg: {}; keeping the current value of this key until it is fixed", error);
         }
+        return cfg;
     }
 
     /** The engine, for the listener components of this bundle. */

@@ -19,12 +19,13 @@ import org.slf4j.LoggerFactory;
  * connections. Keys: {@code type} (tcp), {@code host}, {@code port}, optional {@code name}.
  */
 @Component(name = "io.brokkr.broker.listener", configurationPolicy = ConfigurationPolicy.REQUIRE,
-        service = ListenerComponent.class)
+        service = ListenerComponent.class, immediate = true)
 public class ListenerComponent {
 
     private static final Logger LOG = LoggerFactory.getLogger(ListenerComponent.class);
 
-    @Reference
+    // the listener drives the engine of this bundle's BrokerComponent (cast below), never another BrokerService
+    @Reference(target = "(component.name=io.brokkr.broker)")
     private BrokerService brokerService;
 
     private Broker broker;

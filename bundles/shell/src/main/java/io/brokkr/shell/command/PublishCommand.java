@@ -53,21 +53,11 @@ public class PublishCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        String reason = Topics.topicNameError(topic);
-        if (reason != null) {
-            throw Formats.error("invalid topic name '" + topic + "': " + reason);
-        }
         if (qos < 0 || qos > 2) {
             throw Formats.error("invalid QoS " + qos + ": must be 0, 1 or 2");
         }
         if (expiry != null && (expiry < 0 || expiry > 0xFFFFFFFFL)) {
             throw Formats.error("invalid message expiry " + expiry + ": must be between 0 and 4294967295 seconds");
-        }
-        if (responseTopic != null) {
-            String r = Topics.topicNameError(responseTopic);
-            if (r != null) {
-                throw Formats.error("invalid response topic '" + responseTopic + "': " + r);
-            }
         }
         List<UserProperty> props = new ArrayList<>();
         if (userProperties != null) {
@@ -95,7 +85,8 @@ public class PublishCommand implements Action {
         try {
             delivered = broker.publish(message);
         } catch (IllegalArgumentException e) {
-            throw Formats.error("cannot publish to '" + topic + "': " + e.getMessage());
+            // the broker validates the topic name, response topic and QoS and says which is wrong
+            throw Formats.error("cannot publish: " + e.getMessage());
         }
         System.out.println("Published " + bytes.length + " bytes to '" + topic + "' (QoS " + qos
                 + (retain ? ", retained" : "") + "): delivered to " + delivered

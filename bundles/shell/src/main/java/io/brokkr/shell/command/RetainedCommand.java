@@ -29,18 +29,16 @@ public class RetainedCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        String reason = Topics.topicFilterError(filter);
-        if (reason == null && filter.startsWith("$share/")) {
-            reason = "shared subscription filters cannot select retained messages";
-        }
-        if (reason != null) {
-            throw Formats.error("invalid topic filter '" + filter + "': " + reason);
-        }
         if (length < 1) {
             throw Formats.error("invalid --length " + length + ": must be at least 1");
         }
-        List<Message> messages = broker.retained(filter).stream()
-                .sorted(Comparator.comparing(Message::topic)).toList();
+        List<Message> messages;
+        try {
+            // the broker validates the filter and says what is wrong with it
+            messages = broker.retained(filter).stream().sorted(Comparator.comparing(Message::topic)).toList();
+        } catch (IllegalArgumentException e) {
+            throw Formats.error(e.getMessage());
+        }
         ShellTable table = new ShellTable();
         table.column("Topic");
         table.column("QoS").alignRight();

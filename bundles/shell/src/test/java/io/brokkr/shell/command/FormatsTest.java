@@ -2,7 +2,6 @@ package io.brokkr.shell.command;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.charset.StandardCharsets;
@@ -66,30 +65,5 @@ class FormatsTest {
     void errorIsPrintedVerbatim() {
         assertEquals("Error: boom", Formats.error("boom").getNiceHelp());
         assertEquals("Error: boom", Formats.error("boom").getMessage());
-    }
-
-    @Test
-    void topicNames() {
-        assertNull(Topics.topicNameError("a/b/c"));
-        assertNull(Topics.topicNameError("/"));
-        assertEquals("wildcard in topic name", Topics.topicNameError("a/+"));
-        assertEquals("wildcard in topic name", Topics.topicNameError("a/#"));
-        assertEquals("empty topic name", Topics.topicNameError(""));
-        assertEquals("null character in topic", Topics.topicNameError("a\u0000b"));
-        assertEquals("topic longer than 65535 bytes", Topics.topicNameError("x".repeat(65536)));
-    }
-
-    @Test
-    void topicFilters() {
-        assertNull(Topics.topicFilterError("#"));
-        assertNull(Topics.topicFilterError("a/+/c/#"));
-        assertNull(Topics.topicFilterError("+"));
-        assertNull(Topics.topicFilterError("$share/g/a/#"));
-        assertEquals("'#' must be the last topic level", Topics.topicFilterError("a/#/b"));
-        assertEquals("'#' must occupy a whole topic level", Topics.topicFilterError("a/b#"));
-        assertEquals("'+' must occupy a whole topic level", Topics.topicFilterError("a/b+/c"));
-        assertEquals("shared subscription needs $share/<group>/<filter>", Topics.topicFilterError("$share/g"));
-        assertEquals("empty topic filter after share group", Topics.topicFilterError("$share/g/"));
-        assertEquals("empty topic filter", Topics.topicFilterError(""));
     }
 }

@@ -1,0 +1,128 @@
+package io.brokkr.broker;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import io.netty.util.AttributeKey;
+
+/**
+ * Looks at the raw bytes in front of Netty's MQTT decoder for what the decoder drops before the broker sees it:
+ * the reserved bits 6 and 7 of SUBSCRIBE options, which make the packet malformed [MQTT-3.8.3-5]. It follows
+ * packet boundaries across reads (only SUBSCRIBE bodies are copied, and those are small), never changes or consumes
+ * the bytes, and records the ordinal of the first offending SUBSCRIBE in {@link #BAD_SUBSCRIBE}; the connection
+ * refuses that SUBSCRIBE when it is decoded.
+ */
+final class PacketInspector extends ChannelInboundHandlerAdapter {
+
+    /** 1-based ordinal (among the connection's SUBSCRIBE packets) of the first one with reserved option bits. */
+    static final AttributeKey<Integer> BAD_SUBSCRIBE = AttributeKey.valueOf("brokkr.subscribe.bad");
+    private static final AttributeKey<MqttVersion> NETTY_VERSION = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
+    /** SUBSCRIBE bodies larger than this are not inspected (nobody sends such filters lists). */
+    private static final int MAX_INSPECTED = 64 * 1024;
+
+    private final byte[] header = new byte[5];
+    private int headerLength;
+    private long skip;
+    private byte[] body;
+    private int bodyFill;
+    private int subscribes;
+    private boolean done;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!done && msg instanceof ByteBuf b) {
+            inspect(ctx, b);
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private void inspect(ChannelHandlerContext ctx, ByteBuf in) {
+        int i = in.readerIndex();
+        int end = in.writerIndex();
+        while (i < end && !done) {
+            if (skip > 0) {
+                int n = (int) Math.min(skip, end - i);
+                i += n;
+                skip -= n;
+                continue;
+            }
+            if (body != null) {
+                int n = Math.min(body.length - bodyFill, end - i);
+                in.getBytes(i, body, bodyFill, n);
+                i += n;
+                bodyFill += n;
+                if (bodyFill == body.length) {
+                    check(ctx, body);
+                    body = null;
+                }
+                continue;
+            }
+            byte b = in.getByte(i++);
+            header[headerLength++] = b;
+            if (headerLength == 1) {
+                continue;
+            }
+            if ((b & 0x80) != 0) {
+                if (headerLength == 5) {
+                    done = true; // a malformed remaining length: the decoder refuses it
+                }
+                continue;
+            }
+            int length = 0;
+            for (int k = headerLength - 1; k >= 1; k--) {
+                length = (length << 7) | (header[k] & 0x7F);
+            }
+            boolean subscribe = (header[0] & 0xF0) == 0x80;
+            headerLength = 0;
+            if (subscribe) {
+                subscribes++;
+                if (length > 0 && length <= MAX_INSPECTED) {
+                    body = new byte[length];
+                    bodyFill = 0;
+                    continue;
+                }
+            }
+            skip = length;
+        }
+    }
+
+    private void check(ChannelHandlerContext ctx, byte[] p) {
+        Integer level = ctx.channel().attr(ConnectSniffer.PROTOCOL_LEVEL).get();
+        MqttVersion nv = ctx.channel().attr(NETTY_VERSION).get();
+        boolean v5;
+        if (level != null) {
+            v5 = level == 5;
+        } else if (nv != null) {
+            v5 = nv == MqttVersion.MQTT_5;
+        } else {
+            return; // version unknown yet: not inspected
+        }
+        int i = 2; // packet identifier
+        if (v5) {
+            int props = 0;
+            int shift = 0;
+            while (i < p.length) {
+                byte b = p[i++];
+                props |= (b & 0x7F) << shift;
+                shift += 7;
+                if ((b & 0x80) == 0 || shift > 21) {
+                    break;
+                }
+            }
+            i += props;
+        }
+        while (i + 2 <= p.length) {
+            int filterLength = ((p[i] & 0xFF) << 8) | (p[i + 1] & 0xFF);
+            i += 2 + filterLength;
+            if (i >= p.length) {
+                return; // truncated: the decoder refuses it
+            }
+            if ((p[i++] & 0xC0) != 0) {
+                ctx.channel().attr(BAD_SUBSCRIBE).setIfAbsent(subscribes);
+                done = true;
+                return;
+            }
+        }
+    }
+}

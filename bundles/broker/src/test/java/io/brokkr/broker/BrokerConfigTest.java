@@ -1,0 +1,47 @@
+package io.brokkr.broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class BrokerConfigTest {
+
+    @Test
+    void missingKeysTakeTheirDefaults() {
+        BrokerConfig c = BrokerConfig.fromProperties(Map.of("max.qos", "1", "allow.anonymous", " FALSE "));
+        assertEquals(1, c.maxQos());
+        assertFalse(c.allowAnonymous());
+        assertEquals(60, c.keepAliveMax());
+        assertEquals(BrokerConfig.NEVER_EXPIRE, c.sessionExpiryMax());
+    }
+
+    @Test
+    void strictParsingNamesEveryBadKey() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BrokerConfig.fromProperties(Map.of("max.qos", "3", "queue.qos0", "yes")));
+        assertTrue(e.getMessage().contains("max.qos: 3 is outside [0, 2]"), e.getMessage());
+        assertTrue(e.getMessage().contains("queue.qos0: 'yes' is not true or false"), e.getMessage());
+    }
+
+    @Test
+    void aBadValueKeepsTheRunningValueAndDoesNotTouchOtherKeys() {
+        BrokerConfig running = BrokerConfig.defaults().maxQos(1).allowAnonymous(false);
+        List<String> errors = new ArrayList<>();
+        BrokerConfig c = BrokerConfig.fromProperties(
+                Map.of("max.qos", "3", "allow.anonymous", "false", "keepalive.max", "abc", "sys.interval", "5"),
+                running, errors);
+        assertEquals(1, c.maxQos());            // bad: kept
+        assertEquals(60, c.keepAliveMax());     // bad: kept
+        assertFalse(c.allowAnonymous());        // good: applied
+        assertEquals(5, c.sysInterval());       // good: applied
+        assertEquals(List.of("keepalive.max: 'abc' is not a number", "max.qos: 3 is outside [0, 2]"),
+                errors.stream().sorted().toList());
+    }
+}

@@ -1,0 +1,173 @@
+package io.brokkr.broker.interop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import io.brokkr.broker.Broker;
+import io.brokkr.broker.BrokerConfig;
+import io.brokkr.broker.ListenerConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Interoperability with a third-party client: Eclipse Mosquitto's command line clients ({@code mosquitto_pub},
+ * {@code mosquitto_sub} from the Debian package mosquitto-clients, which {@code ./test.sh} installs) against the
+ * broker over a real socket.
+ */
+class MosquittoClientsTest {
+
+    static Broker broker;
+    static int port;
+
+    @BeforeAll
+    static void start() {
+        for (String tool : List.of("mosquitto_pub", "mosquitto_sub")) {
+            if (!onPath(tool)) {
+                fail(tool + " is not installed: install the Debian package mosquitto-clients (./test.sh does)");
+            }
+        }
+        broker = new Broker(BrokerConfig.defaults().sysInterval(1));
+        broker.start();
+        port = broker.openListener(ListenerConfig.tcp("interop", "127.0.0.1", 0)).port();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (broker != null) {
+            broker.stop();
+        }
+    }
+
+    private static boolean onPath(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (new File(dir, tool).canExecute()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static List<String> cmd(String tool, String... args) {
+        List<String> c = new ArrayList<>(List.of(tool, "-h", "127.0.0.1", "-p", String.valueOf(port)));
+        c.addAll(List.of(args));
+        return c;
+    }
+
+    private static Process start(List<String> command) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    }
+
+    /** Runs a command to completion and returns its output; fails on a non-zero exit or after 20 s. */
+    private static String run(List<String> command) throws Exception {
+        Process p = start(command);
+        return finish(p, command);
+    }
+
+    private static String finish(Process p, List<String> command) throws Exception {
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail(String.join(" ", command) + " did not finish; output: " + output(p));
+        }
+        String out = output(p);
+        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed: " + out);
+        return out;
+    }
+
+    private static String output(Process p) throws IOException {
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                fail("timed out waiting until " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static void awaitSubscribed(String clientId, String filter) throws InterruptedException {
+        await(clientId + " is subscribed to " + filter, () -> broker.subscriptions().stream()
+                .anyMatch(s -> s.clientId().equals(clientId) && s.fullFilter().equals(filter)));
+    }
+
+    @ParameterizedTest(name = "{0} QoS {1}")
+    @ValueSource(strings = {"mqttv31:0", "mqttv31:1", "mqttv31:2", "mqttv311:0", "mqttv311:1", "mqttv311:2",
+            "mqttv5:0", "mqttv5:1", "mqttv5:2"})
+    void publishAndSubscribe(String versionAndQos) throws Exception {
+        String version = versionAndQos.split(":")[0];
+        String qos = versionAndQos.split(":")[1];
+        String id = "sub-" + version + "-" + qos;
+        String topic = "interop/" + version + "/q" + qos;
+        List<String> subCmd = cmd("mosquitto_sub", "-V", version, "-i", id, "-q", qos, "-t", "interop/" + version
+                + "/+", "-C", "2", "-v", "-W", "20");
+        Process sub = start(subCmd);
+        awaitSubscribed(id, "interop/" + version + "/+");
+        run(cmd("mosquitto_pub", "-V", version, "-q", qos, "-t", topic, "-m", "hello " + qos));
+        run(cmd("mosquitto_pub", "-V", version, "-q", qos, "-t", topic, "-m", "wörld"));
+        assertEquals(topic + " hello " + qos + "\n" + topic + " wörld\n", finish(sub, subCmd));
+    }
+
+    @Test
+    void retainedMessageIsDeliveredToALaterSubscriberAndCleared() throws Exception {
+        run(cmd("mosquitto_pub", "-q", "1", "-r", "-t", "interop/retained", "-m", "kept"));
+        assertEquals("interop/retained kept\n",
+                run(cmd("mosquitto_sub", "-V", "mqttv5", "-t", "interop/#", "-C", "1", "-v", "-W", "10")));
+        run(cmd("mosquitto_pub", "-r", "-t", "interop/retained", "-n"));
+        await("the retained message is cleared", () -> broker.retained("interop/#").isEmpty());
+    }
+
+    /**
+     * The store-and-forward flow of the issue: a persistent subscriber ({@code -c -i NAME -q 1}) goes away, messages
+     * are published while it is away, it reconnects and receives them all, in order.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"mqttv311", "mqttv5"})
+    void offlineStoreAndForward(String version) throws Exception {
+        String id = "offline-" + version;
+        String filter = "interop/offline/" + version;
+        // first connection creates the persistent session and its subscription, then disconnects (-E)
+        run(cmd("mosquitto_sub", "-V", version, "-c", "-i", id, "-q", "1", "-t", filter, "-E"));
+        await(id + " is offline", () -> broker.sessions().stream()
+                .anyMatch(s -> s.clientId().equals(id) && !s.connected()));
+        for (int i = 1; i <= 5; i++) {
+            run(cmd("mosquitto_pub", "-V", version, "-q", "1", "-t", filter, "-m", "reading " + i));
+        }
+        await("5 messages are queued for " + id, () -> broker.sessions().stream()
+                .anyMatch(s -> s.clientId().equals(id) && s.queued() == 5));
+        String out = run(cmd("mosquitto_sub", "-V", version, "-c", "-i", id, "-q", "1", "-t", filter, "-C", "5",
+                "-W", "10"));
+        assertEquals("reading 1\nreading 2\nreading 3\nreading 4\nreading 5\n", out);
+        // every message was acknowledged: nothing is left to deliver again
+        await("the session of " + id + " has nothing queued or in flight", () -> broker.sessions().stream()
+                .anyMatch(s -> s.clientId().equals(id) && !s.connected() && s.queued() == 0 && s.inflight() == 0));
+    }
+
+    @Test
+    void willIsPublishedWhenTheClientDiesAndSysTopicsAreReadable() throws Exception {
+        List<String> watchCmd = cmd("mosquitto_sub", "-i", "will-watcher", "-t", "interop/will", "-C", "1", "-v",
+                "-W", "20");
+        Process watcher = start(watchCmd);
+        awaitSubscribed("will-watcher", "interop/will");
+        Process dying = start(cmd("mosquitto_sub", "-i", "dying", "-t", "interop/nothing", "--will-topic",
+                "interop/will", "--will-payload", "gone", "--will-qos", "1"));
+        awaitSubscribed("dying", "interop/nothing");
+        dying.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL: no DISCONNECT, the will must fire
+        assertEquals("interop/will gone\n", finish(watcher, watchCmd));
+
+        assertEquals("$SYS/broker/version brokkr version " + Broker.VERSION + "\n",
+                run(cmd("mosquitto_sub", "-t", "$SYS/broker/version", "-C", "1", "-v", "-W", "10")));
+    }
+}

@@ -1,0 +1,252 @@
+package io.brokkr.broker.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.handler.codec.mqtt.MqttSubscriptionOption;
+import io.netty.handler.codec.mqtt.MqttSubscriptionOption.RetainedHandlingPolicy;
+import io.netty.handler.codec.mqtt.MqttUnsubAckMessage;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Shared subscriptions, overlapping subscriptions, subscription identifiers, no local, unsubscribe. */
+class SubscriptionTest extends BrokerTestBase {
+
+    private static MqttSubscriptionOption opt(int qos, boolean noLocal) {
+        return new MqttSubscriptionOption(MqttQoS.valueOf(qos), noLocal, false, RetainedHandlingPolicy.SEND_AT_SUBSCRIBE);
+    }
+
+    private static List<String> payloads(List<MqttMessage> packets) {
+        List<String> out = new ArrayList<>();
+        for (MqttMessage m : packets) {
+            out.add(Packets.text((MqttPublishMessage) m));
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------ shared
+
+    @Test
+    void sharedSubscriptionSpreadsMessagesOncePerGroup() throws Exception {
+        String f = "sh/" + id("t") + "/+";
+        RawClient a = v5("a");
+        RawClient b = v311("b");
+        RawClient other = v5("o");
+        RawClient plain = v5("plain");
+        a.subscribe(1, "$share/g/" + f, 0);
+        b.subscribe(1, "$share/g/" + f, 0);
+        other.subscribe(1, "$share/h/" + f, 0);
+        plain.subscribe(1, f, 0);
+        RawClient pub = v5("p");
+        String topic = f.replace("+", "x");
+        int n = 20;
+        for (int i = 0; i < n; i++) {
+            pub.publish1(topic, "m" + i, 1 + i);
+        }
+        List<String> ga = payloads(receivedBefore(a, pub));
+        List<String> gb = payloads(receivedBefore(b, pub));
+        assertFalse(ga.isEmpty(), "member a got nothing");
+        assertFalse(gb.isEmpty(), "member b got nothing");
+        Set<String> union = new HashSet<>(ga);
+        union.addAll(gb);
+        assertEquals(n, ga.size() + gb.size(), "each message to exactly one member: a=" + ga + " b=" + gb);
+        assertEquals(n, union.size());
+        assertEquals(n, payloads(receivedBefore(other, pub)).size(), "the other group gets every message");
+        assertEquals(n, payloads(receivedBefore(plain, pub)).size(), "a non-shared subscriber gets every message");
+
+        // a member that unsubscribes gets nothing more; the rest of the group gets everything
+        MqttUnsubAckMessage ack = unsubscribe(b, 9, "$share/g/" + f);
+        assertEquals(9, ack.variableHeader().messageId());
+        for (int i = 0; i < 4; i++) {
+            pub.publish1(topic, "n" + i, 50 + i);
+        }
+        assertEquals(List.of("n0", "n1", "n2", "n3"), payloads(receivedBefore(a, pub)));
+        assertTrue(receivedBefore(b, pub).isEmpty());
+    }
+
+    private MqttUnsubAckMessage unsubscribe(RawClient c, int packetId, String filter) throws Exception {
+        c.send(MqttMessageBuilders.unsubscribe().messageId(packetId).addTopicFilter(filter).build());
+        return (MqttUnsubAckMessage) c.expect(MqttMessageType.UNSUBACK);
+    }
+
+    @Test
+    void sharedQos1MessagesGoToOnlineMembers() throws Exception {
+        String f = "sh1/" + id("t");
+        RawClient a = v5("a");
+        a.subscribe(1, "$share/g/" + f, 1);
+        RawClient b = connect(Packets.connect5(id("b"), true, 300));
+        b.subscribe(1, "$share/g/" + f, 1);
+        b.disconnect();
+        awaitOffline(id("b"));
+        RawClient pub = v5("p");
+        for (int i = 0; i < 6; i++) {
+            pub.publish1(f, "m" + i, 1 + i);
+        }
+        List<MqttMessage> got = receivedBefore(a, pub);
+        assertEquals(6, got.size(), "an offline member does not take the group's messages");
+    }
+
+    @Test
+    void retainedMessagesAreNotSentForSharedSubscriptions() throws Exception {
+        String f = "shr/" + id("t");
+        RawClient pub = v5("p");
+        pub.retain(f, "r", 1);
+        RawClient a = v5("a");
+        a.subscribe(1, "$share/g/" + f, 1);
+        assertTrue(a.drainUntilPing().isEmpty());
+        pub.retain(f, "", 2);
+    }
+
+    @Test
+    void noLocalOnSharedSubscriptionIsAProtocolError() throws Exception {
+        RawClient a = v5("a");
+        a.send(MqttMessageBuilders.subscribe().messageId(1).addSubscription("$share/g/x", opt(1, true)).build());
+        assertEquals(0x82, a.expectDisconnect());
+    }
+
+    @Test
+    void invalidSharedFiltersAreRefused() throws Exception {
+        RawClient a = v5("a");
+        assertEquals(List.of(0x8F), RawClient.codes(a.subscribe(1, "$share/g", 0)));
+        assertEquals(List.of(0x8F), RawClient.codes(a.subscribe(2, "$share/g+/x", 0)));
+        assertEquals(List.of(0x8F), RawClient.codes(a.subscribe(3, "$share//x", 0)));
+    }
+
+    // ------------------------------------------------------------------------------------------ overlapping
+
+    @Test
+    void overlappingSubscriptionsGiveOneCopyAtHighestQosWithAllIdentifiers() throws Exception {
+        String base = "ov/" + id("t");
+        RawClient s = v5("s");
+        s.subscribe(1, Packets.props(MqttPropertyType.SUBSCRIPTION_IDENTIFIER, 11), base + "/#", opt(0, false));
+        s.subscribe(2, Packets.props(MqttPropertyType.SUBSCRIPTION_IDENTIFIER, 22), base + "/+", opt(2, false));
+        s.subscribe(3, null, base + "/x", opt(1, false));
+        RawClient pub = v5("p");
+        pub.publish2(base + "/x", "hello", 1);
+        MqttPublishMessage p = s.expectPublish(base + "/x", "hello");
+        assertEquals(2, p.fixedHeader().qosLevel().value());
+        assertEquals(Set.of(11, 22), new HashSet<>(Packets.intProps(p.variableHeader().properties(),
+                MqttPropertyType.SUBSCRIPTION_IDENTIFIER)));
+        s.acknowledge(p);
+        assertTrue(s.drainUntilPing().isEmpty(), "one copy only");
+    }
+
+    @Test
+    void overlappingSubscriptionsV311() throws Exception {
+        String base = "ov3/" + id("t");
+        RawClient s = v311("s");
+        s.subscribe(1, base + "/#", 1);
+        s.subscribe(2, "+/" + base.substring(base.indexOf('/') + 1) + "/x", 0);
+        RawClient pub = v311("p");
+        pub.publish2(base + "/x", "hello", 1);
+        MqttPublishMessage p = s.expectPublish(base + "/x", "hello");
+        assertEquals(1, p.fixedHeader().qosLevel().value());
+        s.acknowledge(p);
+        assertTrue(s.drainUntilPing().isEmpty(), "one copy only");
+    }
+
+    // ------------------------------------------------------------------------------------------ identifiers
+
+    @Test
+    void subscriptionIdentifiers() throws Exception {
+        String t = "sid/" + id("t");
+        RawClient pub = v5("p");
+        pub.retain(t, "retained", 1);
+        RawClient s = v5("s");
+        s.subscribe(1, Packets.props(MqttPropertyType.SUBSCRIPTION_IDENTIFIER, 300), t, opt(1, false));
+        MqttPublishMessage r = s.expectPublish(t, "retained");
+        assertEquals(List.of(300), Packets.intProps(r.variableHeader().properties(),
+                MqttPropertyType.SUBSCRIPTION_IDENTIFIER), "retained message carries the identifier");
+        s.acknowledge(r);
+        pub.publish1(t, "live", 2);
+        MqttPublishMessage l = s.expectPublish(t, "live");
+        assertEquals(List.of(300), Packets.intProps(l.variableHeader().properties(),
+                MqttPropertyType.SUBSCRIPTION_IDENTIFIER));
+        s.acknowledge(l);
+        // re-subscribing replaces the subscription and its identifier
+        s.subscribe(2, null, t, new MqttSubscriptionOption(MqttQoS.AT_LEAST_ONCE, false, false,
+                RetainedHandlingPolicy.DONT_SEND_AT_SUBSCRIBE));
+        pub.publish1(t, "again", 3);
+        MqttPublishMessage a = s.expectPublish(t, "again");
+        assertTrue(Packets.intProps(a.variableHeader().properties(), MqttPropertyType.SUBSCRIPTION_IDENTIFIER)
+                .isEmpty());
+        s.acknowledge(a);
+        pub.retain(t, "", 4);
+    }
+
+    @Test
+    void subscriptionIdentifierZeroIsAProtocolError() throws Exception {
+        RawClient s = v5("s");
+        s.send(MqttMessageBuilders.subscribe().messageId(1)
+                .properties(Packets.props(MqttPropertyType.SUBSCRIPTION_IDENTIFIER, 0))
+                .addSubscription("x", opt(0, false)).build());
+        assertEquals(0x82, s.expectDisconnect());
+    }
+
+    // ------------------------------------------------------------------------------------------ no local
+
+    @Test
+    void noLocal() throws Exception {
+        String t = "nl/" + id("t");
+        RawClient me = v5("me");
+        me.subscribe(1, null, t, opt(1, true));
+        RawClient echo = v5("echo");
+        echo.subscribe(1, null, t, opt(1, false));
+        me.publish1(t, "mine", 1);
+        MqttPublishMessage e1 = echo.expectPublish(t, "mine");
+        echo.acknowledge(e1);
+        echo.publish(t, 1, 2, "yours");
+        List<MqttMessage> echoed = echo.drainUntilPing();
+        assertEquals(2, echoed.size(), "PUBACK and its own message (no local not set)");
+        assertTrue(echoed.stream().anyMatch(m -> m instanceof MqttPublishMessage pm
+                && Packets.text(pm).equals("yours")));
+        MqttPublishMessage p = me.expectPublish(t, "yours");
+        me.acknowledge(p);
+        assertTrue(me.drainUntilPing().isEmpty(), "own message delivered despite no local");
+    }
+
+    // ------------------------------------------------------------------------------------------ unsubscribe
+
+    @Test
+    void unsubscribe() throws Exception {
+        String t = "un/" + id("t");
+        RawClient s = v5("s");
+        s.subscribe(1, t, 0);
+        MqttUnsubAckMessage ack = unsubscribe(s, 2, t);
+        assertEquals(List.of((short) 0), ack.payload().unsubscribeReasonCodes());
+        MqttUnsubAckMessage again = unsubscribe(s, 3, t);
+        assertEquals(List.of((short) 0x11), again.payload().unsubscribeReasonCodes(), "no subscription existed");
+        MqttUnsubAckMessage invalid = unsubscribe(s, 4, "a/#/b");
+        assertEquals(List.of((short) 0x8F), invalid.payload().unsubscribeReasonCodes(), "topic filter invalid");
+        RawClient pub = v5("p");
+        pub.publish1(t, "x", 1);
+        assertTrue(s.drainUntilPing().isEmpty());
+
+        RawClient v3 = v311("v3");
+        v3.subscribe(1, t, 0);
+        MqttUnsubAckMessage a3 = unsubscribe(v3, 7, t);
+        assertEquals(7, a3.variableHeader().messageId());
+        pub.publish1(t, "y", 2);
+        assertTrue(v3.drainUntilPing().isEmpty());
+    }
+
+    @Test
+    void multipleFiltersInOneSubscribe() throws Exception {
+        RawClient s = v5("s");
+        s.send(MqttMessageBuilders.subscribe().messageId(5).addSubscription(MqttQoS.AT_MOST_ONCE, "a/" + id("t"))
+                .addSubscription(MqttQoS.EXACTLY_ONCE, "b/" + id("t")).addSubscription(MqttQoS.AT_LEAST_ONCE, "c/#/x")
+                .build());
+        var ack = (io.netty.handler.codec.mqtt.MqttSubAckMessage) s.expect(MqttMessageType.SUBACK);
+        assertEquals(List.of(0, 2, 0x8F), RawClient.codes(ack));
+    }
+}

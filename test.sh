@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a Debian machine and runs every test of the project:
+# unit tests, protocol tests over real sockets, the Mosquitto-client interoperability test and the Pax Exam tests
+# in a real Karaf. Usage: ./test.sh [extra maven arguments]
+set -euo pipefail
+cd "$(dirname "$0")"
+
+. scripts/debian.sh
+need_packages mvn=maven mosquitto_sub=mosquitto-clients mosquitto=mosquitto
+use_java17
+
+# install, so that a later ./run.sh --no-build or a single-module build finds this build's artifacts
+exec mvn -B install "$@"
