@@ -135,6 +135,6 @@ public final class Listener {
         ListenerConfig c = config;
         int p = port();
         return new ListenerInfo(c.name(), c.type(), c.host(), p < 0 ? c.port() : p, serverChannel != null,
-                connections.size());
+                connections.size(), error);
     }
 }

@@ -27,10 +27,11 @@ public class ListenersCommand implements Action {
         table.column("Port").alignRight();
         table.column("Bound");
         table.column("Connections").alignRight();
+        table.column("Error");
         table.emptyTableText("No listeners configured");
         broker.listeners().stream().sorted(Comparator.comparing(ListenerInfo::name)).forEach(l ->
                 table.addRow().addContent(l.name(), l.type(), l.host(), l.port(), Formats.yesNo(l.bound()),
-                        l.connections()));
+                        l.connections(), Formats.orDash(l.error())));
         table.print(System.out);
         return null;
     }

@@ -100,6 +100,17 @@ class CommandsTest {
         out = run(listeners);
         assertTrue(out.contains("cmd-test") && out.contains(String.valueOf(port)), out);
 
+        // a listener whose port is taken stays listed, unbound, with the reason
+        broker.openListener(ListenerConfig.tcp("taken", "127.0.0.1", port));
+        out = run(listeners);
+        String taken = out.lines().filter(l -> l.startsWith("taken")).findFirst().orElseThrow();
+        assertTrue(taken.contains("no") && taken.contains("cannot bind 127.0.0.1:" + port), out);
+        // a changed configuration binds it (as editing its cfg file does)
+        broker.updateListener(ListenerConfig.tcp("taken", "127.0.0.1", 0));
+        out = run(listeners);
+        taken = out.lines().filter(l -> l.startsWith("taken")).findFirst().orElseThrow();
+        assertTrue(taken.contains("yes") && !taken.contains("cannot bind"), out);
+
         StatsCommand stats = new StatsCommand();
         stats.broker = broker;
         out = run(stats);
