@@ -370,14 +370,77 @@ public class Broker implements BrokerService {
         }
     }
 
-    /** Runs on the session loop: removes the session and its subscriptions. */
+    /**
+     * Runs on the session loop: removes the session and its subscriptions. Messages it held for shared
+     * subscriptions (queued, or sent and not acknowledged) go to other members of their groups.
+     */
     void endSession(Session s) {
         for (Subscription sub : s.subscriptions.values()) {
             tree.unsubscribe(sub.shareGroup(), sub.filter(), s);
         }
         s.subscriptions.clear();
         sessions.remove(s.clientId, s);
+        List<Delivery> orphans = s.takeShared(null, true);
         s.end();
+        for (Delivery d : orphans) {
+            redispatchShared(d);
+        }
+    }
+
+    /** A message is handed from one member of a share group to another at most this often, then dropped. */
+    static final int MAX_SHARED_HOPS = 16;
+
+    /**
+     * Hands a message that was chosen for a member of a shared subscription group which can no longer take it (its
+     * session ended, or it unsubscribed) to another member, chosen as for a new message. The departing member is
+     * out of the subscription tree already, so it is not chosen again. Dropped (and counted) if the group has no
+     * members left. Any thread: the delivery is handed to the chosen session's loop as a task.
+     */
+    void redispatchShared(Delivery d) {
+        Subscription from = d.shared();
+        Message m = d.message();
+        if (m.isExpired(System.currentTimeMillis())) {
+            return;
+        }
+        SubscriptionTree.SharedGroup<Session, Subscription> g = d.hops() < MAX_SHARED_HOPS
+                ? tree.sharedGroup(from.shareGroup(), from.filter()) : null;
+        if (g == null) {
+            stats.publishDropped.increment();
+            LOG.debug("No member left in $share/{}/{}: dropping message on '{}'", from.shareGroup(), from.filter(),
+                    m.topic());
+            return;
+        }
+        Map.Entry<Session, Subscription> chosen = chooseMember(g);
+        Session s = chosen.getKey();
+        Subscription sub = chosen.getValue();
+        Delivery next = new Delivery(m, Math.min(m.qos(), sub.qos()), sub.retainAsPublished() && m.retain(),
+                sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()}, sub, d.hops() + 1);
+        s.pendingDeliveries.incrementAndGet();
+        try {
+            s.loop.execute(() -> {
+                s.pendingDeliveries.decrementAndGet();
+                s.deliver(next);
+                s.maybeRelease();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            s.pendingDeliveries.decrementAndGet(); // broker stopping
+            stats.publishDropped.increment();
+        }
+    }
+
+    /** Picks the member of a share group for one message: round robin, online members first. */
+    private static Map.Entry<Session, Subscription> chooseMember(
+            SubscriptionTree.SharedGroup<Session, Subscription> group) {
+        List<Map.Entry<Session, Subscription>> members = group.members();
+        int n = members.size();
+        int start = group.next();
+        for (int i = 0; i < n; i++) {
+            Map.Entry<Session, Subscription> e = members.get((start + i) % n);
+            if (e.getKey().online) {
+                return e;
+            }
+        }
+        return members.get(start % n);
     }
 
     void publishWill(Message will) {
@@ -464,6 +527,12 @@ public class Broker implements BrokerService {
         Subscription prev = s.subscriptions.remove(full);
         if (prev != null) {
             tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
+            if (prev.shareGroup() != null) {
+                // queued messages of the group go to the other members; those sent already stay with this client
+                for (Delivery d : s.takeShared(prev, false)) {
+                    redispatchShared(d);
+                }
+            }
             s.updateInfo();
         }
         return prev != null;
@@ -565,24 +634,13 @@ public class Broker implements BrokerService {
 
         @Override
         public void sharedGroup(SubscriptionTree.SharedGroup<Session, Subscription> group) {
-            List<Map.Entry<Session, Subscription>> members = group.members();
-            int n = members.size();
-            int start = group.next();
-            Map.Entry<Session, Subscription> chosen = null;
-            for (int i = 0; i < n; i++) {
-                Map.Entry<Session, Subscription> e = members.get((start + i) % n);
-                if (e.getKey().online) {
-                    chosen = e;
-                    break;
-                }
-            }
-            if (chosen == null) {
-                chosen = members.get(start % n);
-            }
+            Map.Entry<Session, Subscription> chosen = chooseMember(group);
             if (shared == null) {
                 shared = new ArrayList<>(2);
             }
-            shared.add(new Target(chosen.getKey(), chosen.getValue()));
+            Target t = new Target(chosen.getKey(), chosen.getValue());
+            t.shared = chosen.getValue();
+            shared.add(t);
         }
 
         int dispatch() {
@@ -711,6 +769,8 @@ public class Broker implements BrokerService {
         int qos;
         boolean retainAsPublished;
         int[] ids;
+        /** The shared subscription this target was chosen for (never merged with others), or null. */
+        Subscription shared;
 
         Target(Session session, Subscription sub) {
             this.session = session;
@@ -730,7 +790,7 @@ public class Broker implements BrokerService {
         }
 
         Delivery delivery(Message m) {
-            return new Delivery(m, Math.min(m.qos(), qos), retainAsPublished && m.retain(), ids);
+            return new Delivery(m, Math.min(m.qos(), qos), retainAsPublished && m.retain(), ids, shared, 0);
         }
     }
 

@@ -3,6 +3,7 @@ package io.brokkr.broker;
 import io.brokkr.api.ListenerInfo;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -15,6 +16,8 @@ import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -124,9 +127,29 @@ public final class Listener {
         }
     }
 
-    /** Stops accepting and closes the connections of this listener. */
+    /** How long {@link #close()} waits for the connections to take their DISCONNECT and close. */
+    static final long CLOSE_GRACE_MILLIS = 2_000;
+
+    /**
+     * Stops accepting and closes the connections of this listener (on broker shutdown, bundle stop or when the
+     * listener is removed): MQTT 5 clients get DISCONNECT with reason code 0x8B (Server shutting down) first, MQTT
+     * 3.x clients and connections without a CONNACK are just closed. Connections still open after
+     * {@link #CLOSE_GRACE_MILLIS} (a client that does not read) are closed regardless.
+     */
     synchronized void close() {
         unbind();
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (Channel ch : connections) {
+            MqttConnection c = ch.pipeline().get(MqttConnection.class);
+            closing.add(c != null ? c.shutdown() : ch.close());
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_GRACE_MILLIS);
+        for (ChannelFuture f : closing) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || !f.awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) {
+                break;
+            }
+        }
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         LOG.info("Listener {} closed", config.name());
     }

@@ -10,6 +10,7 @@ import io.brokkr.broker.topic.Topics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -1039,6 +1040,23 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         } else {
             channel.close();
         }
+    }
+
+    /**
+     * The broker or this connection's listener shuts down: an MQTT 5 client that has its CONNACK gets DISCONNECT
+     * 0x8B (Server shutting down), then the connection closes; others are just closed. Any thread.
+     *
+     * @return the channel's close future
+     */
+    ChannelFuture shutdown() {
+        onChannelLoop(() -> {
+            if (state == State.CONNECTED) {
+                disconnect(RC_SERVER_SHUTTING_DOWN, "server shutting down");
+            } else {
+                channel.close();
+            }
+        });
+        return channel.closeFuture();
     }
 
     private void protocolError(String what) {

@@ -255,6 +255,48 @@ final class Session {
         inboundQos2.clear();
     }
 
+    /**
+     * Takes the messages this session holds for shared subscriptions out of its queue and (if {@code inflightToo})
+     * out of its inflight window, oldest first, so that they can go to other members of their groups. Inflight QoS 2
+     * messages whose PUBREC came already stay: the client has them. Runs on {@link #loop}.
+     *
+     * @param only the shared subscription whose messages are taken, or null for those of all shared subscriptions
+     */
+    java.util.List<Delivery> takeShared(Subscription only, boolean inflightToo) {
+        java.util.List<Delivery> out = new java.util.ArrayList<>();
+        if (inflightToo) {
+            for (Iterator<Inflight> it = inflight.values().iterator(); it.hasNext(); ) {
+                Inflight f = it.next();
+                if (f.state == OutState.PUBLISH_SENT && isShared(f.delivery, only)) {
+                    out.add(f.delivery);
+                    if (f.awaitingResend) {
+                        awaitingResend--;
+                    }
+                    it.remove();
+                }
+            }
+        }
+        for (Iterator<Delivery> it = queue.iterator(); it.hasNext(); ) {
+            Delivery d = it.next();
+            if (isShared(d, only)) {
+                out.add(d);
+                it.remove();
+                broker.stats.storedMessages.decrementAndGet();
+            }
+        }
+        if (!out.isEmpty() && !ended) {
+            maybeRelease();
+            updateInfoLater();
+        }
+        return out;
+    }
+
+    private static boolean isShared(Delivery d, Subscription only) {
+        Subscription s = d.shared();
+        return s != null && (only == null
+                || (s.shareGroup().equals(only.shareGroup()) && s.filter().equals(only.filter())));
+    }
+
     /** Discards a delayed will without publishing it (new connection with clean start, or takeover resumed). */
     void cancelPendingWill() {
         if (willTask != null) {
@@ -298,6 +340,9 @@ final class Session {
     /** Delivers or queues a message. Runs on {@link #loop}. */
     void deliver(Delivery d) {
         if (ended) {
+            if (d.shared() != null) {
+                broker.redispatchShared(d); // chosen for a shared subscription just before this session ended
+            }
             return;
         }
         MqttConnection conn = connection;

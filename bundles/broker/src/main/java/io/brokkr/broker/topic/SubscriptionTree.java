@@ -180,6 +180,24 @@ public final class SubscriptionTree<K, V> {
     }
 
     /**
+     * The current snapshot of one shared subscription group, or null if the group has no members on that filter.
+     * Lock-free (reads the node's volatile group array).
+     */
+    public SharedGroup<K, V> sharedGroup(String shareGroup, String filter) {
+        Objects.requireNonNull(shareGroup, "shareGroup");
+        Node<K, V> node = find(filter);
+        if (node == null) {
+            return null;
+        }
+        for (SharedGroup<K, V> g : node.groups) {
+            if (g.group.equals(shareGroup)) {
+                return g;
+            }
+        }
+        return null;
+    }
+
+    /**
      * Visits every subscription matching the topic name (normal ones once per matching (filter, key), shared ones
      * once per matching (group, filter)). Runs concurrently with mutations: each change is either seen or not.
      */

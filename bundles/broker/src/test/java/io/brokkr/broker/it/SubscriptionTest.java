@@ -96,6 +96,140 @@ class SubscriptionTest extends BrokerTestBase {
         assertEquals(6, got.size(), "an offline member does not take the group's messages");
     }
 
+    // ------------------------------------------------------------------------------------------ shared: nothing lost
+
+    /** Takes {@code n} PUBLISHes (waiting for each), acknowledges QoS 1 ones and returns their payloads. */
+    private static List<String> take(RawClient c, int n) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            MqttPublishMessage p = c.expectPublish();
+            out.add(Packets.text(p));
+            c.acknowledge(p);
+        }
+        return out;
+    }
+
+    /** Publishes QoS 1 messages p0..p(n-1) on the topic. */
+    private static List<String> publishAll(RawClient pub, String topic, String prefix, int n) throws Exception {
+        List<String> sent = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            pub.publish1(topic, prefix + i, 100 + i);
+            sent.add(prefix + i);
+        }
+        return sent;
+    }
+
+    @Test
+    void queuedMessagesOfAnExpiredMemberGoToAnotherMember() throws Exception {
+        String f = "shx/" + id("t");
+        RawClient a = v5Persistent("a", 2, true);
+        a.subscribe(1, "$share/g/" + f, 1);
+        a.disconnect();
+        awaitOffline(id("a"));
+        RawClient pub = v5("p");
+        List<String> sent = publishAll(pub, f, "m", 5); // a is the only member: queued in its session
+        RawClient b = v5("b");
+        b.subscribe(1, "$share/g/" + f, 1);
+        awaitSessionGone(id("a"), 10_000); // a's session expires: its queue goes to b
+        assertEquals(sent, take(b, 5));
+        assertTrue(receivedBefore(b, pub).isEmpty(), "each message once");
+        // the group goes on with b alone
+        assertEquals(List.of("n0"), take(b, publishAll(pub, f, "n", 1).size()));
+    }
+
+    @Test
+    void queuedMessagesOfARemovedMemberGoToAnotherMember() throws Exception {
+        String f = "shk/" + id("t");
+        RawClient a = v5Persistent("a", 300, true);
+        a.subscribe(1, "$share/g/" + f, 1);
+        a.disconnect();
+        awaitOffline(id("a"));
+        RawClient pub = v5("p");
+        List<String> sent = publishAll(pub, f, "m", 4);
+        RawClient b = v311("b");
+        b.subscribe(1, "$share/g/" + f, 1);
+        RawClient plain = v5("plain");
+        plain.subscribe(1, f, 1);
+        assertTrue(broker.kick(id("a"), true));
+        assertEquals(sent, take(b, 4));
+        assertTrue(receivedBefore(b, pub).isEmpty(), "each message once");
+        assertTrue(receivedBefore(plain, pub).isEmpty(), "only the group's members get them");
+    }
+
+    @Test
+    void unacknowledgedMessagesOfAMemberWhoseSessionEndsGoToAnotherMember() throws Exception {
+        String f = "shi/" + id("t");
+        RawClient a = v5("a"); // session expiry 0: ends with the connection
+        a.subscribe(1, "$share/g/" + f, 1);
+        RawClient pub = v5("p");
+        List<String> sent = publishAll(pub, f, "m", 3);
+        List<MqttMessage> got = receivedBefore(a, pub);
+        assertEquals(sent, payloads(got), "a is the only member");
+        // a never acknowledges them; b joins; then a's connection (and session) ends
+        RawClient b = v5("b");
+        b.subscribe(1, "$share/g/" + f, 1);
+        a.drop();
+        List<String> redelivered = take(b, 3);
+        assertEquals(sent, redelivered);
+        assertTrue(receivedBefore(b, pub).isEmpty(), "each message once");
+    }
+
+    @Test
+    void unacknowledgedMessagesGoToAnotherMemberOnCleanStartTakeover() throws Exception {
+        String f = "sht/" + id("t");
+        RawClient a = v5Persistent("a", 300, true);
+        a.subscribe(1, "$share/g/" + f, 1);
+        RawClient pub = v5("p");
+        List<String> sent = publishAll(pub, f, "m", 3);
+        assertEquals(sent, payloads(receivedBefore(a, pub)));
+        RawClient b = v5("b");
+        b.subscribe(1, "$share/g/" + f, 1);
+        // a reconnects with Clean Start: its old session (and the unacknowledged messages) end
+        RawClient a2 = v5Persistent("a", 300, true);
+        assertEquals(sent, take(b, 3));
+        assertTrue(receivedBefore(b, pub).isEmpty(), "each message once");
+        assertTrue(receivedBefore(a2, pub).isEmpty(), "the new session of a gets nothing");
+    }
+
+    @Test
+    void queuedMessagesOfAnUnsubscribingMemberGoToAnotherMember() throws Exception {
+        String f = "shu/" + id("t");
+        RawClient a = connect(Packets.connect(io.netty.handler.codec.mqtt.MqttVersion.MQTT_5, id("a"), true, 10,
+                Packets.props(MqttPropertyType.RECEIVE_MAXIMUM, 1)));
+        a.subscribe(1, "$share/g/" + f, 1);
+        RawClient pub = v5("p");
+        List<String> sent = publishAll(pub, f, "m", 4);
+        MqttPublishMessage first = a.expectPublish(f, "m0"); // m1..m3 wait behind a's Receive Maximum of 1
+        RawClient b = v5("b");
+        b.subscribe(1, "$share/g/" + f, 1);
+        assertEquals(9, unsubscribe(a, 9, "$share/g/" + f).variableHeader().messageId());
+        assertEquals(sent.subList(1, 4), take(b, 3), "the queued messages go to b");
+        a.acknowledge(first); // the one in flight stays with a
+        assertTrue(a.drainUntilPing().isEmpty(), "a gets nothing more");
+        assertTrue(receivedBefore(b, pub).isEmpty(), "each message once");
+    }
+
+    @Test
+    void messagesOfTheLastMemberAreDroppedWithoutErrors() throws Exception {
+        String f = "shd/" + id("t");
+        RawClient a = v5Persistent("a", 300, true);
+        a.subscribe(1, "$share/g/" + f, 1);
+        a.disconnect();
+        awaitOffline(id("a"));
+        RawClient pub = v5("p");
+        long dropped = broker.stats().messagesDropped();
+        publishAll(pub, f, "m", 3);
+        assertTrue(broker.kick(id("a"), true));
+        awaitSessionGone(id("a"), RawClient.TIMEOUT_MS);
+        assertEquals(dropped + 3, broker.stats().messagesDropped(), "counted as dropped");
+        // the broker goes on: a new member gets new messages only
+        RawClient b = v5("b");
+        b.subscribe(1, "$share/g/" + f, 1);
+        publishAll(pub, f, "n", 1);
+        assertEquals(List.of("n0"), take(b, 1));
+        assertTrue(receivedBefore(b, pub).isEmpty());
+    }
+
     @Test
     void retainedMessagesAreNotSentForSharedSubscriptions() throws Exception {
         String f = "shr/" + id("t");

@@ -288,6 +288,29 @@ class SubscriptionTreeTest {
         assertEquals(0, tree.nodeCount());
     }
 
+    @Test
+    void sharedGroupLookup() {
+        SubscriptionTree<String, Integer> tree = new SubscriptionTree<>();
+        assertNull(tree.sharedGroup("g", "a/+"));
+        tree.subscribe("g", "a/+", "c1", 1);
+        tree.subscribe("g", "a/+", "c2", 2);
+        tree.subscribe("h", "a/+", "c3", 3);
+        tree.subscribe(null, "a/+", "c4", 4);
+        SubscriptionTree.SharedGroup<String, Integer> g = tree.sharedGroup("g", "a/+");
+        assertEquals(List.of(Map.entry("c1", 1), Map.entry("c2", 2)), g.members());
+        assertEquals("a/+", g.filter());
+        assertNull(tree.sharedGroup("g", "a/#"));
+        assertNull(tree.sharedGroup("x", "a/+"));
+        // the lookup shares the round-robin counter with matches
+        int n = g.next();
+        assertEquals(n + 1, group(tree, "a/b", "g", "a/+").next());
+        tree.unsubscribe("g", "a/+", "c1");
+        assertEquals(List.of(Map.entry("c2", 2)), tree.sharedGroup("g", "a/+").members());
+        tree.unsubscribe("g", "a/+", "c2");
+        assertNull(tree.sharedGroup("g", "a/+"));
+        assertEquals(List.of(Map.entry("c3", 3)), tree.sharedGroup("h", "a/+").members());
+    }
+
     private static SubscriptionTree.SharedGroup<String, Integer> group(SubscriptionTree<String, Integer> tree,
             String topic, String group, String filter) {
         for (SubscriptionTree.SharedGroup<String, Integer> g : match(tree, topic).groups) {
