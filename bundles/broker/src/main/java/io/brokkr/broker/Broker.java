@@ -669,11 +669,8 @@ public class Broker implements BrokerService {
             for (Target t : all) {
                 Delivery d = t.delivery(message);
                 Session s = t.session;
-                if (d.qos() > 0 && s.congested && !s.stalled()) {
-                    congested = s;
-                }
                 boolean here = s.loop.inEventLoop();
-                if (d.qos() == 0 && slowQos0(s) && !here) {
+                if (!admit(s, d, here)) {
                     continue;
                 }
                 int idx = s.loopIndex;
@@ -713,11 +710,8 @@ public class Broker implements BrokerService {
         private void send(Target t) {
             Delivery d = t.delivery(message);
             Session s = t.session;
-            if (d.qos() > 0 && s.congested && !s.stalled()) {
-                congested = s;
-            }
             boolean here = s.loop.inEventLoop();
-            if (d.qos() == 0 && slowQos0(s) && !here) {
+            if (!admit(s, d, here)) {
                 return;
             }
             if (here) {
@@ -745,6 +739,17 @@ public class Broker implements BrokerService {
          * <li>Offline: dropped unless queue.qos0.</li>
          * </ul>
          */
+        /**
+         * Notes a congested QoS 1/2 target (its publisher is to be throttled); false if the delivery is dropped
+         * here: QoS 0 for a slow subscriber on another loop.
+         */
+        private boolean admit(Session s, Delivery d, boolean here) {
+            if (d.qos() > 0 && s.congested && !s.stalled()) {
+                congested = s;
+            }
+            return !(d.qos() == 0 && slowQos0(s) && !here);
+        }
+
         private boolean slowQos0(Session s) {
             MqttConnection c = s.connection;
             if (c == null) {
