@@ -415,16 +415,10 @@ public class Broker implements BrokerService {
         Subscription sub = chosen.getValue();
         Delivery next = new Delivery(m, Math.min(m.qos(), sub.qos()), sub.retainAsPublished() && m.retain(),
                 sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()}, sub, d.hops() + 1);
-        s.pendingDeliveries.incrementAndGet();
         try {
-            s.loop.execute(() -> {
-                s.pendingDeliveries.decrementAndGet();
-                s.deliver(next);
-                s.maybeRelease();
-            });
+            s.deliverFromOtherLoop(next);
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            s.pendingDeliveries.decrementAndGet(); // broker stopping
-            stats.publishDropped.increment();
+            stats.publishDropped.increment(); // broker stopping
         }
     }
 
@@ -717,13 +711,19 @@ public class Broker implements BrokerService {
             if (here) {
                 s.deliver(d);
             } else {
-                s.pendingDeliveries.incrementAndGet();
-                s.loop.execute(() -> {
-                    s.pendingDeliveries.decrementAndGet();
-                    s.deliver(d);
-                    s.maybeRelease();
-                });
+                s.deliverFromOtherLoop(d);
             }
+        }
+
+        /**
+         * Notes a congested QoS 1/2 target (its publisher is to be throttled); false if the delivery is dropped
+         * here: QoS 0 for a slow subscriber on another loop.
+         */
+        private boolean admit(Session s, Delivery d, boolean here) {
+            if (d.qos() > 0 && s.congested && !s.stalled()) {
+                congested = s;
+            }
+            return !(d.qos() == 0 && slowQos0(s) && !here);
         }
 
         /**
@@ -739,17 +739,6 @@ public class Broker implements BrokerService {
          * <li>Offline: dropped unless queue.qos0.</li>
          * </ul>
          */
-        /**
-         * Notes a congested QoS 1/2 target (its publisher is to be throttled); false if the delivery is dropped
-         * here: QoS 0 for a slow subscriber on another loop.
-         */
-        private boolean admit(Session s, Delivery d, boolean here) {
-            if (d.qos() > 0 && s.congested && !s.stalled()) {
-                congested = s;
-            }
-            return !(d.qos() == 0 && slowQos0(s) && !here);
-        }
-
         private boolean slowQos0(Session s) {
             MqttConnection c = s.connection;
             if (c == null) {

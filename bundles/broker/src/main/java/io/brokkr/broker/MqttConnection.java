@@ -358,6 +358,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return s != null && (s.indexOf('\uFFFD') >= 0 || s.indexOf('\u0000') >= 0);
     }
 
+    /** A malformed CONNECT: MQTT 5 gets CONNACK 0x81, 3.x has no code for it and is closed. */
+    private void refuseMalformedConnect(String what) {
+        if (isV5()) {
+            refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, what);
+        } else {
+            LOG.info("Connection {}: malformed CONNECT ({}), closing", remote(), what);
+            state = State.CLOSED;
+            close();
+        }
+    }
+
     private boolean isV5FromAttr() {
         return channel.attr(MQTT_VERSION_KEY).get() == MqttVersion.MQTT_5;
     }
@@ -381,13 +392,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             flagError = "password without user name"; // [MQTT-3.1.2-22] (3.1.1; allowed in MQTT 5)
         }
         if (flagError != null) {
-            if (version == ProtocolVersion.MQTT_5) {
-                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, flagError);
-            } else {
-                LOG.info("Connection {}: malformed CONNECT ({}), closing", remote(), flagError);
-                state = State.CLOSED;
-                close();
-            }
+            refuseMalformedConnect(flagError);
             return;
         }
         MqttProperties props = vh.properties();
@@ -431,13 +436,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
         if (decodedFromInvalidUtf8(id) || decodedFromInvalidUtf8(pl.userName())
                 || (vh.isWillFlag() && decodedFromInvalidUtf8(pl.willTopic()))) {
-            if (isV5()) {
-                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, "string is not valid UTF-8");
-            } else {
-                LOG.info("Connection {}: CONNECT with a string that is not valid UTF-8, closing", remote());
-                state = State.CLOSED;
-                close();
-            }
+            refuseMalformedConnect("string is not valid UTF-8");
             return;
         }
         if (id == null || id.isEmpty()) {
@@ -760,12 +759,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
         String err = Topics.validateTopicName(topic);
         if (err != null) {
-            boolean malformed = topic.indexOf('\u0000') >= 0 || topic.indexOf('\uFFFD') >= 0;
             LOG.info("Client {}: invalid topic name '{}': {}", clientId, topic, err);
             if (topic.isEmpty()) {
                 disconnect(RC_PROTOCOL_ERROR, "empty topic name without topic alias");
             } else {
-                disconnect(malformed ? RC_MALFORMED : RC_TOPIC_NAME_INVALID, "invalid topic name: " + err);
+                disconnect(RC_TOPIC_NAME_INVALID, "invalid topic name: " + err);
             }
             return;
         }
@@ -849,7 +847,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
         for (MqttTopicSubscription t : subs) {
             String f = t.topicFilter();
-            if (f.indexOf('\u0000') >= 0 || f.indexOf('\uFFFD') >= 0) {
+            if (decodedFromInvalidUtf8(f)) {
                 disconnect(RC_MALFORMED, "malformed topic filter");
                 return;
             }

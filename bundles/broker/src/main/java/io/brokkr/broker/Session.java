@@ -187,7 +187,15 @@ final class Session {
     /** Removes an acknowledged inflight entry. */
     private void removeInflight(int packetId) {
         Inflight f = inflight.remove(packetId);
-        if (f != null && f.awaitingResend) {
+        if (f != null) {
+            resendNotNeeded(f);
+        }
+    }
+
+    /** The entry is acknowledged or taken away: it is not to be resent on this connection any more. */
+    private void resendNotNeeded(Inflight f) {
+        if (f.awaitingResend) {
+            f.awaitingResend = false;
             awaitingResend--;
         }
     }
@@ -269,9 +277,7 @@ final class Session {
                 Inflight f = it.next();
                 if (f.state == OutState.PUBLISH_SENT && isShared(f.delivery, only)) {
                     out.add(f.delivery);
-                    if (f.awaitingResend) {
-                        awaitingResend--;
-                    }
+                    resendNotNeeded(f);
                     it.remove();
                 }
             }
@@ -405,6 +411,25 @@ final class Session {
     }
 
     /**
+     * Hands a delivery to {@link #loop} from another thread; it counts in {@link #pendingDeliveries} until it runs.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException if the loop is shutting down (nothing is counted)
+     */
+    void deliverFromOtherLoop(Delivery d) {
+        pendingDeliveries.incrementAndGet();
+        try {
+            loop.execute(() -> {
+                pendingDeliveries.decrementAndGet();
+                deliver(d);
+                maybeRelease();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            pendingDeliveries.decrementAndGet();
+            throw e;
+        }
+    }
+
+    /**
      * Ends congestion once the session keeps up again: its QoS 1/2 queue is down to a quarter of the threshold and
      * few deliveries are on their way to its loop. Runs on {@link #loop}.
      */
@@ -506,11 +531,7 @@ final class Session {
             return;
         }
         lastAckNanos = System.nanoTime();
-        if (f.awaitingResend) {
-            // acknowledges the copy sent on the earlier connection: no need to resend it any more
-            f.awaitingResend = false;
-            awaitingResend--;
-        }
+        resendNotNeeded(f); // acknowledges the copy sent on the earlier connection
         f.state = OutState.PUBREL_SENT;
         if (conn != null) {
             conn.writePubRel(packetId, 0);
