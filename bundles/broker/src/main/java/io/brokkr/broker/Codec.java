@@ -68,9 +68,23 @@ final class Codec {
         return out;
     }
 
-    /** The publication properties of an inbound MQTT 5 PUBLISH (or will properties). */
+    /**
+     * True if there are no properties at all. Netty's {@link MqttProperties#isEmpty()} looks only at its map of
+     * ordinary properties: it is true for properties holding only User Properties or Subscription Identifiers (kept
+     * in separate lists), so it must not be used to decide whether there is anything to read.
+     */
+    static boolean isEmpty(MqttProperties props) {
+        return props == null || props.isEmpty()
+                && props.getProperties(MqttPropertyType.USER_PROPERTY.value()).isEmpty()
+                && props.getProperties(MqttPropertyType.SUBSCRIPTION_IDENTIFIER.value()).isEmpty();
+    }
+
+    /**
+     * The publication properties of an inbound MQTT 5 PUBLISH (or will properties). User Properties alone count:
+     * see {@link #isEmpty(MqttProperties)}.
+     */
     static MessageProperties messageProperties(MqttProperties props) {
-        if (props == null || props.isEmpty()) {
+        if (isEmpty(props)) {
             return MessageProperties.NONE;
         }
         return new MessageProperties(intProp(props, MqttPropertyType.PAYLOAD_FORMAT_INDICATOR),

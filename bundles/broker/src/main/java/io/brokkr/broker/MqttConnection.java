@@ -827,6 +827,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         List<MqttTopicSubscription> subs = new ArrayList<>(msg.payload().topicSubscriptions());
         int subId = 0;
         if (isV5()) {
+            if (props.getProperties(MqttPropertyType.SUBSCRIPTION_IDENTIFIER.value()).size() > 1) {
+                // Netty keeps them all (getProperty returns the first): MQTT 5.0, 3.8.2.1.2
+                protocolError("Subscription Identifier more than once in SUBSCRIBE");
+                return;
+            }
             Integer id = Codec.intProp(props, MqttPropertyType.SUBSCRIPTION_IDENTIFIER);
             if (id != null) {
                 if (id == 0) {

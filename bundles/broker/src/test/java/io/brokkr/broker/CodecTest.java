@@ -94,6 +94,46 @@ class CodecTest {
         dec.finishAndReleaseAll();
     }
 
+    /**
+     * A PUBLISH (or will) whose only properties are user properties: Netty's {@code MqttProperties.isEmpty()} looks
+     * only at its map of ordinary properties, not at the lists of user properties and subscription identifiers, so
+     * the properties must not be judged by it.
+     */
+    @Test
+    void userPropertiesAloneAreKept() {
+        MqttProperties only = new MqttProperties();
+        only.add(new MqttProperties.UserProperty("a", "2"));
+        only.add(new MqttProperties.UserProperty("c", "3"));
+        only.add(new MqttProperties.UserProperty("a", "2"));
+        MessageProperties mp = Codec.messageProperties(only);
+        assertEquals(List.of(new UserProperty("a", "2"), new UserProperty("c", "3"), new UserProperty("a", "2")),
+                mp.userProperties(), "order and duplicates kept");
+        assertEquals(mp, Codec.will("c", "w", new byte[0], 1, false, only).properties(), "will properties too");
+        assertFalse(Codec.isEmpty(only));
+
+        MqttProperties ids = new MqttProperties();
+        ids.add(new MqttProperties.IntegerProperty(MqttProperties.MqttPropertyType.SUBSCRIPTION_IDENTIFIER.value(), 7));
+        assertFalse(Codec.isEmpty(ids));
+        assertTrue(Codec.isEmpty(new MqttProperties()));
+        assertTrue(Codec.isEmpty(MqttProperties.NO_PROPERTIES));
+        assertTrue(Codec.isEmpty(null));
+
+        // and through Netty's decoder, as it comes off the wire
+        EmbeddedChannel enc = new EmbeddedChannel(MqttEncoder.INSTANCE);
+        enc.attr(VERSION).set(MqttVersion.MQTT_5);
+        enc.writeOutbound(new MqttPublishMessage(new MqttFixedHeader(MqttMessageType.PUBLISH, false,
+                MqttQoS.AT_MOST_ONCE, false, 0), new MqttPublishVariableHeader("t", 0,
+                Codec.publishProperties(mp, null, Delivery.NO_IDS, 0)), Unpooled.EMPTY_BUFFER));
+        EmbeddedChannel dec = new EmbeddedChannel(new MqttDecoder());
+        dec.attr(VERSION).set(MqttVersion.MQTT_5);
+        dec.writeInbound((ByteBuf) enc.readOutbound());
+        MqttPublishMessage in = dec.readInbound();
+        assertEquals(mp, Codec.messageProperties(in.variableHeader().properties()));
+        in.release();
+        enc.finishAndReleaseAll();
+        dec.finishAndReleaseAll();
+    }
+
     @Test
     void utf8Validation() {
         assertTrue(Codec.isValidUtf8("héllo 𝄞".getBytes(StandardCharsets.UTF_8)));
