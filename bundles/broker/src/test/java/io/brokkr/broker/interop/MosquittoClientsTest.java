@@ -130,6 +130,33 @@ class MosquittoClientsTest {
     }
 
     /**
+     * MQTT 5 User Properties as the only properties of a PUBLISH, shown by {@code mosquitto_sub -F %P} exactly as
+     * with Mosquitto 2.0.11 as the broker. (Netty's {@code MqttProperties.isEmpty()} ignores User Properties, which
+     * once made the broker drop them.)
+     */
+    @Test
+    void userPropertiesReachMosquittoSub() throws Exception {
+        List<String> subCmd = cmd("mosquitto_sub", "-V", "5", "-i", "up-sub", "-t", "up/#", "-F", "%t %P [%p]",
+                "-C", "1", "-W", "20");
+        Process sub = start(subCmd);
+        awaitSubscribed("up-sub", "up/#");
+        run(cmd("mosquitto_pub", "-V", "5", "-t", "up/x", "-q", "1", "-m", "hi",
+                "-D", "publish", "user-property", "a", "2", "-D", "publish", "user-property", "c", "3"));
+        assertEquals("up/x a:2 c:3 [hi]\n", finish(sub, subCmd));
+    }
+
+    /** As above, from the retained store to a subscriber started after the publish. */
+    @Test
+    void retainedUserPropertiesReachALaterMosquittoSub() throws Exception {
+        run(cmd("mosquitto_pub", "-V", "5", "-t", "upr/x", "-q", "1", "-r", "-m", "hi",
+                "-D", "publish", "user-property", "a", "2", "-D", "publish", "user-property", "c", "3"));
+        assertEquals("upr/x a:2 c:3 [hi]\n", run(cmd("mosquitto_sub", "-V", "5", "-t", "upr/#",
+                "-F", "%t %P [%p]", "-C", "1", "-W", "10")));
+        run(cmd("mosquitto_pub", "-V", "5", "-r", "-t", "upr/x", "-n"));
+        await("the retained message is cleared", () -> broker.retained("upr/#").isEmpty());
+    }
+
+    /**
      * The store-and-forward flow of the issue: a persistent subscriber ({@code -c -i NAME -q 1}) goes away, messages
      * are published while it is away, it reconnects and receives them all, in order.
      */

@@ -120,7 +120,7 @@ class UserPropertiesTest extends BrokerTestBase {
         w.acknowledge(will);
     }
 
-    /** Real clients end to end (this one passed with the old bug too: Paho's PUBLISH carries other properties). */
+    /** Real clients end to end (this one passed with the old bug too). */
     @Test
     void pahoV5ClientsSeeThem() throws Exception {
         String t = "up/" + id("paho");
