@@ -8,12 +8,27 @@ need_packages() {
   done
   [ -d /usr/lib/jvm/java-17-openjdk-amd64 ] || [ -d /usr/lib/jvm/java-17-openjdk-arm64 ] \
     || missing+=(openjdk-17-jdk-headless)
-  [ ${#missing[@]} -gt 0 ] || return 0
+  apt_install ${missing[@]+"${missing[@]}"}
+}
+
+# need_python_modules <module>=<package>...: apt-get installs the packages whose module Debian's own Python
+# (/usr/bin/python3, not a python3 that happens to be first on the PATH) cannot import
+need_python_modules() {
+  local missing=() pair
+  for pair in "$@"; do
+    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
+  done
+  apt_install ${missing[@]+"${missing[@]}"}
+}
+
+# apt_install <package>...: apt-get install (sudo when not root); nothing to do without arguments
+apt_install() {
+  [ $# -gt 0 ] || return 0
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "Installing Debian packages: ${missing[*]}"
+  echo "Installing Debian packages: $*"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
 }
 
 # use_java17: Karaf 4.4 needs Java 17; never build or run with another JDK that happens to be the default
