@@ -534,8 +534,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 connAckAndClose(mapRefusal(rc), r.reason());
                 return;
             }
-            info = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
+            ClientInfo ci = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
                     finalKeepAlive, System.currentTimeMillis());
+            if (finalWill != null
+                    && !broker.authorizePublish(ci, finalWill.topic(), finalWill.qos(), finalWill.retain())) {
+                // the will is published later on the client's behalf: it is authorized now, as the client that set
+                // it, so that a will cannot reach a topic its client may not publish to
+                LOG.info("Client {} from {}: connection refused: not authorized to publish its will to '{}'",
+                        finalId, remote(), finalWill.topic());
+                connAckAndClose(mapRefusal(RC_NOT_AUTHORIZED), "not authorized to publish the will");
+                return;
+            }
+            info = ci;
             if (finalKeepAlive > 0) {
                 // [MQTT-3.1.2-22] one and a half times the keep alive period
                 long idleMillis = finalKeepAlive * 1500L;
