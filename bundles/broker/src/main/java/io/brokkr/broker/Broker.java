@@ -373,7 +373,8 @@ public class Broker implements BrokerService {
 
     /**
      * Runs on the session loop: removes the session and its subscriptions. Messages it held for shared
-     * subscriptions (queued, or sent and not acknowledged) go to other members of their groups.
+     * subscriptions (queued, or sent at QoS 1 and not acknowledged) go to other members of their groups; QoS 2
+     * messages sent to it do not [MQTT-4.8.2-5].
      */
     void endSession(Session s) {
         for (Subscription sub : s.subscriptions.values()) {

@@ -274,8 +274,10 @@ final class Session {
 
     /**
      * Takes the messages this session holds for shared subscriptions out of its queue and (if {@code inflightToo})
-     * out of its inflight window, oldest first, so that they can go to other members of their groups. Inflight QoS 2
-     * messages whose PUBREC came already stay: the client has them. Runs on {@link #loop}.
+     * out of its inflight window, oldest first, so that they can go to other members of their groups. Of the
+     * inflight ones only QoS 1 messages not acknowledged yet are taken (the specification lets them go to another
+     * member once the session ends). A QoS 2 message sent to this client stays, acknowledged or not: it must not
+     * go to any other member [MQTT-4.8.2-5], and ends with the session. Runs on {@link #loop}.
      *
      * @param only the shared subscription whose messages are taken, or null for those of all shared subscriptions
      */
@@ -284,7 +286,7 @@ final class Session {
         if (inflightToo) {
             for (Iterator<Inflight> it = inflight.values().iterator(); it.hasNext(); ) {
                 Inflight f = it.next();
-                if (f.state == OutState.PUBLISH_SENT && isShared(f.delivery, only)) {
+                if (f.state == OutState.PUBLISH_SENT && f.delivery.qos() == 1 && isShared(f.delivery, only)) {
                     out.add(f.delivery);
                     resendNotNeeded(f);
                     it.remove();
