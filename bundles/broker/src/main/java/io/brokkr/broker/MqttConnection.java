@@ -777,17 +777,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (qos == 2) {
-            if (s.inboundQos2.contains(packetId)) {
-                // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
-                writePubReply(MqttMessageType.PUBREC, packetId, 0);
-                s.scheduleFlush();
-                return;
-            }
-            if (s.inboundQos2.size() >= cfg.receiveMaximum()) {
-                disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
-                return;
-            }
+        if (qos == 2 && s.inboundQos2.contains(packetId)) {
+            // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
+            writePubReply(MqttMessageType.PUBREC, packetId, 0);
+            s.scheduleFlush();
+            return;
+        }
+        // Receive Maximum counts the QoS 1 and QoS 2 PUBLISHes not answered with PUBACK or PUBCOMP [MQTT-3.3.4-7]:
+        // a QoS 1 PUBLISH is answered as soon as it is handled, so the open QoS 2 flows are the count, and a QoS 1
+        // or 2 PUBLISH arriving while Receive Maximum of them are open is one too many (section 4.9). 3.x has no
+        // Receive Maximum: there, only the open QoS 2 flows (state the broker keeps) are bounded.
+        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2.size() >= cfg.receiveMaximum()) {
+            disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
+            return;
         }
         MessageProperties mp = isV5() ? Codec.messageProperties(props) : MessageProperties.NONE;
         if (Integer.valueOf(1).equals(mp.payloadFormatIndicator()) && !Codec.isValidUtf8(payload)) {
