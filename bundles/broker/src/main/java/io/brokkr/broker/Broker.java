@@ -311,6 +311,7 @@ public class Broker implements BrokerService {
             LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
                     old.remote());
             Message oldWill = s.will();
+            ClientInfo oldWillClient = s.willClient();
             long oldDelay = s.willDelay();
             // a session with expiry 0 (3.1.1 clean session) lasts as long as its network connection: it ends here
             // and is never resumed by the new connection [MQTT-3.1.2-6] (3.1.1), [MQTT-3.1.2-23] (5)
@@ -320,7 +321,7 @@ public class Broker implements BrokerService {
             stats.clientDisconnected();
             fireDisconnect(old.info(), false);
             if (oldWill != null && (oldDelay == 0 || p.cleanStart() || oldSessionEnds)) {
-                publishWill(oldWill);
+                publishWill(oldWill, oldWillClient);
             }
         }
         if (s.everAttached) {
@@ -372,7 +373,8 @@ public class Broker implements BrokerService {
 
     /**
      * Runs on the session loop: removes the session and its subscriptions. Messages it held for shared
-     * subscriptions (queued, or sent and not acknowledged) go to other members of their groups.
+     * subscriptions (queued, or sent at QoS 1 and not acknowledged) go to other members of their groups; QoS 2
+     * messages sent to it do not [MQTT-4.8.2-5].
      */
     void endSession(Session s) {
         for (Subscription sub : s.subscriptions.values()) {
@@ -437,9 +439,13 @@ public class Broker implements BrokerService {
         return members.get(start % n);
     }
 
-    void publishWill(Message will) {
+    /**
+     * Publishes a will as a message of the client that set it: interceptors get that client's {@link ClientInfo}.
+     * It was authorized when the client connected (a will the {@link Authorizer}s refuse refuses the CONNECT).
+     */
+    void publishWill(Message will, ClientInfo client) {
         LOG.debug("Publishing will of {} on '{}'", will.publisherId(), will.topic());
-        publish(null, new Message(will.topic(), will.payload(), will.qos(), will.retain(), will.properties(),
+        publish(client, new Message(will.topic(), will.payload(), will.qos(), will.retain(), will.properties(),
                 will.publisherId(), System.currentTimeMillis()));
     }
 

@@ -534,8 +534,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 connAckAndClose(mapRefusal(rc), r.reason());
                 return;
             }
-            info = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
+            ClientInfo ci = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
                     finalKeepAlive, System.currentTimeMillis());
+            if (finalWill != null
+                    && !broker.authorizePublish(ci, finalWill.topic(), finalWill.qos(), finalWill.retain())) {
+                // the will is published later on the client's behalf: it is authorized now, as the client that set
+                // it, so that a will cannot reach a topic its client may not publish to
+                LOG.info("Client {} from {}: connection refused: not authorized to publish its will to '{}'",
+                        finalId, remote(), finalWill.topic());
+                connAckAndClose(mapRefusal(RC_NOT_AUTHORIZED), "not authorized to publish the will");
+                return;
+            }
+            info = ci;
             if (finalKeepAlive > 0) {
                 // [MQTT-3.1.2-22] one and a half times the keep alive period
                 long idleMillis = finalKeepAlive * 1500L;
@@ -767,17 +777,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (qos == 2) {
-            if (s.inboundQos2.contains(packetId)) {
-                // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
-                writePubReply(MqttMessageType.PUBREC, packetId, 0);
-                s.scheduleFlush();
-                return;
-            }
-            if (s.inboundQos2.size() >= cfg.receiveMaximum()) {
-                disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
-                return;
-            }
+        if (qos == 2 && s.inboundQos2.contains(packetId)) {
+            // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
+            writePubReply(MqttMessageType.PUBREC, packetId, 0);
+            s.scheduleFlush();
+            return;
+        }
+        // Receive Maximum counts the QoS 1 and QoS 2 PUBLISHes not answered with PUBACK or PUBCOMP [MQTT-3.3.4-7]:
+        // a QoS 1 PUBLISH is answered as soon as it is handled, so the open QoS 2 flows are the count, and a QoS 1
+        // or 2 PUBLISH arriving while Receive Maximum of them are open is one too many (section 4.9). 3.x has no
+        // Receive Maximum: there, only the open QoS 2 flows (state the broker keeps) are bounded.
+        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2.size() >= cfg.receiveMaximum()) {
+            disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
+            return;
         }
         MessageProperties mp = isV5() ? Codec.messageProperties(props) : MessageProperties.NONE;
         if (Integer.valueOf(1).equals(mp.payloadFormatIndicator()) && !Codec.isValidUtf8(payload)) {

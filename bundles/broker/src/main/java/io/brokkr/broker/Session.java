@@ -1,5 +1,6 @@
 package io.brokkr.broker;
 
+import io.brokkr.api.ClientInfo;
 import io.brokkr.api.Message;
 import io.brokkr.api.ProtocolVersion;
 import io.brokkr.api.SessionInfo;
@@ -94,6 +95,8 @@ final class Session {
     boolean everAttached;
 
     private Message will;
+    /** The client that set {@link #will}: the will is published as this client's message. */
+    private ClientInfo willClient;
     private long willDelay;
     private ScheduledFuture<?> willTask;
     private ScheduledFuture<?> expiryTask;
@@ -133,6 +136,7 @@ final class Session {
         this.protocolVersion = conn.protocolVersion();
         this.expiryInterval = expiry;
         this.will = newWill;
+        this.willClient = newWill == null ? null : conn.info();
         this.willDelay = newWillDelay;
         this.disconnectedAt = 0;
         updateInfo();
@@ -214,17 +218,20 @@ final class Session {
         releaseThrottled(); // offline sessions queue up to max.queued.messages and slow nobody down
         disconnectedAt = System.currentTimeMillis();
         Message w = will;
+        ClientInfo wc = willClient;
         will = null;
+        willClient = null;
         if (w != null && sendWill) {
             if (willDelay == 0 || expiryInterval == 0) {
-                broker.publishWill(w);
+                broker.publishWill(w, wc);
             } else {
                 long delay = Math.min(willDelay, expiryInterval);
                 willTask = loop.schedule(() -> {
                     willTask = null;
-                    broker.publishWill(w);
+                    broker.publishWill(w, wc);
                 }, delay, TimeUnit.SECONDS);
                 pendingWill = w;
+                pendingWillClient = wc;
             }
         }
         if (expiryInterval == 0) {
@@ -242,6 +249,7 @@ final class Session {
     }
 
     private Message pendingWill;
+    private ClientInfo pendingWillClient;
 
     /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
     void end() {
@@ -252,10 +260,11 @@ final class Session {
             willTask.cancel(false);
             willTask = null;
             if (pendingWill != null) {
-                broker.publishWill(pendingWill);
+                broker.publishWill(pendingWill, pendingWillClient);
             }
         }
         pendingWill = null;
+        pendingWillClient = null;
         broker.stats.storedMessages.addAndGet(-queue.size());
         queue.clear();
         inflight.clear();
@@ -265,8 +274,10 @@ final class Session {
 
     /**
      * Takes the messages this session holds for shared subscriptions out of its queue and (if {@code inflightToo})
-     * out of its inflight window, oldest first, so that they can go to other members of their groups. Inflight QoS 2
-     * messages whose PUBREC came already stay: the client has them. Runs on {@link #loop}.
+     * out of its inflight window, oldest first, so that they can go to other members of their groups. Of the
+     * inflight ones only QoS 1 messages not acknowledged yet are taken (the specification lets them go to another
+     * member once the session ends). A QoS 2 message sent to this client stays, acknowledged or not: it must not
+     * go to any other member [MQTT-4.8.2-5], and ends with the session. Runs on {@link #loop}.
      *
      * @param only the shared subscription whose messages are taken, or null for those of all shared subscriptions
      */
@@ -275,7 +286,7 @@ final class Session {
         if (inflightToo) {
             for (Iterator<Inflight> it = inflight.values().iterator(); it.hasNext(); ) {
                 Inflight f = it.next();
-                if (f.state == OutState.PUBLISH_SENT && isShared(f.delivery, only)) {
+                if (f.state == OutState.PUBLISH_SENT && f.delivery.qos() == 1 && isShared(f.delivery, only)) {
                     out.add(f.delivery);
                     resendNotNeeded(f);
                     it.remove();
@@ -310,6 +321,7 @@ final class Session {
             willTask = null;
         }
         pendingWill = null;
+        pendingWillClient = null;
     }
 
     private void cancelExpiry() {
@@ -324,6 +336,11 @@ final class Session {
         return will;
     }
 
+    /** The client that set {@link #will()}. */
+    ClientInfo willClient() {
+        return willClient;
+    }
+
     long willDelay() {
         return willDelay;
     }
@@ -333,6 +350,7 @@ final class Session {
         connection = null;
         online = false;
         will = null;
+        willClient = null;
         releaseThrottled();
         outboundReset();
     }

@@ -1,0 +1,153 @@
+package io.brokkr.broker.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.handler.codec.mqtt.MqttConnAckMessage;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Flow control towards the broker (MQTT 5, section 4.9) with {@code receive.maximum = 10}: a client may have at
+ * most Receive Maximum QoS 1 and QoS 2 PUBLISHes that the broker has not answered with PUBACK or PUBCOMP
+ * [MQTT-3.3.4-7]; one more and the broker disconnects it with 0x93 (Receive Maximum exceeded).
+ *
+ * <p>What counts: the broker answers a QoS 1 PUBLISH with PUBACK as soon as it has handled it, so QoS 1 PUBLISHes
+ * never stay unanswered on the broker's side, and a client that sends many of them without waiting is never over
+ * the quota as the broker sees it (it cannot tell which PUBACKs the client has read; disconnecting would punish a
+ * client whose PUBACKs are merely on their way). A QoS 2 PUBLISH stays unanswered from its PUBREC until the
+ * PUBCOMP that follows the client's PUBREL. So the open QoS 2 flows are the count, and a PUBLISH of QoS 1
+ * <em>or</em> 2 arriving while Receive Maximum of them are open is the one too many ([MQTT-3.3.4-7] counts QoS 1
+ * and QoS 2 together). ([MQTT-3.3.4-8] only says that the client must go on sending other packets meanwhile:
+ * PUBREL, PINGREQ and the like are never held back or counted.) The QoS 1 case is MQTT 5 only: 3.1.1 has no
+ * Receive Maximum, and the broker bounds a 3.1.1 client's open QoS 2 flows only to protect itself.
+ */
+class FlowControlTest extends BrokerTestBase {
+
+    private static final int RECEIVE_MAXIMUM = 10;
+
+    @Override
+    Map<String, String> config() {
+        Map<String, String> m = super.config();
+        m.put("receive.maximum", String.valueOf(RECEIVE_MAXIMUM));
+        return m;
+    }
+
+    /** Connects like the paho test: clean start, Session Expiry 0; returns the Receive Maximum of the CONNACK. */
+    private int connectAndReadReceiveMaximum(RawClient c) throws InterruptedException {
+        MqttConnAckMessage ack = c.connack(Packets.connect(MqttVersion.MQTT_5, id("c"), true, 10,
+                Packets.props(MqttPropertyType.SESSION_EXPIRY_INTERVAL, 0)));
+        assertEquals(0, ack.variableHeader().connectReturnCode().byteValue());
+        Integer rm = Packets.intProp(ack.variableHeader().properties(), MqttPropertyType.RECEIVE_MAXIMUM);
+        return rm == null ? 65_535 : rm;
+    }
+
+    /** Opens {@code n} QoS 2 flows (PUBLISH, PUBREC received, no PUBREL), packet ids 1..n. */
+    private static void openQos2Flows(RawClient c, String topic, int n) throws InterruptedException {
+        for (int i = 1; i <= n; i++) {
+            c.publish(topic, 2, i, "message " + i);
+            MqttMessage rec = c.expect(MqttMessageType.PUBREC);
+            assertEquals(i, Packets.packetId(rec));
+            assertTrue(Packets.reasonCode(rec) < 0x80, "PUBREC " + i + " accepts the message");
+        }
+    }
+
+    /**
+     * paho.mqtt.testing, interoperability/client_test5.py, {@code test_flow_control2}: read the server's Receive
+     * Maximum from CONNACK, send Receive Maximum + 1 QoS 2 PUBLISHes without completing any (no PUBREL), expect
+     * DISCONNECT 0x93. Here the PUBLISHes also go out without waiting for the PUBRECs, as in the python test.
+     */
+    @Test
+    void pahoFlowControl2Qos2BeyondReceiveMaximum() throws Exception {
+        RawClient c = open();
+        int serverReceiveMaximum = connectAndReadReceiveMaximum(c);
+        assertEquals(RECEIVE_MAXIMUM, serverReceiveMaximum, "receive.maximum is announced in CONNACK");
+        String topic = "fc/" + id("t"); // no subscriber, as in the python test: PUBREC 0x10 still opens the flow
+        for (int i = 1; i <= serverReceiveMaximum + 1; i++) {
+            c.publish(topic, 2, i, "message " + i);
+        }
+        for (int i = 1; i <= serverReceiveMaximum; i++) {
+            MqttMessage rec = c.expect(MqttMessageType.PUBREC);
+            assertEquals(i, Packets.packetId(rec));
+        }
+        assertEquals(0x93, c.expectDisconnect(), "Receive Maximum exceeded");
+    }
+
+    /** A QoS 1 PUBLISH while Receive Maximum QoS 2 flows are open is one unacknowledged PUBLISH too many. */
+    @Test
+    void qos1WhileReceiveMaximumQos2FlowsAreOpen() throws Exception {
+        RawClient c = open();
+        connectAndReadReceiveMaximum(c);
+        String topic = "fc/" + id("t");
+        openQos2Flows(c, topic, RECEIVE_MAXIMUM);
+        c.publish(topic, 1, RECEIVE_MAXIMUM + 1, "one too many");
+        assertEquals(0x93, c.expectDisconnect(), "Receive Maximum exceeded");
+    }
+
+    /**
+     * QoS 1 PUBLISHes alone never exceed the quota: each is answered as it is handled, so 3 x Receive Maximum of
+     * them sent back to back all get their PUBACK and the connection stays. With one slot left (9 QoS 2 flows
+     * open) QoS 1 PUBLISHes still go through one by one.
+     */
+    @Test
+    void qos1PublishesAreAnsweredAtOnceAndDoNotAccumulate() throws Exception {
+        RawClient c = open();
+        connectAndReadReceiveMaximum(c);
+        String topic = "fc/" + id("t");
+        int n = 3 * RECEIVE_MAXIMUM;
+        for (int i = 1; i <= n; i++) {
+            c.publish(topic, 1, i, "message " + i);
+        }
+        for (int i = 1; i <= n; i++) {
+            assertEquals(i, Packets.packetId(c.expect(MqttMessageType.PUBACK)));
+        }
+        openQos2Flows(c, topic, RECEIVE_MAXIMUM - 1);
+        for (int i = 100; i < 100 + n; i++) {
+            c.publish1(topic, "message " + i, i);
+        }
+        assertTrue(c.drainUntilPing().isEmpty(), "nothing else sent");
+        assertTrue(c.isOpen());
+    }
+
+    /**
+     * The quota is given back by PUBCOMP: with Receive Maximum flows open, completing one (PUBREL, PUBCOMP) lets
+     * one more in. A resent PUBLISH of an open flow (DUP) is not a new one and gets its PUBREC again
+     * [MQTT-4.3.3-10]. [MQTT-3.3.4-8]: PUBREL and PINGREQ go on while the quota is used up.
+     */
+    @Test
+    void pubcompGivesTheQuotaBack() throws Exception {
+        RawClient c = open();
+        connectAndReadReceiveMaximum(c);
+        String topic = "fc/" + id("t");
+        RawClient sub = v5("s");
+        sub.subscribe(1, topic, 1); // QoS 1 deliveries: one PUBACK each, whatever the order
+        openQos2Flows(c, topic, RECEIVE_MAXIMUM);
+        c.send(Packets.publish(topic, 2, false, true, 1, "message 1".getBytes(StandardCharsets.UTF_8), null));
+        assertEquals(1, Packets.packetId(c.expect(MqttMessageType.PUBREC)), "resent flow acknowledged again");
+        assertTrue(c.drainUntilPing().isEmpty(), "PINGREQ answered while the quota is used up");
+        c.ack(MqttMessageType.PUBREL, 1);
+        assertEquals(1, Packets.packetId(c.expect(MqttMessageType.PUBCOMP)));
+        c.publish(topic, 2, RECEIVE_MAXIMUM + 1, "message 11");
+        assertEquals(RECEIVE_MAXIMUM + 1, Packets.packetId(c.expect(MqttMessageType.PUBREC)));
+        for (int i = 2; i <= RECEIVE_MAXIMUM + 1; i++) {
+            c.ack(MqttMessageType.PUBREL, i);
+            assertEquals(i, Packets.packetId(c.expect(MqttMessageType.PUBCOMP)));
+        }
+        List<String> got = new java.util.ArrayList<>();
+        for (int i = 0; i <= RECEIVE_MAXIMUM; i++) {
+            var p = sub.expectPublish();
+            got.add(Packets.text(p));
+            sub.acknowledge(p);
+        }
+        assertEquals(RECEIVE_MAXIMUM + 1, got.size());
+        assertTrue(got.contains("message 11"), got.toString());
+        assertEquals(1, got.stream().filter("message 1"::equals).count(), "the resent PUBLISH is not routed again");
+        assertTrue(c.isOpen());
+    }
+}
