@@ -72,7 +72,8 @@ public class Broker implements BrokerService {
     private boolean epoll;
     private long startedAt;
     private ScheduledFuture<?> sysTask;
-    private ScheduledFuture<?> housekeeping;
+    /** One per event loop: each purges the sessions pinned to it (see {@link #housekeeping(EventLoop)}). */
+    private final List<ScheduledFuture<?>> housekeeping = new ArrayList<>();
     private final Map<String, String> lastSys = new HashMap<>();
     private final ByteCounter byteCounter = new ByteCounter();
 
@@ -107,7 +108,9 @@ public class Broker implements BrokerService {
         loops = l.toArray(new EventLoop[0]);
         startedAt = System.currentTimeMillis();
         scheduleSys();
-        housekeeping = loops[0].scheduleAtFixedRate(this::housekeeping, 1, 1, TimeUnit.SECONDS);
+        for (EventLoop loop : loops) {
+            housekeeping.add(loop.scheduleAtFixedRate(() -> housekeeping(loop), 1, 1, TimeUnit.SECONDS));
+        }
         LOG.info("Brokkr {} started: {} I/O threads, {} transport", VERSION, threads, epoll ? "epoll" : "nio");
     }
 
@@ -133,7 +136,10 @@ public class Broker implements BrokerService {
         if (sysTask != null) {
             sysTask.cancel(false);
         }
-        housekeeping.cancel(false);
+        for (ScheduledFuture<?> f : housekeeping) {
+            f.cancel(false);
+        }
+        housekeeping.clear();
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup = null;
@@ -720,7 +726,7 @@ public class Broker implements BrokerService {
          * here: QoS 0 for a slow subscriber on another loop.
          */
         private boolean admit(Session s, Delivery d, boolean here) {
-            if (d.qos() > 0 && s.congested && !s.stalled()) {
+            if (d.qos() > 0 && s.congested() && !s.stalled()) {
                 congested = s;
             }
             return !(d.qos() == 0 && slowQos0(s) && !here);
@@ -733,9 +739,9 @@ public class Broker implements BrokerService {
          * <ul>
          * <li>Its channel is not writable (a slow or stuck client): dropped, the publisher goes on at full speed.</li>
          * <li>{@link Session#MAX_PENDING_QOS0} deliveries are already on their way to its loop: the broker's own
-         * loop is behind. Dropped too, and the session is marked congested so that the publisher is throttled like
-         * one feeding a congested QoS 1/2 subscriber: reading at full speed only to drop most messages would take
-         * the CPU the subscriber's loop needs.</li>
+         * loop is behind. Dropped too, and the session counts as congested ({@link Session#congested()}) so that
+         * the publisher is throttled like one feeding a congested QoS 1/2 subscriber: reading at full speed only to
+         * drop most messages would take the CPU the subscriber's loop needs.</li>
          * <li>Offline: dropped unless queue.qos0.</li>
          * </ul>
          */
@@ -745,7 +751,8 @@ public class Broker implements BrokerService {
                 return !s.loop.inEventLoop() && !config.queueQos0(); // nothing to queue: drop before the hand-off
             }
             if (s.pendingDeliveries.get() >= Session.MAX_PENDING_QOS0) {
-                s.congested = true; // the subscriber's loop is behind: throttle, it is the broker's own overload
+                // the subscriber's loop is behind: throttle, it is the broker's own overload (s.congested() says so
+                // as long as it lasts; the publisher's loop writes nothing of the session)
                 congested = s;
             } else if (c.channel().isWritable()) {
                 return false;
@@ -898,11 +905,15 @@ public class Broker implements BrokerService {
         }
     }
 
-    private void housekeeping() {
+    /**
+     * Runs on {@code loop} every second: removes expired messages from the queues of the offline sessions pinned
+     * to that loop. Each loop looks only at its own sessions, whose state it owns.
+     */
+    private void housekeeping(EventLoop loop) {
         long now = System.currentTimeMillis();
         for (Session s : sessions.values()) {
-            if (!s.online && !s.queue.isEmpty()) {
-                s.loop.execute(() -> s.purgeExpired(now));
+            if (s.loop == loop && !s.online && !s.queue.isEmpty()) {
+                s.purgeExpired(now);
             }
         }
     }

@@ -667,7 +667,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
         });
-        if (!target.congested && target.throttled().remove(this)) {
+        if (!target.congested() && target.throttled().remove(this)) {
             resumeReading(); // it drained meanwhile
         }
     }
