@@ -323,8 +323,10 @@ public class Broker implements BrokerService {
             oldSessionEnds = s.expiryInterval == 0;
             s.takeOver();
             old.takenOver();
-            stats.clientDisconnected();
-            fireDisconnect(old.info(), false);
+            if (old.release()) {
+                stats.clientDisconnected();
+                fireDisconnect(old.info(), false);
+            } // else its close came first: the detach it queued on this loop reports it
             if (oldWill != null && (oldDelay == 0 || p.cleanStart() || oldSessionEnds)) {
                 publishWill(oldWill);
             }
@@ -336,6 +338,20 @@ public class Broker implements BrokerService {
                 return;
             }
             present = true;
+        }
+        if (!conn.link(s)) {
+            // closed since the check above: as if it had come and gone at once (a pending delayed will is cancelled
+            // as on any reconnect), without a will of its own and without connect/disconnect events
+            LOG.debug("Client {} closed its connection while connecting", id);
+            if (!s.everAttached) {
+                if (sessions.remove(id, s)) {
+                    s.ended = true;
+                }
+            } else {
+                s.attach(conn, p.sessionExpiry(), null, 0);
+                s.detach(conn, false);
+            }
+            return;
         }
         s.everAttached = true;
         s.attach(conn, p.sessionExpiry(), p.will(), p.willDelay());
@@ -354,10 +370,14 @@ public class Broker implements BrokerService {
         }
     }
 
-    /** Runs on the session loop: a connection closed. */
+    /**
+     * Runs on the session loop: an attached connection closed. Called once per such connection, and only if no
+     * takeover reported its end first ({@link MqttConnection#release}); the session is detached unless a takeover
+     * detached it already.
+     */
     void detach(Session s, MqttConnection conn, boolean sendWill, ClientInfo ci, boolean graceful) {
+        stats.clientDisconnected();
         if (s.connection == conn) {
-            stats.clientDisconnected();
             s.detach(conn, sendWill);
         }
         fireDisconnect(ci, graceful);
@@ -1007,6 +1027,12 @@ public class Broker implements BrokerService {
         return publish(null, message);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Never blocks: the disconnect (and the removal of the session) is done on the session's event loop, right
+     * away when called there, else soon after this returns. Listings show the result once it is done.
+     */
     @Override
     public boolean kick(String clientId, boolean removeSession) {
         Session s = sessions.get(clientId);
@@ -1028,8 +1054,13 @@ public class Broker implements BrokerService {
         if (s.loop.inEventLoop()) {
             kick.run();
         } else {
-            // an administrator (shell, REST) expects the next listing to show the result
-            s.loop.submit(kick).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            // never waits: the caller may be an interceptor on another event loop. A caller that wants the next
+            // listing to show the result (the mqtt:kick command) waits for it itself.
+            try {
+                s.loop.execute(kick);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                return true; // the broker is stopping: the session goes anyway
+            }
         }
         return true;
     }
