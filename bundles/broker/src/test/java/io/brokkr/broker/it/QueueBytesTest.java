@@ -1,8 +1,10 @@
 package io.brokkr.broker.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.brokkr.broker.BrokerConfig;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttMessageType;
@@ -164,6 +166,15 @@ class QueueBytesTest extends BrokerTestBase {
         assertEquals(3, dropped() - droppedBefore, "messages dropped although the queue was emptied");
         sub.acknowledge(first);
         assertEquals(List.of("u0", "u1", "u2"), List.of(receive(sub), receive(sub), receive(sub)));
+    }
+
+    @Test
+    void theBoundIsAConfigurationKey() {
+        assertEquals(64L * 1024 * 1024, BrokerConfig.defaults().maxQueuedBytes());
+        assertEquals(0, BrokerConfig.fromProperties(Map.of("max.queued.bytes", "0")).maxQueuedBytes());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BrokerConfig.fromProperties(Map.of("max.queued.bytes", "-1")));
+        assertTrue(e.getMessage().contains("max.queued.bytes"), e.getMessage());
     }
 
     private int queued(String clientId) {
