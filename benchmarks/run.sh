@@ -16,7 +16,7 @@
 #   FANOUT_RATE [2000]  msgs/s of the publisher in fanout-paced
 #   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC"]  BROKKR_CFG [broker cfg key=value pairs, see below]
 #   LOAD_JVM_OPTS ["-Xms1g -Xmx2g"]  LOAD_THREADS [1]
-#   MAX_QUEUED [1000000] max queued messages per session, both brokers
+#   MAX_QUEUED [1000000] max queued messages per session, both brokers (queued bytes unbounded on both)
 #   SKIP_BUILD=1        use the already built benchmarks/target
 #   OUT [benchmarks/target/bench-<time>]  results directory
 # the whole script is one block, read before it runs: editing this file during a run cannot break the run
@@ -40,7 +40,7 @@ FANOUT_RATE=${FANOUT_RATE:-2000}
 BROKERS=${BROKERS:-"brokkr mosquitto"}
 MAX_QUEUED=${MAX_QUEUED:-1000000}
 BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC"}
-BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.inflight=20"}
+BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.queued.bytes=0 max.inflight=20"}
 LOAD_JVM_OPTS=${LOAD_JVM_OPTS:-"-Xms1g -Xmx2g"}
 LOAD_THREADS=${LOAD_THREADS:-1}
 OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}

@@ -72,7 +72,8 @@ public class Broker implements BrokerService {
     private boolean epoll;
     private long startedAt;
     private ScheduledFuture<?> sysTask;
-    private ScheduledFuture<?> housekeeping;
+    /** One per event loop: each purges the sessions pinned to it (see {@link #housekeeping(EventLoop)}). */
+    private final List<ScheduledFuture<?>> housekeeping = new ArrayList<>();
     private final Map<String, String> lastSys = new HashMap<>();
     private final ByteCounter byteCounter = new ByteCounter();
 
@@ -107,7 +108,9 @@ public class Broker implements BrokerService {
         loops = l.toArray(new EventLoop[0]);
         startedAt = System.currentTimeMillis();
         scheduleSys();
-        housekeeping = loops[0].scheduleAtFixedRate(this::housekeeping, 1, 1, TimeUnit.SECONDS);
+        for (EventLoop loop : loops) {
+            housekeeping.add(loop.scheduleAtFixedRate(() -> housekeeping(loop), 1, 1, TimeUnit.SECONDS));
+        }
         LOG.info("Brokkr {} started: {} I/O threads, {} transport", VERSION, threads, epoll ? "epoll" : "nio");
     }
 
@@ -133,7 +136,10 @@ public class Broker implements BrokerService {
         if (sysTask != null) {
             sysTask.cancel(false);
         }
-        housekeeping.cancel(false);
+        for (ScheduledFuture<?> f : housekeeping) {
+            f.cancel(false);
+        }
+        housekeeping.clear();
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup = null;
@@ -318,8 +324,10 @@ public class Broker implements BrokerService {
             oldSessionEnds = s.expiryInterval == 0;
             s.takeOver();
             old.takenOver();
-            stats.clientDisconnected();
-            fireDisconnect(old.info(), false);
+            if (old.release()) {
+                stats.clientDisconnected();
+                fireDisconnect(old.info(), false);
+            } // else its close came first: the detach it queued on this loop reports it
             if (oldWill != null && (oldDelay == 0 || p.cleanStart() || oldSessionEnds)) {
                 publishWill(oldWill, oldWillClient);
             }
@@ -331,6 +339,20 @@ public class Broker implements BrokerService {
                 return;
             }
             present = true;
+        }
+        if (!conn.link(s)) {
+            // closed since the check above: as if it had come and gone at once (a pending delayed will is cancelled
+            // as on any reconnect), without a will of its own and without connect/disconnect events
+            LOG.debug("Client {} closed its connection while connecting", id);
+            if (!s.everAttached) {
+                if (sessions.remove(id, s)) {
+                    s.ended = true;
+                }
+            } else {
+                s.attach(conn, p.sessionExpiry(), null, 0);
+                s.detach(conn, false);
+            }
+            return;
         }
         s.everAttached = true;
         s.attach(conn, p.sessionExpiry(), p.will(), p.willDelay());
@@ -349,10 +371,14 @@ public class Broker implements BrokerService {
         }
     }
 
-    /** Runs on the session loop: a connection closed. */
+    /**
+     * Runs on the session loop: an attached connection closed. Called once per such connection, and only if no
+     * takeover reported its end first ({@link MqttConnection#release}); the session is detached unless a takeover
+     * detached it already.
+     */
     void detach(Session s, MqttConnection conn, boolean sendWill, ClientInfo ci, boolean graceful) {
+        stats.clientDisconnected();
         if (s.connection == conn) {
-            stats.clientDisconnected();
             s.detach(conn, sendWill);
         }
         fireDisconnect(ci, graceful);
@@ -726,7 +752,7 @@ public class Broker implements BrokerService {
          * here: QoS 0 for a slow subscriber on another loop.
          */
         private boolean admit(Session s, Delivery d, boolean here) {
-            if (d.qos() > 0 && s.congested && !s.stalled()) {
+            if (d.qos() > 0 && s.congested() && !s.stalled()) {
                 congested = s;
             }
             return !(d.qos() == 0 && slowQos0(s) && !here);
@@ -739,9 +765,9 @@ public class Broker implements BrokerService {
          * <ul>
          * <li>Its channel is not writable (a slow or stuck client): dropped, the publisher goes on at full speed.</li>
          * <li>{@link Session#MAX_PENDING_QOS0} deliveries are already on their way to its loop: the broker's own
-         * loop is behind. Dropped too, and the session is marked congested so that the publisher is throttled like
-         * one feeding a congested QoS 1/2 subscriber: reading at full speed only to drop most messages would take
-         * the CPU the subscriber's loop needs.</li>
+         * loop is behind. Dropped too, and the session counts as congested ({@link Session#congested()}) so that
+         * the publisher is throttled like one feeding a congested QoS 1/2 subscriber: reading at full speed only to
+         * drop most messages would take the CPU the subscriber's loop needs.</li>
          * <li>Offline: dropped unless queue.qos0.</li>
          * </ul>
          */
@@ -751,7 +777,8 @@ public class Broker implements BrokerService {
                 return !s.loop.inEventLoop() && !config.queueQos0(); // nothing to queue: drop before the hand-off
             }
             if (s.pendingDeliveries.get() >= Session.MAX_PENDING_QOS0) {
-                s.congested = true; // the subscriber's loop is behind: throttle, it is the broker's own overload
+                // the subscriber's loop is behind: throttle, it is the broker's own overload (s.congested() says so
+                // as long as it lasts; the publisher's loop writes nothing of the session)
                 congested = s;
             } else if (c.channel().isWritable()) {
                 return false;
@@ -904,11 +931,15 @@ public class Broker implements BrokerService {
         }
     }
 
-    private void housekeeping() {
+    /**
+     * Runs on {@code loop} every second: removes expired messages from the queues of the offline sessions pinned
+     * to that loop. Each loop looks only at its own sessions, whose state it owns.
+     */
+    private void housekeeping(EventLoop loop) {
         long now = System.currentTimeMillis();
         for (Session s : sessions.values()) {
-            if (!s.online && !s.queue.isEmpty()) {
-                s.loop.execute(() -> s.purgeExpired(now));
+            if (s.loop == loop && !s.online && !s.queue.isEmpty()) {
+                s.purgeExpired(now);
             }
         }
     }
@@ -1002,6 +1033,12 @@ public class Broker implements BrokerService {
         return publish(null, message);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Never blocks: the disconnect (and the removal of the session) is done on the session's event loop, right
+     * away when called there, else soon after this returns. Listings show the result once it is done.
+     */
     @Override
     public boolean kick(String clientId, boolean removeSession) {
         Session s = sessions.get(clientId);
@@ -1023,8 +1060,13 @@ public class Broker implements BrokerService {
         if (s.loop.inEventLoop()) {
             kick.run();
         } else {
-            // an administrator (shell, REST) expects the next listing to show the result
-            s.loop.submit(kick).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            // never waits: the caller may be an interceptor on another event loop. A caller that wants the next
+            // listing to show the result (the mqtt:kick command) waits for it itself.
+            try {
+                s.loop.execute(kick);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                return true; // the broker is stopping: the session goes anyway
+            }
         }
         return true;
     }

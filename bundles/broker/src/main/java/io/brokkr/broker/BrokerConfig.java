@@ -19,6 +19,7 @@ public final class BrokerConfig {
     private int receiveMaximum = 65_535;
     private int maxInflight = 20;
     private int maxQueuedMessages = 1000;
+    private long maxQueuedBytes = 64L * 1024 * 1024;
     private boolean queueQos0 = false;
     private long sessionExpiryMax = NEVER_EXPIRE;
     private int topicAliasMaximum = 10;
@@ -58,6 +59,8 @@ public final class BrokerConfig {
         c.maxInflight = k.integer("max.inflight", c.maxInflight, current.maxInflight, 1, 65_535);
         c.maxQueuedMessages = k.integer("max.queued.messages", c.maxQueuedMessages, current.maxQueuedMessages, 0,
                 Integer.MAX_VALUE);
+        c.maxQueuedBytes = k.number("max.queued.bytes", c.maxQueuedBytes, current.maxQueuedBytes, 0,
+                Long.MAX_VALUE);
         c.queueQos0 = k.bool("queue.qos0", c.queueQos0, current.queueQos0);
         c.sessionExpiryMax = k.number("session.expiry.max", c.sessionExpiryMax, current.sessionExpiryMax, 0,
                 NEVER_EXPIRE);
@@ -150,6 +153,14 @@ public final class BrokerConfig {
     /** Messages queued per session beyond the inflight window or while offline; beyond that they are dropped. */
     public int maxQueuedMessages() { return maxQueuedMessages; }
     public BrokerConfig maxQueuedMessages(int v) { maxQueuedMessages = v; return this; }
+
+    /**
+     * Bytes of messages queued per session (each counted as the size of its MQTT 5 PUBLISH packet: payload, topic,
+     * properties); a message that would take the queue over it is dropped like one over {@link #maxQueuedMessages}.
+     * 0 = no bound.
+     */
+    public long maxQueuedBytes() { return maxQueuedBytes; }
+    public BrokerConfig maxQueuedBytes(long v) { maxQueuedBytes = v; return this; }
 
     /** Also queue QoS 0 messages for offline persistent sessions (Mosquitto's queue_qos0_messages). */
     public boolean queueQos0() { return queueQos0; }

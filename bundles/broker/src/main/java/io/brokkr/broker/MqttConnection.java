@@ -58,6 +58,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,7 +124,22 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     // channel-loop confined
     private List<MqttMessage> heldBeforeConnack = new ArrayList<>();
     private boolean sendWillOnClose = true;
-    private boolean disconnectHandled;
+
+    /** Not attached to a session yet. */
+    private static final int UNLINKED = 0;
+    /** Attached to {@link #session}: its end is still to be reported. */
+    private static final int LINKED = 1;
+    /** Closed before it was attached: it never will be. */
+    private static final int CLOSED_UNLINKED = 2;
+    /** Detached: its end was reported (by its close or by a takeover), once. */
+    private static final int RELEASED = 3;
+    /**
+     * The tie between this connection and its session, changed only by compare-and-set: the session loop attaches
+     * ({@link #link}) and takes over ({@link #release}), the channel loop closes ({@link #channelInactive}). Whoever
+     * moves it from LINKED to RELEASED reports the end of the connection (stats, interceptors' onDisconnect); the
+     * other one does not.
+     */
+    private final AtomicInteger link = new AtomicInteger(UNLINKED);
     /** SUBSCRIBE packets received (for {@link PacketInspector#BAD_SUBSCRIBE}). */
     private int subscribeCount;
 
@@ -294,12 +310,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         for (MqttMessage m : held) {
             ReferenceCountUtil.release(m);
         }
-        Session s = session;
-        if (s != null && !disconnectHandled) {
-            disconnectHandled = true;
-            boolean graceful = !sendWillOnClose;
+        if (!link.compareAndSet(UNLINKED, CLOSED_UNLINKED) && release()) {
+            Session s = session;
+            boolean sendWill = sendWillOnClose;
             ClientInfo ci = info;
-            s.loop.execute(() -> broker.detach(s, this, sendWillOnClose, ci, graceful));
+            s.loop.execute(() -> broker.detach(s, this, sendWill, ci, !sendWill));
         } else if (was == State.CONNECTING) {
             LOG.debug("Connection {} closed during authentication", remote());
         }
@@ -601,9 +616,30 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         channel.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
     }
 
-    /** Runs on the session loop: the session is attached, send CONNACK. */
+    /**
+     * Attaches this connection to its session. Runs on the session loop.
+     *
+     * @return false if the connection closed before (it is not attached, nothing is to be reported)
+     */
+    boolean link(Session s) {
+        session = s;
+        if (link.compareAndSet(UNLINKED, LINKED)) {
+            return true;
+        }
+        session = null;
+        return false;
+    }
+
+    /**
+     * Ends the tie to the session; true for exactly one caller per attached connection, who then reports its end.
+     * Any thread.
+     */
+    boolean release() {
+        return link.compareAndSet(LINKED, RELEASED);
+    }
+
+    /** Runs on the session loop (after {@link #link}): send CONNACK. */
     void connected(Session s, boolean sessionPresent, ConnectParams p) {
-        this.session = s;
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         BrokerConfig cfg = broker.config();
         if (isV5()) {
@@ -677,7 +713,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
         });
-        if (!target.congested && target.throttled().remove(this)) {
+        if (!target.congested() && target.throttled().remove(this)) {
             resumeReading(); // it drained meanwhile
         }
     }
@@ -702,10 +738,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Called on the session loop when another connection took this one's session over. */
+    /**
+     * Called on the session loop when another connection took this one's session over (the broker decided about
+     * the will already; whether this connection's end is reported here or by its close is decided by
+     * {@link #release}).
+     */
     void takenOver() {
-        sendWillOnClose = false; // the broker decided about the will already
-        disconnectHandled = true;
         channel.eventLoop().execute(() -> disconnect(RC_SESSION_TAKEN_OVER, "session taken over"));
     }
 

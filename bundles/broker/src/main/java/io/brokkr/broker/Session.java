@@ -2,6 +2,7 @@ package io.brokkr.broker;
 
 import io.brokkr.api.ClientInfo;
 import io.brokkr.api.Message;
+import io.brokkr.api.MessageProperties;
 import io.brokkr.api.ProtocolVersion;
 import io.brokkr.api.SessionInfo;
 import io.netty.channel.EventLoop;
@@ -56,8 +57,11 @@ final class Session {
 
     final String clientId;
     final EventLoop loop;
-    /** Set on {@link #loop} when the queue of this online session is long (see {@link #THROTTLE_QUEUE}). */
-    volatile boolean congested;
+    /**
+     * Set when the queue of this online session is long (see {@link #THROTTLE_QUEUE}), cleared when it drained.
+     * Written on {@link #loop} only; other threads read it through {@link #congested()}.
+     */
+    private volatile boolean congested;
     /**
      * A session whose client has not acknowledged anything for this long is stuck rather than slow: it no longer
      * throttles the publishers of its QoS 1/2 messages (its queue fills up to max.queued.messages as without
@@ -82,6 +86,11 @@ final class Session {
     final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
     /** Messages waiting for the inflight window or for the client to come back. */
     final ArrayDeque<Delivery> queue = new ArrayDeque<>();
+    /**
+     * Sum of {@link #queuedSize} over {@link #queue}, bounded by max.queued.bytes. Every removal from the queue
+     * subtracts what its addition added.
+     */
+    private long queuedBytes;
     /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
     final Set<Integer> inboundQos2 = new HashSet<>();
 
@@ -267,6 +276,7 @@ final class Session {
         pendingWillClient = null;
         broker.stats.storedMessages.addAndGet(-queue.size());
         queue.clear();
+        queuedBytes = 0;
         inflight.clear();
         awaitingResend = 0;
         inboundQos2.clear();
@@ -298,6 +308,7 @@ final class Session {
             if (isShared(d, only)) {
                 out.add(d);
                 it.remove();
+                queuedBytes -= queuedSize(d);
                 broker.stats.storedMessages.decrementAndGet();
             }
         }
@@ -391,26 +402,50 @@ final class Session {
     }
 
     private void enqueue(Delivery d) {
-        if (queue.size() >= broker.config().maxQueuedMessages()) {
+        BrokerConfig cfg = broker.config();
+        long size = queuedSize(d);
+        long maxBytes = cfg.maxQueuedBytes();
+        if (queue.size() >= cfg.maxQueuedMessages() || (maxBytes > 0 && queuedBytes + size > maxBytes)) {
             broker.stats.publishDropped.increment();
             long dropped = broker.stats.publishDropped.sum();
             if (dropped - droppedLogged >= 1000 || droppedLogged == 0) {
                 droppedLogged = dropped;
-                LOG.warn("Session {}: queue full ({} messages, max.queued.messages), dropping message on '{}'",
-                        clientId, queue.size(), d.message().topic());
+                LOG.warn("Session {}: queue full ({} messages, {} bytes; max.queued.messages {}, max.queued.bytes "
+                        + "{}), dropping message on '{}' ({} bytes)", clientId, queue.size(), queuedBytes,
+                        cfg.maxQueuedMessages(), maxBytes, d.message().topic(), size);
             }
             return;
         }
         queue.add(d);
+        queuedBytes += size;
         broker.stats.storedMessages.incrementAndGet();
-        if (!congested && online && queue.size() >= throttleHigh()) {
+        if (!congested && online && (queue.size() >= throttleHigh()
+                || (maxBytes > 0 && queuedBytes >= maxBytes / 2))) {
             congested = true;
         }
         updateInfoLater();
     }
 
+    /**
+     * What a queued message counts against max.queued.bytes: its size as an MQTT 5 PUBLISH packet (payload, topic,
+     * properties), an estimate of the memory it holds. A message queued for several sessions counts in each of
+     * them although the broker holds one copy.
+     */
+    static long queuedSize(Delivery d) {
+        Message m = d.message();
+        MessageProperties mp = m.properties() == null ? MessageProperties.NONE : m.properties();
+        return Codec.publishPacketSize(m.topic(), d.qos(), true, mp, null, d.subscriptionIds(), 0,
+                m.payload().length);
+    }
+
     private int throttleHigh() {
         return Math.max(1, Math.min(THROTTLE_QUEUE, broker.config().maxQueuedMessages() / 2));
+    }
+
+    /** True if the queue holds at most an eighth of max.queued.bytes (a quarter of the throttling threshold). */
+    private boolean fewQueuedBytes() {
+        long maxBytes = broker.config().maxQueuedBytes();
+        return maxBytes <= 0 || queuedBytes <= maxBytes / 8;
     }
 
     /** The set of throttled publishers, created if needed. Any thread. */
@@ -452,9 +487,26 @@ final class Session {
      * few deliveries are on their way to its loop. Runs on {@link #loop}.
      */
     void maybeRelease() {
-        if (congested && queue.size() <= throttleHigh() / 4 && pendingDeliveries.get() < MAX_PENDING_QOS0 / 4) {
+        if ((congested || hasThrottled()) && queue.size() <= throttleHigh() / 4 && fewQueuedBytes()
+                && pendingDeliveries.get() < MAX_PENDING_QOS0 / 4) {
             releaseThrottled();
         }
+    }
+
+    /**
+     * True if publishers feeding this session are to be throttled: its queue is long, or so many deliveries are on
+     * their way to its loop ({@link #MAX_PENDING_QOS0}) that the loop is behind. The second condition is read from
+     * {@link #pendingDeliveries}, so the publisher's loop never writes this session's state; it ends (the
+     * publishers paused because of it are resumed by {@link #maybeRelease}) once the deliveries drop to a quarter
+     * of that. Any thread.
+     */
+    boolean congested() {
+        return congested || pendingDeliveries.get() >= MAX_PENDING_QOS0;
+    }
+
+    private boolean hasThrottled() {
+        Set<MqttConnection> t = throttled;
+        return t != null && !t.isEmpty();
     }
 
     /** Resumes the publishers throttled because of this session. Runs on {@link #loop}. */
@@ -502,6 +554,7 @@ final class Session {
         int window = conn.inflightWindow();
         while (!queue.isEmpty() && inflight.size() < window) {
             Delivery d = queue.poll();
+            queuedBytes -= queuedSize(d);
             broker.stats.storedMessages.decrementAndGet();
             if (d.message().isExpired(now)) {
                 continue;
@@ -601,14 +654,21 @@ final class Session {
                 inflight.size(), queue.size(), disconnectedAt);
     }
 
-    /** Removes expired messages from the offline queue (run periodically). */
+    /** Removes expired messages from the offline queue (run periodically by the housekeeping of {@link #loop}). */
     void purgeExpired(long now) {
         Iterator<Delivery> it = queue.iterator();
+        boolean removed = false;
         while (it.hasNext()) {
-            if (it.next().message().isExpired(now)) {
+            Delivery d = it.next();
+            if (d.message().isExpired(now)) {
                 it.remove();
+                removed = true;
+                queuedBytes -= queuedSize(d);
                 broker.stats.storedMessages.decrementAndGet();
             }
+        }
+        if (removed) {
+            updateInfoLater();
         }
     }
 }

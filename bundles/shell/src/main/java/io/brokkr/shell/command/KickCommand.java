@@ -1,6 +1,9 @@
 package io.brokkr.shell.command;
 
+import java.util.Optional;
+
 import io.brokkr.api.BrokerService;
+import io.brokkr.api.ClientInfo;
 import io.brokkr.shell.completers.ConnectedClientIdCompleter;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -25,10 +28,17 @@ public class KickCommand implements Action {
     @Completion(ConnectedClientIdCompleter.class)
     String clientId;
 
+    /** Longest the command waits for the kick to show in the listings. */
+    static final long WAIT_MILLIS = 5_000;
+
     @Override
     public Object execute() throws Exception {
-        boolean wasConnected = broker.client(clientId).isPresent();
+        Optional<ClientInfo> before = broker.client(clientId);
+        boolean wasConnected = before.isPresent();
         boolean existed = broker.kick(clientId, removeSession);
+        if (existed) {
+            awaitDone(before.orElse(null));
+        }
         String msg;
         if (!existed) {
             msg = "No client or session with id '" + clientId + "'";
@@ -41,5 +51,23 @@ public class KickCommand implements Action {
         }
         System.out.println(msg);
         return null;
+    }
+
+    /**
+     * The broker's kick returns at once and does its work on the client's event loop: wait (on this shell thread,
+     * never on a broker thread) until the listings show the result, so that the next mqtt:clients or mqtt:sessions
+     * does. A client that connects again meanwhile with the same id counts as a new connection.
+     */
+    private void awaitDone(ClientInfo kicked) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + WAIT_MILLIS;
+        while (System.currentTimeMillis() < deadline) {
+            boolean disconnected = kicked == null || !broker.client(clientId).filter(kicked::equals).isPresent();
+            boolean removed = !removeSession
+                    || broker.sessions().stream().noneMatch(s -> s.clientId().equals(clientId) && !s.connected());
+            if (disconnected && removed) {
+                return;
+            }
+            Thread.sleep(10);
+        }
     }
 }
