@@ -267,9 +267,9 @@ public class Broker implements BrokerService {
     }
 
     /**
-     * Completes a CONNECT after authentication. A new session is created on the connection's own event loop, so a
-     * client's packets and its session state share one thread; an existing session keeps its loop and the
-     * connection's work hops to it. Runs on any thread.
+     * Completes a CONNECT after authentication. A new session is created on the connection's own event loop; an
+     * existing session keeps its loop and the connection's channel moves there, so that a client's packets and its
+     * session state always share one thread. Runs on the connection's loop.
      */
     void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
         String id = conn.clientId();
@@ -283,11 +283,21 @@ public class Broker implements BrokerService {
             }
         }
         Session target = s;
-        if (target.loop.inEventLoop()) {
-            attach(target, conn, p);
+        if (target.loop == conn.channel().eventLoop()) {
+            if (target.loop.inEventLoop()) {
+                attach(target, conn, p);
+            } else {
+                target.loop.execute(() -> attach(target, conn, p));
+            }
         } else {
-            target.loop.execute(() -> attach(target, conn, p));
+            stats.connectionsMoved.increment();
+            conn.moveTo(target.loop, () -> attach(target, conn, p));
         }
+    }
+
+    /** The session of a client id, or null (tests). */
+    Session session(String clientId) {
+        return sessions.get(clientId);
     }
 
     /** Runs on the session's loop. */

@@ -536,14 +536,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             }
             info = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
                     finalKeepAlive, System.currentTimeMillis());
-            if (finalKeepAlive > 0) {
-                // [MQTT-3.1.2-22] one and a half times the keep alive period
-                long idleMillis = finalKeepAlive * 1500L;
-                channel.pipeline().replace(IDLE_HANDLER, IDLE_HANDLER,
-                        new IdleStateHandler(idleMillis, 0, 0, TimeUnit.MILLISECONDS));
-            } else {
-                channel.pipeline().remove(IDLE_HANDLER);
-            }
             ConnectParams p = new ConnectParams(cleanStart, sessionExpiry, expiryCapped, finalAssigned,
                     finalServerKeepAlive, finalWill, finalWillDelay);
             broker.connect(this, p);
@@ -591,9 +583,44 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         channel.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
     }
 
+    /**
+     * Moves this connection's channel to {@code loop} (the event loop of the session it is about to attach to), so
+     * that its packets and its session's state are handled on one thread, then runs {@code then} there. Runs on the
+     * channel's current loop while reads are paused (CONNECTING); nothing has been written yet. If the move fails the
+     * connection is closed.
+     */
+    void moveTo(io.netty.channel.EventLoop loop, Runnable then) {
+        channel.deregister().addListener(d -> {
+            if (!d.isSuccess()) {
+                LOG.warn("Client {}: cannot move the connection to its session's event loop: {}", clientId,
+                        String.valueOf(d.cause()));
+                channel.close();
+                return;
+            }
+            loop.register(channel).addListener(r -> {
+                if (!r.isSuccess()) {
+                    LOG.warn("Client {}: cannot move the connection to its session's event loop: {}", clientId,
+                            String.valueOf(r.cause()));
+                    channel.close();
+                    return;
+                }
+                then.run();
+            });
+        });
+    }
+
     /** Runs on the session loop: the session is attached, send CONNACK. */
     void connected(Session s, boolean sessionPresent, ConnectParams p) {
         this.session = s;
+        int keepAlive = info.keepAlive();
+        if (keepAlive > 0) {
+            // [MQTT-3.1.2-22] one and a half times the keep alive period; added here, on the loop the channel
+            // stays on, so its timer runs there
+            channel.pipeline().replace(IDLE_HANDLER, IDLE_HANDLER,
+                    new IdleStateHandler(keepAlive * 1500L, 0, 0, TimeUnit.MILLISECONDS));
+        } else {
+            channel.pipeline().remove(IDLE_HANDLER);
+        }
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         BrokerConfig cfg = broker.config();
         if (isV5()) {
