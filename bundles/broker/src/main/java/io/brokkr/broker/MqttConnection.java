@@ -91,6 +91,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
     static final int RC_TOPIC_ALIAS_INVALID = 0x94;
     static final int RC_PACKET_TOO_LARGE = 0x95;
+    static final int RC_QUOTA_EXCEEDED = 0x97;
     static final int RC_ADMINISTRATIVE_ACTION = 0x98;
     static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
     static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
@@ -272,7 +273,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (channel.isWritable()) {
+            onSession(Session::onWritable);
+        }
         super.channelWritabilityChanged(ctx);
+    }
+
+    /** The socket takes more without buffering beyond the high water mark. Any thread. */
+    boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    /** The queue.full.policy of this connection's listener, or null. */
+    QueueFullPolicy listenerQueueFullPolicy() {
+        return listener.config().queueFullPolicy();
     }
 
     @Override
@@ -797,8 +811,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         if (qos == 2) {
             if (s.inboundQos2.contains(packetId)) {
                 // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
-                writePubReply(MqttMessageType.PUBREC, packetId, 0);
-                s.scheduleFlush();
+                ackPublish(s, qos, packetId, 0);
                 return;
             }
             if (s.inboundQos2.size() >= cfg.receiveMaximum()) {
@@ -814,26 +827,83 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         Message message = new Message(topic, payload, qos, retain, mp, clientId, System.currentTimeMillis());
-        int rc;
         if (topic.startsWith("$SYS") || !broker.authorizePublish(info, topic, qos, retain)) {
             LOG.info("Client {}: not authorized to publish to '{}'", clientId, topic);
-            rc = RC_NOT_AUTHORIZED;
-        } else {
-            int matched = broker.publish(info, message, this);
-            rc = matched == 0 ? RC_NO_MATCHING_SUBSCRIBERS : 0;
+            ackPublish(s, qos, packetId, RC_NOT_AUTHORIZED);
+            return;
         }
-        if (qos == 2 && rc < 0x80) {
-            s.inboundQos2.add(packetId);
+        if (qos == 2) {
+            s.inboundQos2.add(packetId); // a duplicate arriving while this one is routed is recognised
         }
-        ackPublish(s, qos, packetId, rc);
+        RouteResult routed = broker.publish(info, message, this);
+        if (qos > 0) {
+            ackPublish(s, qos, packetId, 0, routed);
+        }
     }
 
+    /** An acknowledgement of an inbound QoS 1/2 PUBLISH that waits for routing (or behind one that does). */
+    private record PendingAck(int qos, int packetId, int rc, RouteResult routed) {
+        boolean ready() {
+            return routed == null || routed.isDone();
+        }
+    }
+
+    /**
+     * PUBACK/PUBREC of inbound PUBLISHes whose routing has not completed, and those behind them, in the order the
+     * PUBLISHes came [MQTT-4.6.0-2]; confined to the session loop. Created on first use.
+     */
+    private java.util.ArrayDeque<PendingAck> pendingAcks;
+
     private void ackPublish(Session s, int qos, int packetId, int rc) {
+        ackPublish(s, qos, packetId, rc, null);
+    }
+
+    /**
+     * Acknowledges an inbound QoS 1/2 PUBLISH once it is safe: when {@code routed} is done (every target took the
+     * message or refused it), with its reason code, else with {@code rc}. Runs on the session loop.
+     */
+    private void ackPublish(Session s, int qos, int packetId, int rc, RouteResult routed) {
         if (qos == 0) {
             return;
         }
+        boolean ready = routed == null || routed.isDone();
+        if (ready && (pendingAcks == null || pendingAcks.isEmpty())) {
+            writeAck(s, qos, packetId, routed == null ? rc : routed.reasonCode());
+            return;
+        }
+        if (pendingAcks == null) {
+            pendingAcks = new java.util.ArrayDeque<>();
+        }
+        pendingAcks.add(new PendingAck(qos, packetId, rc, routed));
+        if (!ready) {
+            routed.whenDone(() -> {
+                if (s.loop.inEventLoop()) {
+                    writeReadyAcks(s);
+                } else {
+                    s.loop.execute(() -> writeReadyAcks(s));
+                }
+            });
+        }
+    }
+
+    /** Writes the acknowledgements at the head of {@link #pendingAcks} whose routing is done. Session loop. */
+    private void writeReadyAcks(Session s) {
+        if (s.connection != this) {
+            return; // this connection is gone: its client resends unacknowledged messages on its next connection
+        }
+        PendingAck a;
+        while ((a = pendingAcks.peek()) != null && a.ready()) {
+            pendingAcks.poll();
+            writeAck(s, a.qos(), a.packetId(), a.routed() == null ? a.rc() : a.routed().reasonCode());
+        }
+    }
+
+    private void writeAck(Session s, int qos, int packetId, int rc) {
         if (!isV5()) {
             rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
+        }
+        if (qos == 2 && rc >= 0x80) {
+            s.inboundQos2.remove(packetId); // the flow ends here: a PUBLISH with this id is a new message
         }
         writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
         s.scheduleFlush();
@@ -972,10 +1042,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     boolean writePublish(Delivery d, int packetId, boolean dup) {
         Message m = d.message();
         boolean v5 = isV5();
-        if (d.qos() == 0 && !channel.isWritable()) {
-            broker.stats.publishDropped.increment(); // slow consumer: QoS 0 is dropped, not buffered without bound
-            return true;
-        }
         Long remaining = v5 ? m.remainingExpiry(System.currentTimeMillis()) : null;
         int[] ids = v5 ? d.subscriptionIds() : Delivery.NO_IDS;
         String topic = m.topic();

@@ -40,10 +40,15 @@ final class Session {
     }
 
     /**
-     * QoS 0 deliveries handed to this session's loop by other loops and not run yet, above which further QoS 0
-     * messages are dropped on the publisher's loop (slow consumer) rather than queued as tasks without bound.
+     * Deliveries handed to this session's loop by other loops and not run yet, above which the publishers are
+     * throttled: the broker's own event loop is behind.
      */
-    static final int MAX_PENDING_QOS0 = 4096;
+    static final int THROTTLE_PENDING_DELIVERIES = 4096;
+    /**
+     * The bound of such hand-offs (any QoS): beyond it a delivery is refused on the publisher's loop (dropped for this
+     * session and counted; a QoS 1/2 publisher whose message no target took gets 0x97 Quota exceeded).
+     */
+    static final int MAX_PENDING_DELIVERIES = 4 * THROTTLE_PENDING_DELIVERIES;
 
     /**
      * Publisher back-pressure: once this many QoS 1/2 messages wait behind the inflight window of an online session
@@ -55,16 +60,25 @@ final class Session {
 
     final String clientId;
     final EventLoop loop;
-    /** Set on {@link #loop} when the queue of this online session is long (see {@link #THROTTLE_QUEUE}). */
+    /**
+     * Set when this online session cannot keep up: its queue is long (see {@link #THROTTLE_QUEUE}), set on
+     * {@link #loop}, or too many deliveries wait for its loop ({@link #congestedFromOtherLoop}). Cleared on
+     * {@link #loop} by {@link #maybeRelease}, which resumes the publishers it paused.
+     */
     volatile boolean congested;
+    /** How this session's congestion affects its publishers (set at attach). */
+    volatile QueueFullPolicy queueFullPolicy = QueueFullPolicy.AUTO;
     /**
      * A session whose client has not acknowledged anything for this long is stuck rather than slow: it no longer
      * throttles the publishers of its QoS 1/2 messages (its queue fills up to max.queued.messages as without
      * back-pressure), so that one stuck client cannot slow its publishers down until its keep alive runs out.
      */
     static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** {@link System#nanoTime()} of the last PUBACK, PUBREC or PUBCOMP that ended or advanced a flow (or attach). */
-    private volatile long lastAckNanos = System.nanoTime();
+    /**
+     * {@link System#nanoTime()} of the last sign that the client makes progress: a PUBACK, PUBREC or PUBCOMP that
+     * ended or advanced a flow, its socket becoming writable again, or the attach.
+     */
+    private volatile long lastProgressNanos = System.nanoTime();
     /**
      * Publishing connections paused because of this session; resumed when it is no longer congested. Created on
      * first use (few sessions ever get congested): see {@link #throttled()}.
@@ -81,6 +95,12 @@ final class Session {
     final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
     /** Messages waiting for the inflight window or for the client to come back. */
     final ArrayDeque<Delivery> queue = new ArrayDeque<>();
+    /**
+     * QoS 0 messages for the online client that wait for its socket to become writable (sent by {@link #onWritable}).
+     * Apart from {@link #queue} so that they do not wait behind QoS 1/2 messages held back by the inflight window; they
+     * count against the same bound.
+     */
+    private final ArrayDeque<Delivery> qos0Waiting = new ArrayDeque<>();
     /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
     final Set<Integer> inboundQos2 = new HashSet<>();
 
@@ -129,8 +149,9 @@ final class Session {
         }
         this.connection = conn;
         this.online = true;
-        this.lastAckNanos = System.nanoTime();
+        this.lastProgressNanos = System.nanoTime();
         this.protocolVersion = conn.protocolVersion();
+        this.queueFullPolicy = broker.config().queueFullPolicyOf(clientId, conn.listenerQueueFullPolicy());
         this.expiryInterval = expiry;
         this.will = newWill;
         this.willDelay = newWillDelay;
@@ -211,6 +232,7 @@ final class Session {
         }
         connection = null;
         online = false;
+        releaseQos0Waiting();
         releaseThrottled(); // offline sessions queue up to max.queued.messages and slow nobody down
         disconnectedAt = System.currentTimeMillis();
         Message w = will;
@@ -256,8 +278,9 @@ final class Session {
             }
         }
         pendingWill = null;
-        broker.stats.storedMessages.addAndGet(-queue.size());
+        broker.stats.storedMessages.addAndGet(-queuedCount());
         queue.clear();
+        qos0Waiting.clear();
         inflight.clear();
         awaitingResend = 0;
         inboundQos2.clear();
@@ -333,6 +356,7 @@ final class Session {
         connection = null;
         online = false;
         will = null;
+        releaseQos0Waiting();
         releaseThrottled();
         outboundReset();
     }
@@ -343,37 +367,98 @@ final class Session {
 
     // ------------------------------------------------------------------------------------------------ outbound
 
-    /** Delivers or queues a message. Runs on {@link #loop}. */
-    void deliver(Delivery d) {
+    /**
+     * Delivers or queues a message. Runs on {@link #loop}. A message is written at once only while nothing waits
+     * before it, the socket is writable and (QoS 1/2) the inflight window has room; otherwise it is queued, QoS 0
+     * too, and sent as the socket drains ({@link #onWritable}) and acknowledgements come in, so a subscriber that
+     * keeps reading gets everything.
+     *
+     * @return false if the message was refused: the queue is full (dropped for this session and counted)
+     */
+    boolean deliver(Delivery d) {
         if (ended) {
             if (d.shared() != null) {
                 broker.redispatchShared(d); // chosen for a shared subscription just before this session ended
             }
-            return;
+            return true;
         }
         MqttConnection conn = connection;
         if (conn == null) {
             if (d.qos() == 0 && !broker.config().queueQos0()) {
-                return;
+                return true;
             }
-            enqueue(d);
-            return;
+            return enqueue(d);
         }
         if (d.qos() == 0) {
-            conn.writePublish(d, 0, false);
-            scheduleFlush();
-            return;
+            if (qos0Waiting.isEmpty() && conn.isWritable()) {
+                conn.writePublish(d, 0, false);
+                scheduleFlush();
+                return true;
+            }
+            return enqueue(qos0Waiting, d);
         }
         if (queue.isEmpty() && inflight.size() < conn.inflightWindow()) {
             sendInflight(conn, d);
             scheduleFlush();
-        } else {
-            enqueue(d);
+            return true;
+        }
+        return enqueue(queue, d);
+    }
+
+    /** The connection's socket can take more again: send what waits. Runs on {@link #loop}. */
+    void onWritable() {
+        lastProgressNanos = System.nanoTime();
+        drain();
+    }
+
+    /** Messages waiting in this session: its queue and the QoS 0 messages waiting for the socket. */
+    int queuedCount() {
+        return queue.size() + qos0Waiting.size();
+    }
+
+    /** Sends the QoS 0 messages that wait for the socket while it is writable. */
+    private void drainQos0(MqttConnection conn, long now) {
+        Delivery d;
+        while (conn.isWritable() && (d = qos0Waiting.poll()) != null) {
+            broker.stats.storedMessages.decrementAndGet();
+            if (!d.message().isExpired(now)) {
+                conn.writePublish(d, 0, false);
+            }
         }
     }
 
-    private void enqueue(Delivery d) {
-        if (queue.size() >= broker.config().maxQueuedMessages()) {
+    /**
+     * The connection went away: QoS 0 messages that waited for its socket join the offline queue if queue.qos0 is
+     * set, else they are dropped (counted).
+     */
+    private void releaseQos0Waiting() {
+        if (qos0Waiting.isEmpty()) {
+            return;
+        }
+        if (broker.config().queueQos0()) {
+            queue.addAll(qos0Waiting);
+        } else {
+            broker.stats.storedMessages.addAndGet(-qos0Waiting.size());
+            broker.stats.publishDropped.add(qos0Waiting.size());
+        }
+        qos0Waiting.clear();
+    }
+
+    /**
+     * Too many deliveries wait for this session's loop: marks it congested from the publisher's loop. A volatile
+     * write that may race with {@link #maybeRelease}; the hand-offs that are pending call maybeRelease when they
+     * run, so the flag is cleared again once the loop has caught up.
+     */
+    void congestedFromOtherLoop() {
+        congested = true;
+    }
+
+    private boolean enqueue(Delivery d) {
+        return enqueue(queue, d);
+    }
+
+    private boolean enqueue(ArrayDeque<Delivery> into, Delivery d) {
+        if (queuedCount() >= broker.config().maxQueuedMessages()) {
             broker.stats.publishDropped.increment();
             long dropped = broker.stats.publishDropped.sum();
             if (dropped - droppedLogged >= 1000 || droppedLogged == 0) {
@@ -381,14 +466,15 @@ final class Session {
                 LOG.warn("Session {}: queue full ({} messages, max.queued.messages), dropping message on '{}'",
                         clientId, queue.size(), d.message().topic());
             }
-            return;
+            return false;
         }
-        queue.add(d);
+        into.add(d);
         broker.stats.storedMessages.incrementAndGet();
-        if (!congested && online && queue.size() >= throttleHigh()) {
+        if (!congested && online && queuedCount() >= throttleHigh()) {
             congested = true;
         }
         updateInfoLater();
+        return true;
     }
 
     private int throttleHigh() {
@@ -434,7 +520,8 @@ final class Session {
      * few deliveries are on their way to its loop. Runs on {@link #loop}.
      */
     void maybeRelease() {
-        if (congested && queue.size() <= throttleHigh() / 4 && pendingDeliveries.get() < MAX_PENDING_QOS0 / 4) {
+        if (congested && queuedCount() <= throttleHigh() / 4
+                && pendingDeliveries.get() < THROTTLE_PENDING_DELIVERIES / 4) {
             releaseThrottled();
         }
     }
@@ -482,8 +569,13 @@ final class Session {
         resendAwaiting(conn);
         long now = System.currentTimeMillis();
         int window = conn.inflightWindow();
-        while (!queue.isEmpty() && inflight.size() < window) {
-            Delivery d = queue.poll();
+        drainQos0(conn, now);
+        while (!queue.isEmpty()) {
+            Delivery d = queue.peek();
+            if (d.qos() > 0 ? inflight.size() >= window : !conn.isWritable()) {
+                break; // QoS 1/2 wait for the window, QoS 0 for the socket
+            }
+            queue.poll();
             broker.stats.storedMessages.decrementAndGet();
             if (d.message().isExpired(now)) {
                 continue;
@@ -501,13 +593,13 @@ final class Session {
 
     /** True if congested by a client that is stuck rather than slow (see {@link #STALL_NANOS}). Any thread. */
     boolean stalled() {
-        return System.nanoTime() - lastAckNanos > STALL_NANOS;
+        return System.nanoTime() - lastProgressNanos > STALL_NANOS;
     }
 
     void onPubAck(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBLISH_SENT) {
-            lastAckNanos = System.nanoTime();
+            lastProgressNanos = System.nanoTime();
             removeInflight(packetId);
             drain();
         } else {
@@ -530,7 +622,7 @@ final class Session {
             drain();
             return;
         }
-        lastAckNanos = System.nanoTime();
+        lastProgressNanos = System.nanoTime();
         resendNotNeeded(f); // acknowledges the copy sent on the earlier connection
         f.state = OutState.PUBREL_SENT;
         if (conn != null) {
@@ -542,7 +634,7 @@ final class Session {
     void onPubComp(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBREL_SENT) {
-            lastAckNanos = System.nanoTime();
+            lastProgressNanos = System.nanoTime();
             removeInflight(packetId);
             drain();
         }
@@ -580,7 +672,7 @@ final class Session {
 
     void updateInfo() {
         info = new SessionInfo(clientId, connection != null, protocolVersion, expiryInterval, subscriptions.size(),
-                inflight.size(), queue.size(), disconnectedAt);
+                inflight.size(), queuedCount(), disconnectedAt);
     }
 
     /** Removes expired messages from the offline queue (run periodically). */
