@@ -295,6 +295,11 @@ public class Broker implements BrokerService {
         }
     }
 
+    /** How many times back-pressure paused a publishing connection since start (see {@link QueueFullPolicy}). */
+    public long publishersPaused() {
+        return stats.publishersPaused.sum();
+    }
+
     /** The session of a client id, or null (tests). */
     Session session(String clientId) {
         return sessions.get(clientId);
@@ -797,6 +802,10 @@ public class Broker implements BrokerService {
                 if (s.connection == null && d.qos() == 0 && !config.queueQos0()) {
                     return 1; // nothing to queue: not worth a hand-off
                 }
+            }
+            if (!here && !s.congested && s.pendingDeliveries.get() >= s.throttleHigh()) {
+                // deliveries on their way count as queued: the session's loop has not seen them yet
+                s.congestedFromOtherLoop();
             }
             if (s.congested && !s.stalled()) {
                 if (s.queueFullPolicy == QueueFullPolicy.THROTTLE) {

@@ -188,6 +188,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             heldBeforeConnack.add(m);
             return;
         }
+        if (readPaused) {
+            if (heldWhilePaused == null) {
+                heldWhilePaused = new java.util.ArrayDeque<>();
+            }
+            heldWhilePaused.add(m);
+            return;
+        }
         process(m);
     }
 
@@ -284,6 +291,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return channel.isWritable();
     }
 
+    /** Bytes written to the channel and not yet to the socket. Any thread. */
+    long pendingWriteBytes() {
+        io.netty.channel.ChannelOutboundBuffer b = channel.unsafe().outboundBuffer();
+        return b == null ? 0 : b.totalPendingWriteBytes();
+    }
+
     /** The queue.full.policy of this connection's listener, or null. */
     QueueFullPolicy listenerQueueFullPolicy() {
         return listener.config().queueFullPolicy();
@@ -307,6 +320,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         heldBeforeConnack = new ArrayList<>(0);
         for (MqttMessage m : held) {
             ReferenceCountUtil.release(m);
+        }
+        if (heldWhilePaused != null) {
+            MqttMessage m;
+            while ((m = heldWhilePaused.poll()) != null) {
+                ReferenceCountUtil.release(m);
+            }
         }
         Session s = session;
         if (s != null && !disconnectHandled) {
@@ -704,6 +723,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         onChannelLoop(() -> {
             if (!readPaused && state == State.CONNECTED) {
                 readPaused = true;
+                broker.stats.publishersPaused.increment();
                 channel.config().setAutoRead(false);
                 channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
@@ -718,12 +738,23 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
-                if (state == State.CONNECTED) {
+                MqttMessage m;
+                while (!readPaused && heldWhilePaused != null && (m = heldWhilePaused.poll()) != null) {
+                    process(m);
+                }
+                if (!readPaused && state == State.CONNECTED) {
                     channel.config().setAutoRead(true);
                 }
             }
         });
     }
+
+    /**
+     * Packets decoded while reads are paused by {@link #throttle}: the rest of the bytes read before the pause. They
+     * wait here, so a pause takes effect at the next packet rather than after the whole read buffer (up to one read's
+     * worth of packets, which are in memory already). Channel-loop confined; created on first use.
+     */
+    private java.util.ArrayDeque<MqttMessage> heldWhilePaused;
 
     private void onChannelLoop(Runnable r) {
         if (channel.eventLoop().inEventLoop()) {

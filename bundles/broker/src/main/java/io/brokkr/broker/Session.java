@@ -477,7 +477,8 @@ final class Session {
         return true;
     }
 
-    private int throttleHigh() {
+    /** Queued messages from which this online session counts as congested. Any thread. */
+    int throttleHigh() {
         return Math.max(1, Math.min(THROTTLE_QUEUE, broker.config().maxQueuedMessages() / 2));
     }
 
@@ -520,7 +521,7 @@ final class Session {
      * few deliveries are on their way to its loop. Runs on {@link #loop}.
      */
     void maybeRelease() {
-        if (congested && queuedCount() <= throttleHigh() / 4
+        if (congested && queuedCount() + pendingDeliveries.get() <= throttleHigh() / 4
                 && pendingDeliveries.get() < THROTTLE_PENDING_DELIVERIES / 4) {
             releaseThrottled();
         }
@@ -591,10 +592,27 @@ final class Session {
         updateInfoLater();
     }
 
-    /** True if congested by a client that is stuck rather than slow (see {@link #STALL_NANOS}). Any thread. */
+    /**
+     * True if congested by a client that is stuck rather than slow (see {@link #STALL_NANOS}). Any thread. Besides
+     * acknowledgements and writability, a shrinking outbound buffer of the connection counts as progress: while the
+     * session is congested it writes nothing new, so the buffer shrinks only as the client reads. The sample is
+     * updated by whichever thread asks; a race between two of them can only miss or repeat one sample.
+     */
     boolean stalled() {
-        return System.nanoTime() - lastProgressNanos > STALL_NANOS;
+        long now = System.nanoTime();
+        MqttConnection c = connection;
+        if (c != null) {
+            long pending = c.pendingWriteBytes();
+            if (pending < lastPendingBytes) {
+                lastProgressNanos = now;
+            }
+            lastPendingBytes = pending;
+        }
+        return now - lastProgressNanos > STALL_NANOS;
     }
+
+    /** The connection's outbound buffer at the last {@link #stalled()} sample. */
+    private volatile long lastPendingBytes;
 
     void onPubAck(int packetId) {
         Inflight f = inflight.get(packetId);

@@ -18,6 +18,8 @@ final class Stats {
     final AtomicLong storedMessages = new AtomicLong();   // messages queued in sessions
     /** Connections moved to the event loop of the session they resumed (see Broker.connect). */
     final LongAdder connectionsMoved = new LongAdder();
+    /** Times a publishing connection was paused by back-pressure. */
+    final LongAdder publishersPaused = new LongAdder();
 
     void clientConnected() {
         int now = connected.incrementAndGet();
