@@ -273,9 +273,9 @@ public class Broker implements BrokerService {
     }
 
     /**
-     * Completes a CONNECT after authentication. A new session is created on the connection's own event loop, so a
-     * client's packets and its session state share one thread; an existing session keeps its loop and the
-     * connection's work hops to it. Runs on any thread.
+     * Completes a CONNECT after authentication. A new session is created on the connection's own event loop; an
+     * existing session keeps its loop and the connection's channel moves there, so that a client's packets and its
+     * session state always share one thread. Runs on the connection's loop.
      */
     void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
         String id = conn.clientId();
@@ -289,11 +289,26 @@ public class Broker implements BrokerService {
             }
         }
         Session target = s;
-        if (target.loop.inEventLoop()) {
-            attach(target, conn, p);
+        if (target.loop == conn.channel().eventLoop()) {
+            if (target.loop.inEventLoop()) {
+                attach(target, conn, p);
+            } else {
+                target.loop.execute(() -> attach(target, conn, p));
+            }
         } else {
-            target.loop.execute(() -> attach(target, conn, p));
+            stats.connectionsMoved.increment();
+            conn.moveTo(target.loop, () -> attach(target, conn, p));
         }
+    }
+
+    /** How many times back-pressure paused a publishing connection since start (see {@link QueueFullPolicy}). */
+    public long publishersPaused() {
+        return stats.publishersPaused.sum();
+    }
+
+    /** The session of a client id, or null (tests). */
+    Session session(String clientId) {
+        return sessions.get(clientId);
     }
 
     /** Runs on the session's loop. */
@@ -570,17 +585,17 @@ public class Broker implements BrokerService {
      * Publishes a message: interceptors, retained store, then routing.
      *
      * @param publisher the publishing client, or null for broker-originated messages
-     * @return number of sessions the message was delivered or queued to
+     * @return what routing came to (complete at once when every target is on this thread's loop)
      */
-    int publish(ClientInfo publisher, Message message) {
+    RouteResult publish(ClientInfo publisher, Message message) {
         return publish(publisher, message, null);
     }
 
     /**
      * As {@link #publish(ClientInfo, Message)}; {@code from} is the publishing connection, throttled (reads paused)
-     * when the message is for an online subscriber whose QoS 1/2 queue is long, until that queue drains.
+     * while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
      */
-    int publish(ClientInfo publisher, Message message, MqttConnection from) {
+    RouteResult publish(ClientInfo publisher, Message message, MqttConnection from) {
         Message m = message;
         for (MessageInterceptor i : interceptors) {
             try {
@@ -589,7 +604,7 @@ public class Broker implements BrokerService {
                 LOG.warn("Interceptor {} failed in onMessageReceived: {}", i, e.toString(), e);
             }
             if (m == null) {
-                return 0;
+                return RouteResult.NO_TARGETS;
             }
         }
         if (m.retain()) {
@@ -605,18 +620,15 @@ public class Broker implements BrokerService {
         return route(m, from);
     }
 
-    private int route(Message m) {
-        return route(m, null);
-    }
-
-    private int route(Message m, MqttConnection from) {
+    private RouteResult route(Message m, MqttConnection from) {
         Router r = new Router(m);
         tree.match(m.topic(), r);
-        int n = r.dispatch();
-        if (r.congested != null && from != null) {
-            from.throttle(r.congested);
+        RouteResult result = r.dispatch();
+        Session c = r.throttleFor();
+        if (c != null && from != null) {
+            from.throttle(c);
         }
-        return n;
+        return result;
     }
 
     /** Collects the targets of one message: one delivery per session (overlapping subscriptions merged). */
@@ -626,8 +638,12 @@ public class Broker implements BrokerService {
         private Target firstTarget;
         private IdentityHashMap<Session, Target> many;
         private List<Target> shared;
-        /** A target of a QoS 1/2 delivery whose queue is long: the publisher is to be throttled. */
-        Session congested;
+        /** A congested target whose queue.full.policy is throttle: it throttles the publisher on its own. */
+        private Session forcedThrottle;
+        /** A congested target with policy auto (it throttles the publisher if no target can take the message). */
+        private Session congested;
+        /** True once a target that can take the message now (not congested) was seen. */
+        private boolean anyFree;
 
         Router(Message message) {
             this.message = message;
@@ -669,13 +685,26 @@ public class Broker implements BrokerService {
             shared.add(t);
         }
 
-        int dispatch() {
+        /**
+         * The session whose congestion is to pause the publisher, or null: a target with queue.full.policy
+         * throttle that is congested, or, with policy auto, a congested target when no target could take the
+         * message at once. A slow subscriber that receives what others receive too thus costs the others nothing
+         * (its queue fills to its bound and overflows for it alone), while a fan-in whose only subscriber is the
+         * bottleneck slows its publishers down instead of overflowing.
+         */
+        Session throttleFor() {
+            if (forcedThrottle != null) {
+                return forcedThrottle;
+            }
+            return anyFree ? null : congested;
+        }
+
+        RouteResult dispatch() {
             if (first == null && shared == null) {
-                return 0;
+                return RouteResult.NO_TARGETS;
             }
             if (many == null && shared == null) {
-                send(firstTarget);
-                return 1;
+                return send(firstTarget);
             }
             List<Target> all = new ArrayList<>();
             if (firstTarget != null) {
@@ -692,17 +721,24 @@ public class Broker implements BrokerService {
             List<Delivery>[] perLoop = new List[loops.length];
             @SuppressWarnings("unchecked")
             List<Session>[] perLoopSessions = new List[loops.length];
+            int takenHere = 0;
+            int otherLoops = 0;
             for (Target t : all) {
                 Delivery d = t.delivery(message);
                 Session s = t.session;
                 boolean here = s.loop.inEventLoop();
-                if (!admit(s, d, here)) {
+                int a = admit(s, d, here);
+                if (a != HAND_OFF) {
+                    takenHere += a;
                     continue;
                 }
                 int idx = s.loopIndex;
                 if (perLoop[idx] == null) {
                     perLoop[idx] = new ArrayList<>();
                     perLoopSessions[idx] = new ArrayList<>();
+                    if (!here) {
+                        otherLoops++;
+                    }
                 }
                 perLoop[idx].add(d);
                 perLoopSessions[idx].add(s);
@@ -710,86 +746,108 @@ public class Broker implements BrokerService {
                     s.pendingDeliveries.incrementAndGet();
                 }
             }
+            RouteResult result = otherLoops == 0 ? null : new RouteResult(all.size(), otherLoops + 1, true);
             for (int i = 0; i < loops.length; i++) {
                 if (perLoop[i] != null) {
                     List<Delivery> ds = perLoop[i];
                     List<Session> ss = perLoopSessions[i];
                     if (loops[i].inEventLoop()) {
                         for (int k = 0; k < ds.size(); k++) {
-                            ss.get(k).deliver(ds.get(k));
+                            if (ss.get(k).deliver(ds.get(k))) {
+                                takenHere++;
+                            }
                         }
                     } else {
-                        loops[i].execute(() -> {
-                            for (int k = 0; k < ds.size(); k++) {
-                                Session s = ss.get(k);
-                                s.pendingDeliveries.decrementAndGet();
-                                s.deliver(ds.get(k));
-                                s.maybeRelease();
-                            }
-                        });
+                        handOff(loops[i], ds, ss, result);
                     }
                 }
             }
-            return all.size();
+            if (result == null) {
+                return RouteResult.done(all.size(), takenHere);
+            }
+            result.part(takenHere);
+            return result;
         }
 
-        private void send(Target t) {
+        private RouteResult send(Target t) {
             Delivery d = t.delivery(message);
             Session s = t.session;
             boolean here = s.loop.inEventLoop();
-            if (!admit(s, d, here)) {
-                return;
+            int a = admit(s, d, here);
+            if (a != HAND_OFF) {
+                return RouteResult.done(1, a);
             }
             if (here) {
-                s.deliver(d);
+                return RouteResult.done(1, s.deliver(d) ? 1 : 0);
+            }
+            RouteResult result = new RouteResult(1, 1, true);
+            s.pendingDeliveries.incrementAndGet();
+            handOff(s.loop, List.of(d), List.of(s), result);
+            return result;
+        }
+
+        /**
+         * Runs the deliveries on their sessions' loop; they count in the sessions' pending deliveries until then.
+         * The result learns how many were taken.
+         */
+        private void handOff(EventLoop loop, List<Delivery> ds, List<Session> ss, RouteResult result) {
+            try {
+                loop.execute(() -> {
+                    int taken = 0;
+                    for (int k = 0; k < ds.size(); k++) {
+                        Session s = ss.get(k);
+                        s.pendingDeliveries.decrementAndGet();
+                        if (s.deliver(ds.get(k))) {
+                            taken++;
+                        }
+                        s.maybeRelease();
+                    }
+                    result.part(taken);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                for (Session s : ss) {
+                    s.pendingDeliveries.decrementAndGet();
+                }
+                stats.publishDropped.add(ds.size()); // broker stopping
+                result.part(0);
+            }
+        }
+
+        /**
+         * Decides, on the publisher's loop, whether a delivery is handed to its session: {@link #HAND_OFF}, or
+         * 1 if it counts as taken without a hand-off (an offline session that does not queue QoS 0), 0 if it is
+         * refused here (the subscriber's loop is far behind: {@link Session#MAX_PENDING_DELIVERIES} hand-offs wait
+         * for it). Notes congestion for {@link #throttleFor()}.
+         */
+        private int admit(Session s, Delivery d, boolean here) {
+            if (!here) {
+                int pending = s.pendingDeliveries.get();
+                if (pending >= Session.THROTTLE_PENDING_DELIVERIES) {
+                    // the broker's own loop is behind: throttle whatever the policy, it is the broker's overload
+                    forcedThrottle = s;
+                    if (pending >= Session.MAX_PENDING_DELIVERIES) {
+                        stats.publishDropped.increment();
+                        return 0;
+                    }
+                }
+                if (s.connection == null && d.qos() == 0 && !config.queueQos0()) {
+                    return 1; // nothing to queue: not worth a hand-off
+                }
+            }
+            if (s.congested() && !s.stalled()) {
+                if (s.queueFullPolicy == QueueFullPolicy.THROTTLE) {
+                    forcedThrottle = s;
+                } else if (s.queueFullPolicy == QueueFullPolicy.AUTO) {
+                    congested = s;
+                }
             } else {
-                s.deliverFromOtherLoop(d);
+                anyFree = true;
             }
-        }
-
-        /**
-         * Notes a congested QoS 1/2 target (its publisher is to be throttled); false if the delivery is dropped
-         * here: QoS 0 for a slow subscriber on another loop.
-         */
-        private boolean admit(Session s, Delivery d, boolean here) {
-            if (d.qos() > 0 && s.congested() && !s.stalled()) {
-                congested = s;
-            }
-            return !(d.qos() == 0 && slowQos0(s) && !here);
-        }
-
-        /**
-         * For a QoS 0 delivery, on the publisher's loop: true if the subscriber cannot take it now. The message is
-         * then dropped here when it would have to be handed to another loop (as {@link MqttConnection#writePublish}
-         * would drop it later) instead of piling up as tasks.
-         * <ul>
-         * <li>Its channel is not writable (a slow or stuck client): dropped, the publisher goes on at full speed.</li>
-         * <li>{@link Session#MAX_PENDING_QOS0} deliveries are already on their way to its loop: the broker's own
-         * loop is behind. Dropped too, and the session counts as congested ({@link Session#congested()}) so that
-         * the publisher is throttled like one feeding a congested QoS 1/2 subscriber: reading at full speed only to
-         * drop most messages would take the CPU the subscriber's loop needs.</li>
-         * <li>Offline: dropped unless queue.qos0.</li>
-         * </ul>
-         */
-        private boolean slowQos0(Session s) {
-            MqttConnection c = s.connection;
-            if (c == null) {
-                return !s.loop.inEventLoop() && !config.queueQos0(); // nothing to queue: drop before the hand-off
-            }
-            if (s.pendingDeliveries.get() >= Session.MAX_PENDING_QOS0) {
-                // the subscriber's loop is behind: throttle, it is the broker's own overload (s.congested() says so
-                // as long as it lasts; the publisher's loop writes nothing of the session)
-                congested = s;
-            } else if (c.channel().isWritable()) {
-                return false;
-            }
-            // a slow or stuck client: drop, do not slow down its publishers
-            if (!s.loop.inEventLoop()) {
-                stats.publishDropped.increment();
-            }
-            return true;
+            return HAND_OFF;
         }
     }
+
+    private static final int HAND_OFF = -1;
 
     private static final class Target {
         final Session session;
@@ -923,7 +981,7 @@ public class Broker implements BrokerService {
                     lastSys.put(e.getKey(), e.getValue());
                     Message m = Message.of(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8), 0, true);
                     retainedStore.put(m);
-                    route(m);
+                    route(m, null);
                 }
             }
         } catch (RuntimeException e) {
@@ -1030,7 +1088,7 @@ public class Broker implements BrokerService {
         if (message.qos() > config.maxQos()) {
             throw new IllegalArgumentException("QoS " + message.qos() + " exceeds max.qos " + config.maxQos());
         }
-        return publish(null, message);
+        return publish(null, message).targets();
     }
 
     /**

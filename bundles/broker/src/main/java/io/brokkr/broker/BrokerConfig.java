@@ -30,6 +30,9 @@ public final class BrokerConfig {
     private boolean nativeTransport = true;
     private int ioThreads = 0;
     private int maxClientIdLength = 65_535;
+    private QueueFullPolicy queueFullPolicy = QueueFullPolicy.AUTO;
+    private List<String> throttleClients = List.of();
+    private List<String> dropClients = List.of();
 
     public static BrokerConfig defaults() {
         return new BrokerConfig();
@@ -74,6 +77,9 @@ public final class BrokerConfig {
         c.ioThreads = k.integer("io.threads", c.ioThreads, current.ioThreads, 0, 1024);
         c.maxClientIdLength = k.integer("max.client.id.length", c.maxClientIdLength, current.maxClientIdLength, 23,
                 65_535);
+        c.queueFullPolicy = k.policy("queue.full.policy", c.queueFullPolicy, current.queueFullPolicy);
+        c.throttleClients = k.list("queue.full.policy.throttle.clients");
+        c.dropClients = k.list("queue.full.policy.drop.clients");
         return c;
     }
 
@@ -118,6 +124,34 @@ public final class BrokerConfig {
             return n;
         }
 
+        QueueFullPolicy policy(String key, QueueFullPolicy def, QueueFullPolicy current) {
+            String v = raw(key);
+            if (v == null || v.isEmpty()) {
+                return def;
+            }
+            try {
+                return QueueFullPolicy.parse(v);
+            } catch (IllegalArgumentException e) {
+                errors.add(key + ": " + e.getMessage());
+                return current;
+            }
+        }
+
+        /** A comma-separated list; blanks dropped. */
+        List<String> list(String key) {
+            String v = raw(key);
+            if (v == null || v.isEmpty()) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            for (String part : v.split(",")) {
+                if (!part.isBlank()) {
+                    out.add(part.trim());
+                }
+            }
+            return List.copyOf(out);
+        }
+
         boolean bool(String key, boolean def, boolean current) {
             String v = raw(key);
             if (v == null || v.isEmpty()) {
@@ -132,6 +166,43 @@ public final class BrokerConfig {
             errors.add(key + ": '" + v + "' is not true or false");
             return current;
         }
+    }
+
+    /** Default {@link QueueFullPolicy} (cfg {@code queue.full.policy}). */
+    public QueueFullPolicy queueFullPolicy() { return queueFullPolicy; }
+    public BrokerConfig queueFullPolicy(QueueFullPolicy v) { queueFullPolicy = v; return this; }
+
+    /** Client id prefixes whose sessions always throttle their publishers (cfg queue.full.policy.throttle.clients). */
+    public List<String> throttleClients() { return throttleClients; }
+    public BrokerConfig throttleClients(List<String> v) { throttleClients = List.copyOf(v); return this; }
+
+    /** Client id prefixes whose sessions never throttle their publishers (cfg queue.full.policy.drop.clients). */
+    public List<String> dropClients() { return dropClients; }
+    public BrokerConfig dropClients(List<String> v) { dropClients = List.copyOf(v); return this; }
+
+    /**
+     * The policy of a client: a matching client id prefix first (the longest wins, drop before throttle on a tie),
+     * then the listener's own setting, then {@link #queueFullPolicy()}.
+     */
+    public QueueFullPolicy queueFullPolicyOf(String clientId, QueueFullPolicy listenerPolicy) {
+        int best = -1;
+        QueueFullPolicy p = null;
+        for (String prefix : dropClients) {
+            if (clientId.startsWith(prefix) && prefix.length() > best) {
+                best = prefix.length();
+                p = QueueFullPolicy.DROP;
+            }
+        }
+        for (String prefix : throttleClients) {
+            if (clientId.startsWith(prefix) && prefix.length() > best) {
+                best = prefix.length();
+                p = QueueFullPolicy.THROTTLE;
+            }
+        }
+        if (p != null) {
+            return p;
+        }
+        return listenerPolicy != null ? listenerPolicy : queueFullPolicy;
     }
 
     /** Server cap on keep alive in seconds, sent as Server Keep Alive (MQTT 5). 0 = no cap. */

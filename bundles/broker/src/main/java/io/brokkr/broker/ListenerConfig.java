@@ -10,8 +10,14 @@ import java.util.Objects;
  * @param type  listener type; "tcp" (TLS and WebSocket are further types of the same factory)
  * @param host  bind address
  * @param port  port, 0 for an ephemeral port
+ * @param queueFullPolicy the {@link QueueFullPolicy} of this listener's clients (cfg {@code queue.full.policy}), or
+ *              null for the broker's
  */
-public record ListenerConfig(String name, String type, String host, int port) {
+public record ListenerConfig(String name, String type, String host, int port, QueueFullPolicy queueFullPolicy) {
+
+    public ListenerConfig(String name, String type, String host, int port) {
+        this(name, type, host, port, null);
+    }
 
     public ListenerConfig {
         Objects.requireNonNull(name, "name");
@@ -32,7 +38,14 @@ public record ListenerConfig(String name, String type, String host, int port) {
         Object type = p.get("type");
         Object host = p.get("host");
         int port = BrokerConfig.intProp(p, "port", 1883, 0, 65_535);
+        Object policy = p.get("queue.full.policy");
+        QueueFullPolicy qfp;
+        try {
+            qfp = policy == null || policy.toString().isBlank() ? null : QueueFullPolicy.parse(policy.toString());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("queue.full.policy: " + e.getMessage());
+        }
         return new ListenerConfig(name == null ? fallbackName : name.toString().trim(),
-                type == null ? null : type.toString(), host == null ? null : host.toString(), port);
+                type == null ? null : type.toString(), host == null ? null : host.toString(), port, qfp);
     }
 }

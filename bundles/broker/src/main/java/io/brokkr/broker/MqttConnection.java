@@ -92,6 +92,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
     static final int RC_TOPIC_ALIAS_INVALID = 0x94;
     static final int RC_PACKET_TOO_LARGE = 0x95;
+    static final int RC_QUOTA_EXCEEDED = 0x97;
     static final int RC_ADMINISTRATIVE_ACTION = 0x98;
     static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
     static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
@@ -203,6 +204,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             heldBeforeConnack.add(m);
             return;
         }
+        if (readPaused) {
+            if (heldWhilePaused == null) {
+                heldWhilePaused = new java.util.ArrayDeque<>();
+            }
+            heldWhilePaused.add(m);
+            return;
+        }
         process(m);
     }
 
@@ -288,7 +296,26 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (channel.isWritable()) {
+            onSession(Session::onWritable);
+        }
         super.channelWritabilityChanged(ctx);
+    }
+
+    /** The socket takes more without buffering beyond the high water mark. Any thread. */
+    boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    /** Bytes written to the channel and not yet to the socket. Any thread. */
+    long pendingWriteBytes() {
+        io.netty.channel.ChannelOutboundBuffer b = channel.unsafe().outboundBuffer();
+        return b == null ? 0 : b.totalPendingWriteBytes();
+    }
+
+    /** The queue.full.policy of this connection's listener, or null. */
+    QueueFullPolicy listenerQueueFullPolicy() {
+        return listener.config().queueFullPolicy();
     }
 
     @Override
@@ -309,6 +336,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         heldBeforeConnack = new ArrayList<>(0);
         for (MqttMessage m : held) {
             ReferenceCountUtil.release(m);
+        }
+        if (heldWhilePaused != null) {
+            MqttMessage m;
+            while ((m = heldWhilePaused.poll()) != null) {
+                ReferenceCountUtil.release(m);
+            }
         }
         if (!link.compareAndSet(UNLINKED, CLOSED_UNLINKED) && release()) {
             Session s = session;
@@ -561,14 +594,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 return;
             }
             info = ci;
-            if (finalKeepAlive > 0) {
-                // [MQTT-3.1.2-22] one and a half times the keep alive period
-                long idleMillis = finalKeepAlive * 1500L;
-                channel.pipeline().replace(IDLE_HANDLER, IDLE_HANDLER,
-                        new IdleStateHandler(idleMillis, 0, 0, TimeUnit.MILLISECONDS));
-            } else {
-                channel.pipeline().remove(IDLE_HANDLER);
-            }
             ConnectParams p = new ConnectParams(cleanStart, sessionExpiry, expiryCapped, finalAssigned,
                     finalServerKeepAlive, finalWill, finalWillDelay);
             broker.connect(this, p);
@@ -638,8 +663,43 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return link.compareAndSet(LINKED, RELEASED);
     }
 
+    /**
+     * Moves this connection's channel to {@code loop} (the event loop of the session it is about to attach to), so
+     * that its packets and its session's state are handled on one thread, then runs {@code then} there. Runs on the
+     * channel's current loop while reads are paused (CONNECTING); nothing has been written yet. If the move fails the
+     * connection is closed.
+     */
+    void moveTo(io.netty.channel.EventLoop loop, Runnable then) {
+        channel.deregister().addListener(d -> {
+            if (!d.isSuccess()) {
+                LOG.warn("Client {}: cannot move the connection to its session's event loop: {}", clientId,
+                        String.valueOf(d.cause()));
+                channel.close();
+                return;
+            }
+            loop.register(channel).addListener(r -> {
+                if (!r.isSuccess()) {
+                    LOG.warn("Client {}: cannot move the connection to its session's event loop: {}", clientId,
+                            String.valueOf(r.cause()));
+                    channel.close();
+                    return;
+                }
+                then.run();
+            });
+        });
+    }
+
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
     void connected(Session s, boolean sessionPresent, ConnectParams p) {
+        int keepAlive = info.keepAlive();
+        if (keepAlive > 0) {
+            // [MQTT-3.1.2-22] one and a half times the keep alive period; added here, on the loop the channel
+            // stays on, so its timer runs there
+            channel.pipeline().replace(IDLE_HANDLER, IDLE_HANDLER,
+                    new IdleStateHandler(keepAlive * 1500L, 0, 0, TimeUnit.MILLISECONDS));
+        } else {
+            channel.pipeline().remove(IDLE_HANDLER);
+        }
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         BrokerConfig cfg = broker.config();
         if (isV5()) {
@@ -709,6 +769,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         onChannelLoop(() -> {
             if (!readPaused && state == State.CONNECTED) {
                 readPaused = true;
+                broker.stats.publishersPaused.increment();
                 channel.config().setAutoRead(false);
                 channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
@@ -723,12 +784,23 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
-                if (state == State.CONNECTED) {
+                MqttMessage m;
+                while (!readPaused && heldWhilePaused != null && (m = heldWhilePaused.poll()) != null) {
+                    process(m);
+                }
+                if (!readPaused && state == State.CONNECTED) {
                     channel.config().setAutoRead(true);
                 }
             }
         });
     }
+
+    /**
+     * Packets decoded while reads are paused by {@link #throttle}: the rest of the bytes read before the pause. They
+     * wait here, so a pause takes effect at the next packet rather than after the whole read buffer (up to one read's
+     * worth of packets, which are in memory already). Channel-loop confined; created on first use.
+     */
+    private java.util.ArrayDeque<MqttMessage> heldWhilePaused;
 
     private void onChannelLoop(Runnable r) {
         if (channel.eventLoop().inEventLoop()) {
@@ -817,15 +889,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
         if (qos == 2 && s.inboundQos2.contains(packetId)) {
             // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
-            writePubReply(MqttMessageType.PUBREC, packetId, 0);
-            s.scheduleFlush();
+            ackPublish(s, qos, packetId, 0);
             return;
         }
         // Receive Maximum counts the QoS 1 and QoS 2 PUBLISHes not answered with PUBACK or PUBCOMP [MQTT-3.3.4-7]:
-        // a QoS 1 PUBLISH is answered as soon as it is handled, so the open QoS 2 flows are the count, and a QoS 1
+        // the open QoS 2 flows and the QoS 1 PUBLISHes whose PUBACK waits for routing are the count, and a QoS 1
         // or 2 PUBLISH arriving while Receive Maximum of them are open is one too many (section 4.9). 3.x has no
         // Receive Maximum: there, only the open QoS 2 flows (state the broker keeps) are bounded.
-        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2.size() >= cfg.receiveMaximum()) {
+        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2.size() + pendingQos1Acks >= cfg.receiveMaximum()) {
             disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
             return;
         }
@@ -837,26 +908,91 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         Message message = new Message(topic, payload, qos, retain, mp, clientId, System.currentTimeMillis());
-        int rc;
         if (topic.startsWith("$SYS") || !broker.authorizePublish(info, topic, qos, retain)) {
             LOG.info("Client {}: not authorized to publish to '{}'", clientId, topic);
-            rc = RC_NOT_AUTHORIZED;
-        } else {
-            int matched = broker.publish(info, message, this);
-            rc = matched == 0 ? RC_NO_MATCHING_SUBSCRIBERS : 0;
+            ackPublish(s, qos, packetId, RC_NOT_AUTHORIZED);
+            return;
         }
-        if (qos == 2 && rc < 0x80) {
-            s.inboundQos2.add(packetId);
+        if (qos == 2) {
+            s.inboundQos2.add(packetId); // a duplicate arriving while this one is routed is recognised
         }
-        ackPublish(s, qos, packetId, rc);
+        RouteResult routed = broker.publish(info, message, this);
+        if (qos > 0) {
+            ackPublish(s, qos, packetId, 0, routed);
+        }
     }
 
+    /** An acknowledgement of an inbound QoS 1/2 PUBLISH that waits for routing (or behind one that does). */
+    private record PendingAck(int qos, int packetId, int rc, RouteResult routed) {
+        boolean ready() {
+            return routed == null || routed.isDone();
+        }
+    }
+
+    /**
+     * PUBACK/PUBREC of inbound PUBLISHes whose routing has not completed, and those behind them, in the order the
+     * PUBLISHes came [MQTT-4.6.0-2]; confined to the session loop. Created on first use.
+     */
+    private java.util.ArrayDeque<PendingAck> pendingAcks;
+    /** QoS 1 entries of {@link #pendingAcks}: they count against the broker's Receive Maximum. */
+    private int pendingQos1Acks;
+
     private void ackPublish(Session s, int qos, int packetId, int rc) {
+        ackPublish(s, qos, packetId, rc, null);
+    }
+
+    /**
+     * Acknowledges an inbound QoS 1/2 PUBLISH once it is safe: when {@code routed} is done (every target took the
+     * message or refused it), with its reason code, else with {@code rc}. Runs on the session loop.
+     */
+    private void ackPublish(Session s, int qos, int packetId, int rc, RouteResult routed) {
         if (qos == 0) {
             return;
         }
+        boolean ready = routed == null || routed.isDone();
+        if (ready && (pendingAcks == null || pendingAcks.isEmpty())) {
+            writeAck(s, qos, packetId, routed == null ? rc : routed.reasonCode());
+            return;
+        }
+        if (pendingAcks == null) {
+            pendingAcks = new java.util.ArrayDeque<>();
+        }
+        pendingAcks.add(new PendingAck(qos, packetId, rc, routed));
+        if (qos == 1) {
+            pendingQos1Acks++;
+        }
+        if (!ready) {
+            routed.whenDone(() -> {
+                if (s.loop.inEventLoop()) {
+                    writeReadyAcks(s);
+                } else {
+                    s.loop.execute(() -> writeReadyAcks(s));
+                }
+            });
+        }
+    }
+
+    /** Writes the acknowledgements at the head of {@link #pendingAcks} whose routing is done. Session loop. */
+    private void writeReadyAcks(Session s) {
+        if (s.connection != this) {
+            return; // this connection is gone: its client resends unacknowledged messages on its next connection
+        }
+        PendingAck a;
+        while ((a = pendingAcks.peek()) != null && a.ready()) {
+            pendingAcks.poll();
+            if (a.qos() == 1) {
+                pendingQos1Acks--;
+            }
+            writeAck(s, a.qos(), a.packetId(), a.routed() == null ? a.rc() : a.routed().reasonCode());
+        }
+    }
+
+    private void writeAck(Session s, int qos, int packetId, int rc) {
         if (!isV5()) {
             rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
+        }
+        if (qos == 2 && rc >= 0x80) {
+            s.inboundQos2.remove(packetId); // the flow ends here: a PUBLISH with this id is a new message
         }
         writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
         s.scheduleFlush();
@@ -1000,10 +1136,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     boolean writePublish(Delivery d, int packetId, boolean dup) {
         Message m = d.message();
         boolean v5 = isV5();
-        if (d.qos() == 0 && !channel.isWritable()) {
-            broker.stats.publishDropped.increment(); // slow consumer: QoS 0 is dropped, not buffered without bound
-            return true;
-        }
         Long remaining = v5 ? m.remainingExpiry(System.currentTimeMillis()) : null;
         int[] ids = v5 ? d.subscriptionIds() : Delivery.NO_IDS;
         String topic = m.topic();

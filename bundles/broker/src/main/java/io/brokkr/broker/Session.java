@@ -42,10 +42,15 @@ final class Session {
     }
 
     /**
-     * QoS 0 deliveries handed to this session's loop by other loops and not run yet, above which further QoS 0
-     * messages are dropped on the publisher's loop (slow consumer) rather than queued as tasks without bound.
+     * Deliveries handed to this session's loop by other loops and not run yet, above which the publishers are
+     * throttled: the broker's own event loop is behind.
      */
-    static final int MAX_PENDING_QOS0 = 4096;
+    static final int THROTTLE_PENDING_DELIVERIES = 4096;
+    /**
+     * The bound of such hand-offs (any QoS): beyond it a delivery is refused on the publisher's loop (dropped for this
+     * session and counted; a QoS 1/2 publisher whose message no target took gets 0x97 Quota exceeded).
+     */
+    static final int MAX_PENDING_DELIVERIES = 4 * THROTTLE_PENDING_DELIVERIES;
 
     /**
      * Publisher back-pressure: once this many QoS 1/2 messages wait behind the inflight window of an online session
@@ -59,17 +64,23 @@ final class Session {
     final EventLoop loop;
     /**
      * Set when the queue of this online session is long (see {@link #THROTTLE_QUEUE}), cleared when it drained.
-     * Written on {@link #loop} only; other threads read it through {@link #congested()}.
+     * Written on {@link #loop} only; other threads read it through {@link #congested()}, which also counts the
+     * deliveries on their way to the loop.
      */
     private volatile boolean congested;
+    /** How this session's congestion affects its publishers (set at attach). */
+    volatile QueueFullPolicy queueFullPolicy = QueueFullPolicy.AUTO;
     /**
      * A session whose client has not acknowledged anything for this long is stuck rather than slow: it no longer
      * throttles the publishers of its QoS 1/2 messages (its queue fills up to max.queued.messages as without
      * back-pressure), so that one stuck client cannot slow its publishers down until its keep alive runs out.
      */
     static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** {@link System#nanoTime()} of the last PUBACK, PUBREC or PUBCOMP that ended or advanced a flow (or attach). */
-    private volatile long lastAckNanos = System.nanoTime();
+    /**
+     * {@link System#nanoTime()} of the last sign that the client makes progress: a PUBACK, PUBREC or PUBCOMP that
+     * ended or advanced a flow, its socket becoming writable again, or the attach.
+     */
+    private volatile long lastProgressNanos = System.nanoTime();
     /**
      * Publishing connections paused because of this session; resumed when it is no longer congested. Created on
      * first use (few sessions ever get congested): see {@link #throttled()}.
@@ -87,10 +98,16 @@ final class Session {
     /** Messages waiting for the inflight window or for the client to come back. */
     final ArrayDeque<Delivery> queue = new ArrayDeque<>();
     /**
-     * Sum of {@link #queuedSize} over {@link #queue}, bounded by max.queued.bytes. Every removal from the queue
-     * subtracts what its addition added.
+     * Sum of {@link #queuedSize} over {@link #queue} and {@link #qos0Waiting}, bounded by max.queued.bytes. Every
+     * removal subtracts what its addition added.
      */
     private long queuedBytes;
+    /**
+     * QoS 0 messages for the online client that wait for its socket to become writable (sent by {@link #onWritable}).
+     * Apart from {@link #queue} so that they do not wait behind QoS 1/2 messages held back by the inflight window; they
+     * count against the same bounds.
+     */
+    private final ArrayDeque<Delivery> qos0Waiting = new ArrayDeque<>();
     /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
     final Set<Integer> inboundQos2 = new HashSet<>();
 
@@ -141,8 +158,9 @@ final class Session {
         }
         this.connection = conn;
         this.online = true;
-        this.lastAckNanos = System.nanoTime();
+        this.lastProgressNanos = System.nanoTime();
         this.protocolVersion = conn.protocolVersion();
+        this.queueFullPolicy = broker.config().queueFullPolicyOf(clientId, conn.listenerQueueFullPolicy());
         this.expiryInterval = expiry;
         this.will = newWill;
         this.willClient = newWill == null ? null : conn.info();
@@ -224,6 +242,7 @@ final class Session {
         }
         connection = null;
         online = false;
+        releaseQos0Waiting();
         releaseThrottled(); // offline sessions queue up to max.queued.messages and slow nobody down
         disconnectedAt = System.currentTimeMillis();
         Message w = will;
@@ -274,8 +293,9 @@ final class Session {
         }
         pendingWill = null;
         pendingWillClient = null;
-        broker.stats.storedMessages.addAndGet(-queue.size());
+        broker.stats.storedMessages.addAndGet(-queuedCount());
         queue.clear();
+        qos0Waiting.clear();
         queuedBytes = 0;
         inflight.clear();
         awaitingResend = 0;
@@ -362,6 +382,7 @@ final class Session {
         online = false;
         will = null;
         willClient = null;
+        releaseQos0Waiting();
         releaseThrottled();
         outboundReset();
     }
@@ -372,40 +393,96 @@ final class Session {
 
     // ------------------------------------------------------------------------------------------------ outbound
 
-    /** Delivers or queues a message. Runs on {@link #loop}. */
-    void deliver(Delivery d) {
+    /**
+     * Delivers or queues a message. Runs on {@link #loop}. A message is written at once only while nothing waits
+     * before it, the socket is writable and (QoS 1/2) the inflight window has room; otherwise it is queued, QoS 0
+     * too, and sent as the socket drains ({@link #onWritable}) and acknowledgements come in, so a subscriber that
+     * keeps reading gets everything.
+     *
+     * @return false if the message was refused: the queue is full (dropped for this session and counted)
+     */
+    boolean deliver(Delivery d) {
         if (ended) {
             if (d.shared() != null) {
                 broker.redispatchShared(d); // chosen for a shared subscription just before this session ended
             }
-            return;
+            return true;
         }
         MqttConnection conn = connection;
         if (conn == null) {
             if (d.qos() == 0 && !broker.config().queueQos0()) {
-                return;
+                return true;
             }
-            enqueue(d);
-            return;
+            return enqueue(d);
         }
         if (d.qos() == 0) {
-            conn.writePublish(d, 0, false);
-            scheduleFlush();
-            return;
+            if (qos0Waiting.isEmpty() && conn.isWritable()) {
+                conn.writePublish(d, 0, false);
+                scheduleFlush();
+                return true;
+            }
+            return enqueue(qos0Waiting, d);
         }
         if (queue.isEmpty() && inflight.size() < conn.inflightWindow()) {
             sendInflight(conn, d);
             scheduleFlush();
-        } else {
-            enqueue(d);
+            return true;
+        }
+        return enqueue(queue, d);
+    }
+
+    /** The connection's socket can take more again: send what waits. Runs on {@link #loop}. */
+    void onWritable() {
+        lastProgressNanos = System.nanoTime();
+        drain();
+    }
+
+    /** Messages waiting in this session: its queue and the QoS 0 messages waiting for the socket. */
+    int queuedCount() {
+        return queue.size() + qos0Waiting.size();
+    }
+
+    /** Sends the QoS 0 messages that wait for the socket while it is writable. */
+    private void drainQos0(MqttConnection conn, long now) {
+        Delivery d;
+        while (conn.isWritable() && (d = qos0Waiting.poll()) != null) {
+            queuedBytes -= queuedSize(d);
+            broker.stats.storedMessages.decrementAndGet();
+            if (!d.message().isExpired(now)) {
+                conn.writePublish(d, 0, false);
+            }
         }
     }
 
-    private void enqueue(Delivery d) {
+    /**
+     * The connection went away: QoS 0 messages that waited for its socket join the offline queue if queue.qos0 is
+     * set, else they are dropped (counted).
+     */
+    private void releaseQos0Waiting() {
+        if (qos0Waiting.isEmpty()) {
+            return;
+        }
+        if (broker.config().queueQos0()) {
+            queue.addAll(qos0Waiting);
+        } else {
+            for (Delivery d : qos0Waiting) {
+                queuedBytes -= queuedSize(d);
+            }
+            broker.stats.storedMessages.addAndGet(-qos0Waiting.size());
+            broker.stats.publishDropped.add(qos0Waiting.size());
+        }
+        qos0Waiting.clear();
+    }
+
+    private boolean enqueue(Delivery d) {
+        return enqueue(queue, d);
+    }
+
+    private boolean enqueue(ArrayDeque<Delivery> into, Delivery d) {
         BrokerConfig cfg = broker.config();
         long size = queuedSize(d);
         long maxBytes = cfg.maxQueuedBytes();
-        if (queue.size() >= cfg.maxQueuedMessages() || (maxBytes > 0 && queuedBytes + size > maxBytes)) {
+        if (queuedCount() >= cfg.maxQueuedMessages() || (maxBytes > 0 && queuedBytes + size > maxBytes)) {
             broker.stats.publishDropped.increment();
             long dropped = broker.stats.publishDropped.sum();
             if (dropped - droppedLogged >= 1000 || droppedLogged == 0) {
@@ -414,16 +491,17 @@ final class Session {
                         + "{}), dropping message on '{}' ({} bytes)", clientId, queue.size(), queuedBytes,
                         cfg.maxQueuedMessages(), maxBytes, d.message().topic(), size);
             }
-            return;
+            return false;
         }
-        queue.add(d);
+        into.add(d);
         queuedBytes += size;
         broker.stats.storedMessages.incrementAndGet();
-        if (!congested && online && (queue.size() >= throttleHigh()
+        if (!congested && online && (queuedCount() >= throttleHigh()
                 || (maxBytes > 0 && queuedBytes >= maxBytes / 2))) {
             congested = true;
         }
         updateInfoLater();
+        return true;
     }
 
     /**
@@ -438,7 +516,8 @@ final class Session {
                 m.payload().length);
     }
 
-    private int throttleHigh() {
+    /** Queued messages from which this online session counts as congested. Any thread. */
+    int throttleHigh() {
         return Math.max(1, Math.min(THROTTLE_QUEUE, broker.config().maxQueuedMessages() / 2));
     }
 
@@ -487,21 +566,21 @@ final class Session {
      * few deliveries are on their way to its loop. Runs on {@link #loop}.
      */
     void maybeRelease() {
-        if ((congested || hasThrottled()) && queue.size() <= throttleHigh() / 4 && fewQueuedBytes()
-                && pendingDeliveries.get() < MAX_PENDING_QOS0 / 4) {
+        if ((congested || hasThrottled()) && queuedCount() + pendingDeliveries.get() <= throttleHigh() / 4
+                && fewQueuedBytes() && pendingDeliveries.get() < THROTTLE_PENDING_DELIVERIES / 4) {
             releaseThrottled();
         }
     }
 
     /**
-     * True if publishers feeding this session are to be throttled: its queue is long, or so many deliveries are on
-     * their way to its loop ({@link #MAX_PENDING_QOS0}) that the loop is behind. The second condition is read from
-     * {@link #pendingDeliveries}, so the publisher's loop never writes this session's state; it ends (the
-     * publishers paused because of it are resumed by {@link #maybeRelease}) once the deliveries drop to a quarter
-     * of that. Any thread.
+     * True while this online session cannot keep up: its queue is long (the flag, written on {@link #loop}), or the
+     * deliveries on their way to its loop, which it has not seen yet, would make it long. The second condition is
+     * read from {@link #pendingDeliveries}, so the publisher's loop never writes this session's state; publishers
+     * paused because of it are resumed by {@link #maybeRelease} once queue and hand-offs drop to a quarter of the
+     * threshold. Any thread.
      */
     boolean congested() {
-        return congested || pendingDeliveries.get() >= MAX_PENDING_QOS0;
+        return congested || pendingDeliveries.get() >= throttleHigh();
     }
 
     private boolean hasThrottled() {
@@ -552,8 +631,13 @@ final class Session {
         resendAwaiting(conn);
         long now = System.currentTimeMillis();
         int window = conn.inflightWindow();
-        while (!queue.isEmpty() && inflight.size() < window) {
-            Delivery d = queue.poll();
+        drainQos0(conn, now);
+        while (!queue.isEmpty()) {
+            Delivery d = queue.peek();
+            if (d.qos() > 0 ? inflight.size() >= window : !conn.isWritable()) {
+                break; // QoS 1/2 wait for the window, QoS 0 for the socket
+            }
+            queue.poll();
             queuedBytes -= queuedSize(d);
             broker.stats.storedMessages.decrementAndGet();
             if (d.message().isExpired(now)) {
@@ -570,15 +654,32 @@ final class Session {
         updateInfoLater();
     }
 
-    /** True if congested by a client that is stuck rather than slow (see {@link #STALL_NANOS}). Any thread. */
+    /**
+     * True if congested by a client that is stuck rather than slow (see {@link #STALL_NANOS}). Any thread. Besides
+     * acknowledgements and writability, a shrinking outbound buffer of the connection counts as progress: while the
+     * session is congested it writes nothing new, so the buffer shrinks only as the client reads. The sample is
+     * updated by whichever thread asks; a race between two of them can only miss or repeat one sample.
+     */
     boolean stalled() {
-        return System.nanoTime() - lastAckNanos > STALL_NANOS;
+        long now = System.nanoTime();
+        MqttConnection c = connection;
+        if (c != null) {
+            long pending = c.pendingWriteBytes();
+            if (pending < lastPendingBytes) {
+                lastProgressNanos = now;
+            }
+            lastPendingBytes = pending;
+        }
+        return now - lastProgressNanos > STALL_NANOS;
     }
+
+    /** The connection's outbound buffer at the last {@link #stalled()} sample. */
+    private volatile long lastPendingBytes;
 
     void onPubAck(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBLISH_SENT) {
-            lastAckNanos = System.nanoTime();
+            lastProgressNanos = System.nanoTime();
             removeInflight(packetId);
             drain();
         } else {
@@ -601,7 +702,7 @@ final class Session {
             drain();
             return;
         }
-        lastAckNanos = System.nanoTime();
+        lastProgressNanos = System.nanoTime();
         resendNotNeeded(f); // acknowledges the copy sent on the earlier connection
         f.state = OutState.PUBREL_SENT;
         if (conn != null) {
@@ -613,7 +714,7 @@ final class Session {
     void onPubComp(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBREL_SENT) {
-            lastAckNanos = System.nanoTime();
+            lastProgressNanos = System.nanoTime();
             removeInflight(packetId);
             drain();
         }
@@ -651,7 +752,7 @@ final class Session {
 
     void updateInfo() {
         info = new SessionInfo(clientId, connection != null, protocolVersion, expiryInterval, subscriptions.size(),
-                inflight.size(), queue.size(), disconnectedAt);
+                inflight.size(), queuedCount(), disconnectedAt);
     }
 
     /** Removes expired messages from the offline queue (run periodically by the housekeeping of {@link #loop}). */

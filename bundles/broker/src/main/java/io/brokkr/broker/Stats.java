@@ -16,6 +16,10 @@ final class Stats {
     final AtomicInteger connected = new AtomicInteger();
     final AtomicLong maximumConnected = new AtomicLong();
     final AtomicLong storedMessages = new AtomicLong();   // messages queued in sessions
+    /** Connections moved to the event loop of the session they resumed (see Broker.connect). */
+    final LongAdder connectionsMoved = new LongAdder();
+    /** Times a publishing connection was paused by back-pressure. */
+    final LongAdder publishersPaused = new LongAdder();
 
     void clientConnected() {
         int now = connected.incrementAndGet();

@@ -290,6 +290,15 @@ final class RawClient implements AutoCloseable {
         version = v;
     }
 
+    /** Stops reading from the socket (the broker's writes back up into its buffers), until {@link #resumeReading}. */
+    void pauseReading() {
+        channel.config().setAutoRead(false);
+    }
+
+    void resumeReading() {
+        channel.config().setAutoRead(true);
+    }
+
     boolean isOpen() {
         return channel.isActive();
     }

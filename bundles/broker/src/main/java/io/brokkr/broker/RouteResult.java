@@ -1,0 +1,119 @@
+package io.brokkr.broker;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * What routing one message came to: how many sessions it was for and how many of them took it (sent it or queued
+ * it). Targets on the publisher's own event loop answer at once; those on other loops answer when their loop has run
+ * the hand-off, so the result may complete later, on any thread. The publisher's PUBACK/PUBREC waits for it
+ * ({@link MqttConnection}), so a QoS 1/2 message is acknowledged only once every target has taken it or refused it.
+ * This is also where durable storage will hook in: a message is safe when the result completes.
+ */
+final class RouteResult {
+
+    /** Routed to no session. */
+    static final RouteResult NO_TARGETS = new RouteResult(0, 0);
+    /** Taken by every target (used where the count does not matter: QoS 0, broker-internal messages). */
+    static final RouteResult TAKEN = new RouteResult(1, 1);
+
+    private static final Runnable FIRED = () -> { };
+    private static final VarHandle LISTENER;
+    private static final VarHandle PARTS;
+    private static final VarHandle TAKEN_COUNT;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            LISTENER = l.findVarHandle(RouteResult.class, "listener", Runnable.class);
+            PARTS = l.findVarHandle(RouteResult.class, "parts", int.class);
+            TAKEN_COUNT = l.findVarHandle(RouteResult.class, "taken", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final int targets;
+    @SuppressWarnings("unused") // VarHandle
+    private volatile int taken;
+    /** Parts (the publisher's loop and each other loop with targets) that have not reported yet. */
+    @SuppressWarnings("unused") // VarHandle
+    private volatile int parts;
+    private volatile Runnable listener;
+
+    /** A result complete at once. */
+    private RouteResult(int targets, int taken) {
+        this.targets = targets;
+        this.taken = taken;
+        this.parts = 0;
+    }
+
+    /** A result whose {@code parts} parts report through {@link #part(int)}. */
+    RouteResult(int targets, int parts, boolean pending) {
+        this.targets = targets;
+        this.parts = parts;
+    }
+
+    static RouteResult done(int targets, int taken) {
+        if (targets == 0) {
+            return NO_TARGETS;
+        }
+        return new RouteResult(targets, taken);
+    }
+
+    /** Number of sessions the message was routed to. */
+    int targets() {
+        return targets;
+    }
+
+    boolean isDone() {
+        return (int) PARTS.getVolatile(this) == 0;
+    }
+
+    /** Sessions that took the message; final once {@link #isDone()}. */
+    int taken() {
+        return (int) TAKEN_COUNT.getVolatile(this);
+    }
+
+    /**
+     * The reason code of the acknowledgement: 0x00 success (at least one target took it), 0x10 no matching
+     * subscribers, 0x97 quota exceeded (every target refused it: queues full). Only once {@link #isDone()}.
+     */
+    int reasonCode() {
+        if (targets == 0) {
+            return MqttConnection.RC_NO_MATCHING_SUBSCRIBERS;
+        }
+        return taken() > 0 ? 0 : MqttConnection.RC_QUOTA_EXCEEDED;
+    }
+
+    /** A part reports how many of its targets took the message. Any thread. */
+    void part(int takenHere) {
+        if (takenHere != 0) {
+            TAKEN_COUNT.getAndAdd(this, takenHere);
+        }
+        if ((int) PARTS.getAndAdd(this, -1) == 1) {
+            fire();
+        }
+    }
+
+    /** Runs {@code r} once when done (at once, on this thread, if done already); else on the thread completing it. */
+    void whenDone(Runnable r) {
+        Runnable prev = (Runnable) LISTENER.compareAndExchange(this, null, r);
+        if (prev == null) {
+            if (isDone()) {
+                fire();
+            }
+        } else if (prev == FIRED) {
+            r.run(); // completed before the listener came
+        } else {
+            throw new IllegalStateException("one listener only");
+        }
+    }
+
+    private void fire() {
+        Runnable r = (Runnable) LISTENER.getAndSet(this, FIRED);
+        if (r != null && r != FIRED) {
+            r.run();
+        }
+    }
+}
