@@ -44,4 +44,25 @@ class BrokerConfigTest {
         assertEquals(List.of("keepalive.max: 'abc' is not a number", "max.qos: 3 is outside [0, 2]"),
                 errors.stream().sorted().toList());
     }
+
+    @Test
+    void queueFullPolicyByClientIdPrefixThenListenerThenBroker() {
+        BrokerConfig c = BrokerConfig.fromProperties(Map.of("queue.full.policy", "Throttle",
+                "queue.full.policy.drop.clients", " debug- , sensor-slow-",
+                "queue.full.policy.throttle.clients", "sensor-"));
+        assertEquals(QueueFullPolicy.THROTTLE, c.queueFullPolicy());
+        assertEquals(QueueFullPolicy.DROP, c.queueFullPolicyOf("debug-1", QueueFullPolicy.AUTO));
+        assertEquals(QueueFullPolicy.THROTTLE, c.queueFullPolicyOf("sensor-1", QueueFullPolicy.DROP));
+        assertEquals(QueueFullPolicy.DROP, c.queueFullPolicyOf("sensor-slow-1", null), "longest prefix wins");
+        assertEquals(QueueFullPolicy.AUTO, c.queueFullPolicyOf("other", QueueFullPolicy.AUTO), "listener");
+        assertEquals(QueueFullPolicy.THROTTLE, c.queueFullPolicyOf("other", null), "broker");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BrokerConfig.fromProperties(Map.of("queue.full.policy", "sometimes")));
+        assertTrue(e.getMessage().contains("queue.full.policy: 'sometimes' is not one of auto, throttle, drop"),
+                e.getMessage());
+        assertEquals(QueueFullPolicy.DROP, ListenerConfig.fromProperties(
+                Map.of("port", "0", "queue.full.policy", "drop"), "l").queueFullPolicy());
+        assertThrows(IllegalArgumentException.class, () -> ListenerConfig.fromProperties(
+                Map.of("port", "0", "queue.full.policy", "x"), "l"));
+    }
 }
