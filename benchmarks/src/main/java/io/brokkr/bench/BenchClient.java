@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.mqtt.MqttConnAckMessage;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
@@ -37,6 +38,8 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
     volatile Channel channel;
     final CompletableFuture<BenchClient> connected = new CompletableFuture<>();
     private CompletableFuture<BenchClient> subscribed;
+    /** DISCONNECT sent: incoming PUBLISH packets are ignored. */
+    private boolean disconnecting;
 
     // ---------------------------------------------------------------- subscriber state
     /** Messages received (including duplicates); written on the loop only, read by the driver. */
@@ -199,13 +202,25 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
         ch.eventLoop().schedule(this::slowTick, 10, TimeUnit.MILLISECONDS);
     }
 
-    /** Sends DISCONNECT and closes the connection. */
+    /**
+     * Sends DISCONNECT, shuts the output down and lets the broker close the connection (after 5 s the client
+     * closes it). PUBLISH packets still arriving meanwhile are neither counted nor acknowledged: the broker sent
+     * them before it read the DISCONNECT and sends unacknowledged ones again to a persistent session. Closing at
+     * once instead would reset the connection (Linux sends RST when unread data is left), and the broker could lose
+     * the acknowledgements it has not read yet and resend those messages as duplicates.
+     */
     void disconnect() {
         Channel ch = channel;
         if (ch != null) {
             ch.eventLoop().execute(() -> {
                 running = false;
-                ch.writeAndFlush(MqttMessage.DISCONNECT).addListener(x -> ch.close());
+                disconnecting = true;
+                ch.writeAndFlush(MqttMessage.DISCONNECT).addListener(x -> {
+                    if (ch instanceof DuplexChannel d) {
+                        d.shutdownOutput();
+                    }
+                });
+                ch.eventLoop().schedule(() -> ch.close(), 5, TimeUnit.SECONDS);
             });
         }
     }
@@ -378,6 +393,9 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
     }
 
     private void onPublish(MqttPublishMessage m) {
+        if (disconnecting) {
+            return;
+        }
         long now = System.nanoTime();
         ByteBuf p = m.payload();
         received++;

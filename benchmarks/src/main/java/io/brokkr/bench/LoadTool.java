@@ -749,7 +749,9 @@ public final class LoadTool {
         return "scenario=qos" + qos + "-persistent broker=" + o.label + common() + " publishers=" + o.clients
                 + " subscribers=" + subs.length + " window=" + o.window + " payload=" + o.payload
                 + " reconnect_every_s=" + o.reconnectEvery + " offline_ms=" + o.offlineMs
-                + " reconnects=" + reconnects + " session_lost=" + sessionLost
+                + " reconnects=" + reconnects + " offline_s_avg=" + String.format(Locale.ROOT, "%.2f",
+                        reconnects == 0 ? 0 : offlineNanos / 1e9 / reconnects / subs.length)
+                + " session_lost=" + sessionLost
                 + " acked_msgs_s=" + rate(m.ackRate) + " recv_msgs_s=" + rate(m.recvRate)
                 + " acked=" + acked + " received=" + received + " lost=" + lost
                 + " loss_pct=" + pct(lost, acked * subs.length) + " dups=" + dups
@@ -766,15 +768,19 @@ public final class LoadTool {
         return true;
     }
 
+    /** Sum over reconnections of the time from DISCONNECT to the new CONNACK, per subscriber. */
+    private long offlineNanos;
+
     /**
-     * Disconnects every subscriber (DISCONNECT, then close), waits {@code --offline-ms}, and connects each again
-     * to its session with a new {@link BenchClient} that takes over what the old one saw. Returns how many found
-     * no session (CONNACK Session Present 0).
+     * Disconnects every subscriber ({@link BenchClient#disconnect}), waits {@code --offline-ms} once all
+     * connections are closed, and connects each again to its session with a new {@link BenchClient} that takes over
+     * what the old one saw. Returns how many found no session (CONNACK Session Present 0).
      */
     private int reconnectAll(BenchClient[] subs) throws Exception {
         for (BenchClient s : subs) {
             s.disconnect();
         }
+        long t = System.nanoTime();
         for (BenchClient s : subs) {
             s.channel.closeFuture().await(10, TimeUnit.SECONDS);
         }
@@ -789,6 +795,7 @@ public final class LoadTool {
             });
             open(nu, false, true);
             nu.connected.get(15, TimeUnit.SECONDS);
+            offlineNanos += System.nanoTime() - t;
             subs[i] = nu;
             if (!nu.sessionPresent) {
                 lostSessions++;
