@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
 /**
- * One MQTT 3.1.1 or 5.0 connection of the load tool. All state is confined to the channel's event loop; the driver reads
- * results through {@link #onLoop}. A client is a subscriber, a publisher, both or neither (idle).
+ * One MQTT 3.1.1 or 5.0 connection of the load tool. All state is confined to the channel's event loop; the driver
+ * reads results through {@link #onLoop}. A client is a subscriber, a publisher, both or neither (idle).
  */
 final class BenchClient extends ChannelInboundHandlerAdapter {
 

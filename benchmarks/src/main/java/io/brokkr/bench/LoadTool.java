@@ -481,7 +481,7 @@ public final class LoadTool {
         return all;
     }
 
-    // ------------------------------------------------------------------------------------------------ delivery and loss
+    // ------------------------------------------------------------------------------------------------ loss
 
     /** Fields every scenario line with a protocol has: the MQTT version, and the message count if fixed. */
     private String common() {
