@@ -5,18 +5,32 @@
 #   benchmarks/run.sh                      # everything, 3 repetitions (about 15 minutes)
 #   REPS=1 DURATION=5 benchmarks/run.sh    # quick look
 #   SCENARIOS="fanin qos1" BROKERS=brokkr benchmarks/run.sh
+#   MAX_QUEUED=100000 WINDOW=1000 MESSAGES=800000 SCENARIOS=fanin MQTT="3 5" benchmarks/run.sh
 #
 # Environment (defaults in brackets):
-#   REPS [3] DURATION [10] WARMUP [3] PAYLOAD [64] WINDOW [20]
-#   PUBLISHERS [4]      publishers of fanin, qos1, qos2
+#   REPS [3] DURATION [10] WARMUP [3] PAYLOAD [64]
+#   WINDOW [20]         inflight QoS 1/2 messages: each publisher's window, and both brokers' outbound window per
+#                       client (Brokkr max.inflight, Mosquitto max_inflight_messages)
+#   MQTT [3]            protocol versions to run every scenario with: 3 (3.1.1), 5, or "3 5"
+#   MESSAGES [0]        if > 0: each throughput scenario sends this many messages in all instead of running for
+#                       WARMUP + DURATION seconds (rates then run from the first publish to the last receive)
+#   DRAIN [5]           seconds without a delivery after which the load tool stops waiting for missing messages
+#   PUBLISHERS [8]      publishers of fanin, qos1, qos2, neighbour, qos1-persistent
 #   FANOUT_SUBS [16]    subscribers of fanout
 #   IDLE_CONNS [10000]  connections of idle
-#   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2"]  BROKERS ["brokkr mosquitto"]
+#   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2 neighbour-base neighbour qos1-persistent"]
+#   BROKERS ["brokkr mosquitto"]
+#   SLOW_SUBS [1] SLOW_RATE [50]  neighbour: slow subscribers on #, messages/s each reads and acknowledges
+#                       (neighbour-base: the same with no slow subscriber)
+#   PERSISTENT_SUBS [1] RECONNECT_EVERY [2] OFFLINE_MS [500] SESSION_EXPIRY [300]  qos1-persistent: persistent
+#                       subscribers, seconds between their reconnections (0 = once, after the warm-up), time
+#                       offline, MQTT 5 Session Expiry Interval
 #   FANIN_RATE [20000]  msgs/s of all publishers together in fanin-paced (latency at a load both brokers carry)
 #   FANOUT_RATE [2000]  msgs/s of the publisher in fanout-paced
 #   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC"]  BROKKR_CFG [broker cfg key=value pairs, see below]
 #   LOAD_JVM_OPTS ["-Xms1g -Xmx2g"]  LOAD_THREADS [1]
-#   MAX_QUEUED [1000000] max queued messages per session, both brokers (queued bytes unbounded on both)
+#   MAX_QUEUED [1000000] max queued messages per session, both brokers (Brokkr max.queued.messages, Mosquitto
+#                       max_queued_messages); queued bytes unbounded on both (Brokkr max.queued.bytes=0)
 #   SKIP_BUILD=1        use the already built benchmarks/target
 #   OUT [benchmarks/target/bench-<time>]  results directory
 # the whole script is one block, read before it runs: editing this file during a run cannot break the run
@@ -31,16 +45,25 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 PAYLOAD=${PAYLOAD:-64}
 WINDOW=${WINDOW:-20}
-PUBLISHERS=${PUBLISHERS:-4}
+MQTT=${MQTT:-3}
+MESSAGES=${MESSAGES:-0}
+DRAIN=${DRAIN:-5}
+PUBLISHERS=${PUBLISHERS:-8}
 FANOUT_SUBS=${FANOUT_SUBS:-16}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-SCENARIOS=${SCENARIOS:-"idle fanin fanin-paced fanout fanout-paced qos1 qos2"}
+SCENARIOS=${SCENARIOS:-"idle fanin fanin-paced fanout fanout-paced qos1 qos2 neighbour-base neighbour qos1-persistent"}
+SLOW_SUBS=${SLOW_SUBS:-1}
+SLOW_RATE=${SLOW_RATE:-50}
+PERSISTENT_SUBS=${PERSISTENT_SUBS:-1}
+RECONNECT_EVERY=${RECONNECT_EVERY:-2}
+OFFLINE_MS=${OFFLINE_MS:-500}
+SESSION_EXPIRY=${SESSION_EXPIRY:-300}
 FANIN_RATE=${FANIN_RATE:-20000}
 FANOUT_RATE=${FANOUT_RATE:-2000}
 BROKERS=${BROKERS:-"brokkr mosquitto"}
 MAX_QUEUED=${MAX_QUEUED:-1000000}
 BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC"}
-BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.queued.bytes=0 max.inflight=20"}
+BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.queued.bytes=0 max.inflight=$WINDOW"}
 LOAD_JVM_OPTS=${LOAD_JVM_OPTS:-"-Xms1g -Xmx2g"}
 LOAD_THREADS=${LOAD_THREADS:-1}
 OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}
@@ -90,7 +113,7 @@ start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
         echo "allow_anonymous true"
         echo "persistence false"
         echo "max_queued_messages $MAX_QUEUED"
-        echo "max_inflight_messages 20"
+        echo "max_inflight_messages $WINDOW"
         echo "set_tcp_nodelay true"
         echo "log_dest stderr"
         echo "log_type error"
@@ -107,29 +130,37 @@ start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
   esac
 }
 
-run_scenario() { # $1 broker $2 port $3 scenario
-  local broker=$1 port=$2 sc=$3 args
-  args=(--host 127.0.0.1 --port "$port" --scenario "${sc%-paced}" --duration "$DURATION" --warmup "$WARMUP"
-        --payload "$PAYLOAD" --window "$WINDOW" --threads "$LOAD_THREADS" --label "$broker")
+run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version
+  local broker=$1 port=$2 sc=$3 mqtt=$4 args
+  local name=${sc%-paced}
+  name=${name%-base}
+  args=(--host 127.0.0.1 --port "$port" --scenario "$name" --duration "$DURATION" --warmup "$WARMUP"
+        --payload "$PAYLOAD" --window "$WINDOW" --threads "$LOAD_THREADS" --label "$broker" --mqtt "$mqtt"
+        --drain "$DRAIN")
+  if [ "$MESSAGES" -gt 0 ] && [ "$sc" != idle ]; then args+=(--messages "$MESSAGES"); fi
   case $sc in
     fanout) args+=(--clients "$FANOUT_SUBS") ;;
     fanin-paced) args+=(--clients "$PUBLISHERS" --rate "$FANIN_RATE") ;;
     fanout-paced) args+=(--clients "$FANOUT_SUBS" --rate "$FANOUT_RATE") ;;
     idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" = brokkr ] && args+=(--jvm) ;;
+    neighbour) args+=(--clients "$PUBLISHERS" --slow-subs "$SLOW_SUBS" --slow-rate "$SLOW_RATE") ;;
+    neighbour-base) args+=(--clients "$PUBLISHERS" --slow-subs 0) ;;
+    qos1-persistent) args+=(--clients "$PUBLISHERS" --subscribers "$PERSISTENT_SUBS" --reconnect-every "$RECONNECT_EVERY"
+                            --offline-ms "$OFFLINE_MS" --session-expiry "$SESSION_EXPIRY") ;;
     *) args+=(--clients "$PUBLISHERS") ;;
   esac
   local load line
   load=$(cut -d' ' -f1 /proc/loadavg)
   # shellcheck disable=SC2086
   line=$(java $LOAD_JVM_OPTS -cp "$CP" io.brokkr.bench.LoadTool "${args[@]}" 2>>"$OUT/load-tool.err" | grep '^RESULT' || true)
-  [ -n "$line" ] || line="RESULT scenario=$sc broker=$broker error=no_result"
+  [ -n "$line" ] || line="RESULT scenario=$sc broker=$broker mqtt=$mqtt error=no_result"
   echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"
 }
 
 {
   echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
   echo "== $(java -version 2>&1 | head -1); $(mosquitto -h 2>&1 | head -1); kernel $(uname -r)"
-  echo "== reps=$REPS duration=${DURATION}s warmup=${WARMUP}s payload=${PAYLOAD}B publishers=$PUBLISHERS fanout_subs=$FANOUT_SUBS idle_conns=$IDLE_CONNS window=$WINDOW"
+  echo "== reps=$REPS duration=${DURATION}s warmup=${WARMUP}s messages=$MESSAGES payload=${PAYLOAD}B publishers=$PUBLISHERS fanout_subs=$FANOUT_SUBS idle_conns=$IDLE_CONNS window=$WINDOW max_queued=$MAX_QUEUED mqtt=\"$MQTT\""
 } | tee "$OUT/machine.txt"
 
 for rep in $(seq 1 "$REPS"); do
@@ -140,9 +171,11 @@ for rep in $(seq 1 "$REPS"); do
     port=$(free_port)
     echo "== rep $rep/$REPS: $broker on port $port (load $(cut -d' ' -f1-3 /proc/loadavg))"
     start_broker "$broker" "$port" "$OUT/$broker-$rep.log"
-    for sc in $SCENARIOS; do
-      run_scenario "$broker" "$port" "$sc"
-      sleep 1
+    for mqtt in $MQTT; do
+      for sc in $SCENARIOS; do
+        run_scenario "$broker" "$port" "$sc" "$mqtt"
+        sleep 1
+      done
     done
     stop_broker
     sleep 2

@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Side-by-side markdown table (medians over repetitions) from the RESULT lines written by run.sh."""
+"""Side-by-side markdown table (medians over repetitions) from the RESULT lines written by run.sh.
+
+Rows of MQTT 5 runs (mqtt=5) are keyed "<scenario>@5" and printed after the MQTT 3.1.1 rows, titled "MQTT 5: ...".
+Every scenario that moves messages has a "delivered / lost" row: messages/s received and the share of the
+messages sent (QoS 0) or acknowledged (QoS 1/2) that never arrived.
+"""
 import statistics
 import sys
 from collections import defaultdict
@@ -11,7 +16,10 @@ for line in open(sys.argv[1]):
     if not line.startswith("RESULT "):
         continue
     d = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
-    rows[(d.get("scenario"), d.get("broker"))].append(d)
+    sc = d.get("scenario")
+    if d.get("mqtt") == "5":
+        sc += "@5"
+    rows[(sc, d.get("broker"))].append(d)
     if d.get("broker") not in brokers:
         brokers.append(d.get("broker"))
     if "load1" in d:
@@ -47,29 +55,58 @@ def lat(sc, br, prefix):
     return p50 + " / " + p99
 
 
+def delivered(sc, br):
+    """Messages/s received and the median loss in % (of sent, or of acknowledged for QoS 1/2)."""
+    rate = med(sc, br, "recv_msgs_s")
+    loss = med(sc, br, "loss_pct", "{:,.2f} %")
+    return rate if rate.startswith("error") else rate + " / lost " + loss
+
+
 def reps(sc, br):
     return len([d for d in rows.get((sc, br), []) if "error" not in d])
 
 
 spec = [
-    ("fanin", "fan-in QoS 0: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanin", "fan-in QoS 0: messages/s delivered / lost", delivered),
     ("fanin", "fan-in QoS 0: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
-    ("fanin-paced", "fan-in QoS 0 paced: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanin-paced", "fan-in QoS 0 paced: messages/s delivered / lost", delivered),
     ("fanin-paced", "fan-in QoS 0 paced: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
-    ("fanout", "fan-out QoS 0: messages/s received (all subscribers)", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanout", "fan-out QoS 0: messages/s delivered (all subscribers) / lost", delivered),
     ("fanout", "fan-out QoS 0: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
-    ("fanout-paced", "fan-out QoS 0 paced: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("fanout-paced", "fan-out QoS 0 paced: messages/s delivered / lost", delivered),
     ("fanout-paced", "fan-out QoS 0 paced: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
     ("qos1", "QoS 1: acknowledged messages/s", lambda s, b: med(s, b, "acked_msgs_s")),
-    ("qos1", "QoS 1: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("qos1", "QoS 1: messages/s delivered / lost", delivered),
     ("qos1", "QoS 1: acknowledged but lost (all runs)", lambda s, b: total(s, b, "lost")),
     ("qos1", "QoS 1: end-to-end latency p50 / p99 (ms)", lambda s, b: lat(s, b, "e2e")),
     ("qos1", "QoS 1: PUBACK latency p50 / p99 (ms)", lambda s, b: lat(s, b, "ack")),
     ("qos2", "QoS 2: acknowledged (PUBREC) messages/s", lambda s, b: med(s, b, "acked_msgs_s")),
-    ("qos2", "QoS 2: messages/s received", lambda s, b: med(s, b, "recv_msgs_s")),
+    ("qos2", "QoS 2: messages/s delivered / lost", delivered),
     ("qos2", "QoS 2: acknowledged but lost (all runs)", lambda s, b: total(s, b, "lost")),
     ("qos2", "QoS 2: duplicates received (all runs)", lambda s, b: total(s, b, "dups")),
     ("qos2", "QoS 2: end-to-end latency p50 / p99 (ms)", lambda s, b: lat(s, b, "e2e")),
+    ("neighbour-base", "QoS 1 fan-in, no slow subscriber: messages/s delivered / lost", delivered),
+    ("neighbour-base", "QoS 1 fan-in, no slow subscriber: acknowledged but lost (all runs)",
+     lambda s, b: total(s, b, "lost")),
+    ("neighbour-base", "QoS 1 fan-in, no slow subscriber: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "e2e")),
+    ("neighbour", "QoS 1 fan-in + slow subscriber on #: fast one's messages/s delivered / lost", delivered),
+    ("neighbour", "QoS 1 fan-in + slow subscriber on #: fast one's acknowledged but lost (all runs)",
+     lambda s, b: total(s, b, "lost")),
+    ("neighbour", "QoS 1 fan-in + slow subscriber on #: fast one's latency p50 / p99 (ms)",
+     lambda s, b: lat(s, b, "e2e")),
+    ("neighbour", "QoS 1 fan-in + slow subscriber on #: slow one's messages received",
+     lambda s, b: med(s, b, "slow_received")),
+    ("qos1-persistent", "QoS 1, persistent subscriber reconnecting: acknowledged messages/s",
+     lambda s, b: med(s, b, "acked_msgs_s")),
+    ("qos1-persistent", "QoS 1, persistent subscriber reconnecting: messages/s delivered / lost", delivered),
+    ("qos1-persistent", "QoS 1, persistent subscriber reconnecting: acknowledged but lost (all runs)",
+     lambda s, b: total(s, b, "lost")),
+    ("qos1-persistent", "QoS 1, persistent subscriber reconnecting: duplicates received (all runs)",
+     lambda s, b: total(s, b, "dups")),
+    ("qos1-persistent", "QoS 1, persistent subscriber reconnecting: seconds offline per reconnection",
+     lambda s, b: med(s, b, "offline_s_avg", "{:,.2f}")),
+    ("qos1-persistent", "QoS 1, persistent subscriber reconnecting: latency p50 / p99 (ms)",
+     lambda s, b: lat(s, b, "e2e")),
     ("idle", "idle: RSS growth per connection (KiB)", lambda s, b: med(s, b, "rss_per_conn_kb", "{:,.1f}")),
     ("idle", "idle: heap after GC per connection (KiB)", lambda s, b: med(s, b, "heap_per_conn_kb", "{:,.1f}")),
     ("idle", "idle: connections opened per second", lambda s, b: med(s, b, "connect_per_s")),
@@ -77,10 +114,11 @@ spec = [
 
 print("| Scenario / metric | " + " | ".join(brokers) + " |")
 print("|---|" + "---:|" * len(brokers))
-for sc, title, f in spec:
-    if not any((sc, b) in rows for b in brokers):
-        continue
-    print("| " + title + " | " + " | ".join(f(sc, b) for b in brokers) + " |")
+for suffix, prefix in (("", ""), ("@5", "MQTT 5: ")):
+    for sc, title, f in spec:
+        if not any((sc + suffix, b) in rows for b in brokers):
+            continue
+        print("| " + prefix + title + " | " + " | ".join(f(sc + suffix, b) for b in brokers) + " |")
 n = max((reps(s, b) for (s, b) in rows), default=0)
 print()
 print("Medians of %d run(s) each; 1-minute load average at the start of the runs: %s to %s."

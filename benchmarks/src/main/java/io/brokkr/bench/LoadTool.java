@@ -62,6 +62,22 @@ public final class LoadTool {
         String label = "broker";
         boolean idleSubscribe;
         double rate;
+        /** 3 (MQTT 3.1.1) or 5. */
+        int mqtt = 3;
+        /** Messages of all publishers together; 0: run for warm-up + duration. */
+        long messages;
+        /** Filter of the (fast) subscriber of fanin, qos1/qos2, neighbour and the persistent scenarios. */
+        String filter = "bench/#";
+        /** Seconds without a delivery after which the tool stops waiting for the rest of the messages. */
+        int drain = 5;
+        /** Seconds a fixed-count run may take before the tool stops waiting for its publishers. */
+        int timeout = 600;
+        int slowSubs = 1;
+        double slowRate = 50;
+        int subscribers = 1;
+        double reconnectEvery = 2;
+        int offlineMs = 500;
+        long sessionExpiry = 300;
     }
 
     private LoadTool(Options o) {
@@ -93,6 +109,9 @@ public final class LoadTool {
                 case "qos1" -> t.qos(o.qos < 0 ? 1 : o.qos);
                 case "qos2" -> t.qos(o.qos < 0 ? 2 : o.qos);
                 case "idle" -> t.idle();
+                case "neighbour" -> t.neighbour();
+                case "qos1-persistent" -> t.persistent(o.qos < 0 ? 1 : o.qos);
+                case "qos2-persistent" -> t.persistent(2);
                 default -> throw new IllegalArgumentException("unknown scenario " + o.scenario);
             };
             System.out.println("RESULT " + line);
@@ -111,7 +130,8 @@ public final class LoadTool {
 
     private static String usage() {
         return """
-                usage: LoadTool --scenario fanin|fanout|qos1|qos2|idle [options]
+                usage: LoadTool --scenario fanin|fanout|qos1|qos2|idle|neighbour|qos1-persistent|qos2-persistent
+                                [options]
                   --host H          broker host (127.0.0.1)
                   --port P          broker port (1883)
                   --clients N       publishers (fanin, qos1, qos2), subscribers (fanout), connections (idle) (4)
@@ -127,6 +147,21 @@ public final class LoadTool {
                   --label NAME      broker name in the output
                   --rate R          fanin/fanout: publish at most R msgs/s in total (0 = full speed); the
                                     scenario is then reported as fanin-paced/fanout-paced
+                  --mqtt 3|5        protocol: MQTT 3.1.1 (3) or 5.0 (5) (3)
+                  --messages N      send N messages in all (split over the publishers), then wait for delivery;
+                                    no warm-up, rates run from the first publish to the last receive. 0: run for
+                                    --warmup + --duration seconds (0)
+                  --filter F        filter of the (fast) subscriber: fanin, qos1/2, neighbour, *-persistent
+                                    (bench/#)
+                  --drain S         after publishing, wait for missing messages until none arrived for S s (5)
+                  --timeout S       --messages: give up on the publishers after S s (600)
+                  --slow-subs K     neighbour: slow subscribers on # (1); 0 = baseline, reported as neighbour-base
+                  --slow-rate R     neighbour: messages/s a slow subscriber reads and acknowledges (50)
+                  --subscribers N   *-persistent: persistent subscribers (1)
+                  --reconnect-every S  *-persistent: each subscriber disconnects every S s (2); 0 = once, after
+                                    the warm-up
+                  --offline-ms M    *-persistent: milliseconds a subscriber stays disconnected (500)
+                  --session-expiry S  *-persistent, MQTT 5: Session Expiry Interval in seconds (300)
                 """;
     }
 
@@ -150,6 +185,17 @@ public final class LoadTool {
                 case "--idle-subscribe" -> o.idleSubscribe = true;
                 case "--label" -> o.label = args[++i];
                 case "--rate" -> o.rate = Double.parseDouble(args[++i]);
+                case "--mqtt" -> o.mqtt = Integer.parseInt(args[++i]);
+                case "--messages" -> o.messages = Long.parseLong(args[++i]);
+                case "--filter" -> o.filter = args[++i];
+                case "--drain" -> o.drain = Integer.parseInt(args[++i]);
+                case "--timeout" -> o.timeout = Integer.parseInt(args[++i]);
+                case "--slow-subs" -> o.slowSubs = Integer.parseInt(args[++i]);
+                case "--slow-rate" -> o.slowRate = Double.parseDouble(args[++i]);
+                case "--subscribers" -> o.subscribers = Integer.parseInt(args[++i]);
+                case "--reconnect-every" -> o.reconnectEvery = Double.parseDouble(args[++i]);
+                case "--offline-ms" -> o.offlineMs = Integer.parseInt(args[++i]);
+                case "--session-expiry" -> o.sessionExpiry = Long.parseLong(args[++i]);
                 case "-h", "--help" -> {
                     System.out.print(usage());
                     return null;
@@ -159,6 +205,9 @@ public final class LoadTool {
         }
         if (o.payload < Wire.HEADER) {
             throw new IllegalArgumentException("--payload must be at least " + Wire.HEADER);
+        }
+        if (o.mqtt != 3 && o.mqtt != 5) {
+            throw new IllegalArgumentException("--mqtt must be 3 or 5");
         }
         return o;
     }
@@ -192,8 +241,9 @@ public final class LoadTool {
     }
 
     private BenchClient connect(String role, int i) throws Exception {
-        BenchClient c = new BenchClient("bench-" + run + "-" + role + i);
-        open(c, false, role.equals("sub"));
+        BenchClient c = new BenchClient("bench-" + run + "-" + role + i).mqtt(o.mqtt);
+        c.recording = o.messages > 0; // a fixed-count run has no warm-up: everything is measured
+        open(c, false, !role.equals("pub"));
         return c.connected.get(15, TimeUnit.SECONDS);
     }
 
@@ -258,19 +308,21 @@ public final class LoadTool {
     private String fanin() throws Exception {
         int qos = Math.max(0, o.qos);
         BenchClient sub = connect("sub", 0);
-        sub.subscribe("bench/" + run + "/+", qos).get(10, TimeUnit.SECONDS);
+        sub.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
         List<BenchClient> pubs = new ArrayList<>();
         for (int i = 0; i < o.clients; i++) {
             pubs.add(connect("pub", i));
         }
+        perPublisher(pubs);
         for (int i = 0; i < pubs.size(); i++) {
             pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window, o.rate / o.clients);
         }
         List<BenchClient> subs = List.of(sub);
         Measure m = measure(pubs, subs);
-        return "scenario=fanin" + paced() + " broker=" + o.label + " publishers=" + o.clients + " payload=" + o.payload
-                + " qos=" + qos + " recv_msgs_s=" + rate(m.recvRate) + " sent_msgs_s=" + rate(m.sentRate)
-                + " " + lat("lat", merged(subs, false));
+        Delivery d = delivery(pubs, subs);
+        return "scenario=fanin" + paced() + " broker=" + o.label + common() + " publishers=" + o.clients
+                + " payload=" + o.payload + " qos=" + qos + " recv_msgs_s=" + rate(m.recvRate)
+                + " sent_msgs_s=" + rate(m.sentRate) + d + " " + lat("lat", merged(subs, false));
     }
 
     /** One publisher to N subscribers of its topic. */
@@ -284,12 +336,15 @@ public final class LoadTool {
             subs.add(s);
         }
         BenchClient pub = connect("pub", 0);
-        pub.startPublishing(topic, 0, qos, o.payload, o.window, o.rate);
         List<BenchClient> pubs = List.of(pub);
+        perPublisher(pubs);
+        pub.startPublishing(topic, 0, qos, o.payload, o.window, o.rate);
         Measure m = measure(pubs, subs);
-        return "scenario=fanout" + paced() + " broker=" + o.label + " subscribers=" + o.clients + " payload=" + o.payload + " qos="
-                + qos + " recv_msgs_s=" + rate(m.recvRate) + " sent_msgs_s=" + rate(m.sentRate)
-                + " per_sub_msgs_s=" + rate(m.recvRate / o.clients) + " " + lat("lat", merged(subs, false));
+        Delivery d = delivery(pubs, subs);
+        return "scenario=fanout" + paced() + " broker=" + o.label + common() + " subscribers=" + o.clients
+                + " payload=" + o.payload + " qos=" + qos + " recv_msgs_s=" + rate(m.recvRate)
+                + " sent_msgs_s=" + rate(m.sentRate) + " per_sub_msgs_s=" + rate(m.recvRate / o.clients) + d
+                + " " + lat("lat", merged(subs, false));
     }
 
     private String paced() {
@@ -299,8 +354,14 @@ public final class LoadTool {
     private record Measure(double recvRate, double sentRate, double ackRate) {
     }
 
-    /** Warm-up, then counts over the measured duration; stops the publishers at the end. */
-    private Measure measure(List<BenchClient> pubs, List<BenchClient> subs) throws InterruptedException {
+    /**
+     * Warm-up, then counts over the measured duration; stops the publishers at the end. With {@code --messages},
+     * see {@link #measureCount} instead.
+     */
+    private Measure measure(List<BenchClient> pubs, List<BenchClient> subs) throws Exception {
+        if (o.messages > 0) {
+            return measureCount(pubs, subs);
+        }
         Thread.sleep(o.warmup * 1000L);
         List<BenchClient> both = new ArrayList<>(pubs);
         both.addAll(subs);
@@ -328,16 +389,39 @@ public final class LoadTool {
      */
     private String qos(int qos) throws Exception {
         BenchClient sub = connect("sub", 0).trackSeen(o.clients);
-        sub.subscribe("bench/" + run + "/+", qos).get(10, TimeUnit.SECONDS);
+        sub.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
         List<BenchClient> pubs = new ArrayList<>();
         for (int i = 0; i < o.clients; i++) {
             pubs.add(connect("pub", i));
         }
+        perPublisher(pubs);
         for (int i = 0; i < pubs.size(); i++) {
             pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window);
         }
         List<BenchClient> subs = List.of(sub);
         Measure m = measure(pubs, subs);
+        AckedLoss l = ackedLoss(pubs, sub);
+        return "scenario=qos" + qos + " broker=" + o.label + common() + " publishers=" + o.clients
+                + " window=" + o.window + " payload=" + o.payload + " acked_msgs_s=" + rate(m.ackRate)
+                + " recv_msgs_s=" + rate(m.recvRate) + l + " " + lat("e2e", merged(subs, false))
+                + " " + lat("ack", merged(pubs, true));
+    }
+
+    /** Counts of {@link #ackedLoss}. */
+    private record AckedLoss(long acked, long received, long lost, long dups, double drainSecs) {
+        @Override
+        public String toString() {
+            return " acked=" + acked + " received=" + received + " lost=" + lost + " loss_pct=" + pct(lost, acked)
+                    + " dups=" + dups + " drain_s=" + String.format(Locale.ROOT, "%.1f", drainSecs);
+        }
+    }
+
+    /**
+     * After the publishers stopped: waits for their windows to drain, then for {@code sub} to get every
+     * acknowledged message (PUBACK, or PUBREC for QoS 2; QoS 0: every message sent), or until it makes no progress
+     * for 10 s, and counts the acknowledged messages it never got. {@code sub} must track what it saw.
+     */
+    private AckedLoss ackedLoss(List<BenchClient> pubs, BenchClient sub) throws Exception {
         // let the open flows finish: every publisher's window drains
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (BenchClient p : pubs) {
@@ -347,9 +431,9 @@ public final class LoadTool {
         }
         long acked = 0;
         for (BenchClient p : pubs) {
-            acked += p.onLoop(() -> p.ackedSeqs.cardinality());
+            acked += p.onLoop(() -> acknowledged(p).cardinality());
         }
-        // wait for the subscriber to get everything acknowledged, or until it makes no progress for 10 s
+        // wait for the subscriber to get everything acknowledged, or until it makes no progress for --drain s
         long last = -1;
         long lastChange = System.nanoTime();
         long drainStart = System.nanoTime();
@@ -367,7 +451,7 @@ public final class LoadTool {
             if (got != last) {
                 last = got;
                 lastChange = System.nanoTime();
-            } else if (System.nanoTime() - lastChange > TimeUnit.SECONDS.toNanos(10)) {
+            } else if (System.nanoTime() - lastChange > TimeUnit.SECONDS.toNanos(o.drain)) {
                 break;
             }
             Thread.sleep(100);
@@ -377,18 +461,364 @@ public final class LoadTool {
         for (int i = 0; i < pubs.size(); i++) {
             BenchClient p = pubs.get(i);
             int idx = i;
-            BitSet a = p.onLoop(() -> (BitSet) p.ackedSeqs.clone());
+            BitSet a = p.onLoop(() -> acknowledged(p));
             BitSet s = sub.onLoop(() -> (BitSet) sub.seen(idx).clone());
             a.andNot(s);
             lost += a.cardinality();
         }
         long dups = sub.onLoop(() -> sub.duplicates);
         long received = sub.onLoop(() -> sub.received);
-        return "scenario=qos" + qos + " broker=" + o.label + " publishers=" + o.clients + " window=" + o.window
-                + " payload=" + o.payload + " acked_msgs_s=" + rate(m.ackRate) + " recv_msgs_s=" + rate(m.recvRate)
-                + " acked=" + acked + " received=" + received + " lost=" + lost + " dups=" + dups
-                + " drain_s=" + String.format(Locale.ROOT, "%.1f", drainSecs)
-                + " " + lat("e2e", merged(subs, false)) + " " + lat("ack", merged(pubs, true));
+        return new AckedLoss(acked, received, lost, dups, drainSecs);
+    }
+
+    /** A copy of the sequence numbers the broker acknowledged to {@code p}; QoS 0: all it sent. On p's loop. */
+    private static BitSet acknowledged(BenchClient p) {
+        if (p.ackedSeqs != null) {
+            return (BitSet) p.ackedSeqs.clone();
+        }
+        BitSet all = new BitSet();
+        all.set(0, (int) p.sent);
+        return all;
+    }
+
+    // ------------------------------------------------------------------------------------------------ loss
+
+    /** Fields every scenario line with a protocol has: the MQTT version, and the message count if fixed. */
+    private String common() {
+        return " mqtt=" + o.mqtt + (o.messages > 0 ? " messages=" + o.messages : "");
+    }
+
+    private static String pct(long part, long whole) {
+        return whole <= 0 ? "-" : String.format(Locale.ROOT, "%.2f", 100.0 * part / whole);
+    }
+
+    /** With {@code --messages N}: splits N over the publishers (call before they start). */
+    private void perPublisher(List<BenchClient> pubs) {
+        if (o.messages <= 0) {
+            return;
+        }
+        long each = o.messages / pubs.size();
+        long rest = o.messages % pubs.size();
+        for (int i = 0; i < pubs.size(); i++) {
+            pubs.get(i).limit(each + (i < rest ? 1 : 0));
+        }
+    }
+
+    private static long total(List<BenchClient> l, java.util.function.ToLongFunction<BenchClient> f)
+            throws Exception {
+        long s = 0;
+        for (BenchClient c : l) {
+            s += c.onLoop(() -> f.applyAsLong(c));
+        }
+        return s;
+    }
+
+    /**
+     * With {@code --messages}: runs until every publisher has sent its share (and for QoS 1/2 got every flow
+     * completed) and the subscribers received what they will receive ({@link #drainCount}). Latencies are recorded
+     * from the first message on. Each rate runs from the first publish to the last send, acknowledgement or receipt.
+     */
+    private Measure measureCount(List<BenchClient> pubs, List<BenchClient> subs) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.timeout);
+        for (BenchClient p : pubs) {
+            while (!p.onLoop(p::finished)) {
+                if (System.nanoTime() > deadline) {
+                    System.err.println("publisher " + p.clientId + " did not finish within " + o.timeout + " s");
+                    break;
+                }
+                Thread.sleep(20);
+            }
+        }
+        for (BenchClient p : pubs) {
+            p.stopPublishing();
+        }
+        long sent = total(pubs, c -> c.sent);
+        drainCount(subs, sent * subs.size());
+        long t0 = Long.MAX_VALUE;
+        long lastSent = 0;
+        long lastAck = 0;
+        long lastRecv = 0;
+        for (BenchClient p : pubs) {
+            t0 = Math.min(t0, p.firstSentNanos);
+            lastSent = Math.max(lastSent, p.lastSentNanos);
+            lastAck = Math.max(lastAck, p.lastAckNanos);
+        }
+        for (BenchClient c : subs) {
+            lastRecv = Math.max(lastRecv, c.lastRecvNanos);
+        }
+        return new Measure(perSec(total(subs, c -> c.received), t0, lastRecv), perSec(sent, t0, lastSent),
+                perSec(total(pubs, c -> c.acked), t0, lastAck));
+    }
+
+    private static double perSec(long n, long t0, long t1) {
+        return t1 <= t0 ? 0 : n / ((t1 - t0) / 1e9);
+    }
+
+    /**
+     * Waits until {@code subs} together received {@code expected} messages, or received nothing new for
+     * {@code --drain} seconds (at most 120 s in all). Returns the seconds waited.
+     */
+    private double drainCount(List<BenchClient> subs, long expected) throws Exception {
+        long start = System.nanoTime();
+        long last = -1;
+        long lastChange = start;
+        while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(120)) {
+            long got = sum(subs, c -> c.received);
+            if (got >= expected) {
+                break;
+            }
+            if (got != last) {
+                last = got;
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > TimeUnit.SECONDS.toNanos(o.drain)) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** What reached the subscribers of fanin/fanout: each subscriber should get every message sent. */
+    private record Delivery(long sent, long expected, long received, double drainSecs) {
+        @Override
+        public String toString() {
+            long lost = expected - received;
+            return " sent=" + sent + " expected=" + expected + " received=" + received + " lost=" + lost
+                    + " loss_pct=" + pct(lost, expected) + " drain_s=" + String.format(Locale.ROOT, "%.1f", drainSecs);
+        }
+    }
+
+    /**
+     * After the publishers stopped: waits for the subscribers to receive the rest ({@link #drainCount}) and counts
+     * over the whole run, warm-up included, what was sent and what was received. A broker may drop QoS 0 messages;
+     * they show up here as lost.
+     */
+    private Delivery delivery(List<BenchClient> pubs, List<BenchClient> subs) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (BenchClient p : pubs) {
+            while (p.onLoop(() -> p.inflight) > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+        }
+        long sent = total(pubs, c -> c.sent);
+        long expected = sent * subs.size();
+        double drain = o.messages > 0 ? 0 : drainCount(subs, expected);
+        return new Delivery(sent, expected, total(subs, c -> c.received), drain);
+    }
+
+    // ------------------------------------------------------------------------------------------------ neighbour
+
+    /**
+     * N publishers with a window of QoS 1 (or --qos) messages, one fast subscriber on {@code --filter}, and
+     * {@code --slow-subs} slow subscribers on {@code #} that read and acknowledge {@code --slow-rate} messages/s
+     * each: how much one slow but live subscriber costs the others. Reports the fast subscriber's rate, latency and
+     * loss (acknowledged messages it never got: must be 0) and what the slow ones got. With {@code --slow-subs 0}
+     * it is the baseline, reported as {@code neighbour-base}.
+     */
+    private String neighbour() throws Exception {
+        int qos = o.qos < 0 ? 1 : o.qos;
+        BenchClient fast = connect("sub", 0).trackSeen(o.clients);
+        fast.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
+        List<BenchClient> slow = new ArrayList<>();
+        for (int i = 0; i < o.slowSubs; i++) {
+            BenchClient s = connect("slow", i);
+            s.subscribe("#", 1).get(10, TimeUnit.SECONDS);
+            s.startSlow(o.slowRate);
+            slow.add(s);
+        }
+        List<BenchClient> pubs = new ArrayList<>();
+        for (int i = 0; i < o.clients; i++) {
+            pubs.add(connect("pub", i));
+        }
+        perPublisher(pubs);
+        for (int i = 0; i < pubs.size(); i++) {
+            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window);
+        }
+        List<BenchClient> subs = List.of(fast);
+        Measure m = measure(pubs, subs);
+        AckedLoss l = ackedLoss(pubs, fast);
+        String slowPart = o.slowSubs == 0 ? "" : " slow_rate=" + rate(o.slowRate)
+                + " slow_received=" + total(slow, c -> c.received) + " slow_acked=" + total(slow, c -> c.slowDone);
+        return "scenario=neighbour" + (o.slowSubs == 0 ? "-base" : "") + " broker=" + o.label + common()
+                + " publishers=" + o.clients + " window=" + o.window + " payload=" + o.payload + " qos=" + qos
+                + " slow_subs=" + o.slowSubs + slowPart + " acked_msgs_s=" + rate(m.ackRate)
+                + " recv_msgs_s=" + rate(m.recvRate) + l + " " + lat("e2e", merged(subs, false))
+                + " " + lat("ack", merged(pubs, true));
+    }
+
+    // ------------------------------------------------------------------------------------------------ persistent
+
+    /**
+     * Like qos1/qos2, but the subscribers ({@code --subscribers}) have persistent sessions (3.1.1: Clean Session 0;
+     * 5.0: Session Expiry Interval {@code --session-expiry}) and disconnect every {@code --reconnect-every} seconds
+     * (0: once, after the warm-up) for {@code --offline-ms}, then reconnect without subscribing again. The broker
+     * must queue what arrives meanwhile and resend what was unacknowledged [MQTT-4.4.0-1]: every acknowledged
+     * message must reach every subscriber; resent ones count as duplicates. The sessions are removed at the end.
+     */
+    private String persistent(int qos) throws Exception {
+        BenchClient[] subs = new BenchClient[o.subscribers];
+        try {
+            return persistentRun(qos, subs);
+        } finally {
+            for (BenchClient s : subs) {
+                if (s != null) {
+                    endSession(s);
+                }
+            }
+        }
+    }
+
+    private String persistentRun(int qos, BenchClient[] subs) throws Exception {
+        for (int i = 0; i < subs.length; i++) {
+            BenchClient s = new BenchClient("bench-" + run + "-psub" + i).mqtt(o.mqtt)
+                    .persistent(true, o.sessionExpiry).trackSeen(o.clients);
+            s.recording = o.messages > 0;
+            open(s, false, true);
+            subs[i] = s.connected.get(15, TimeUnit.SECONDS);
+            s.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
+        }
+        List<BenchClient> pubs = new ArrayList<>();
+        for (int i = 0; i < o.clients; i++) {
+            pubs.add(connect("pub", i));
+        }
+        perPublisher(pubs);
+        for (int i = 0; i < pubs.size(); i++) {
+            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window);
+        }
+        int reconnects = 0;
+        int sessionLost = 0;
+        long every = (long) (o.reconnectEvery * 1e9);
+        Measure m;
+        if (o.messages > 0) {
+            long t0 = System.nanoTime();
+            long next = t0 + (every > 0 ? every : TimeUnit.MILLISECONDS.toNanos(500));
+            boolean once = every <= 0;
+            while (!allFinished(pubs) && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(o.timeout)) {
+                if (System.nanoTime() >= next && !(once && reconnects > 0)) {
+                    sessionLost += reconnectAll(subs);
+                    reconnects++;
+                    next = System.nanoTime() + every;
+                }
+                Thread.sleep(20);
+            }
+            m = measureCount(pubs, List.of(subs));
+        } else {
+            Thread.sleep(o.warmup * 1000L);
+            List<BenchClient> now = List.of(subs);
+            setRecording(now, true);
+            setRecording(pubs, true);
+            long r0 = sum(now, c -> c.received);
+            long a0 = sum(pubs, c -> c.acked);
+            long t0 = System.nanoTime();
+            long end = t0 + TimeUnit.SECONDS.toNanos(o.duration);
+            long next = every > 0 ? t0 + every : t0;
+            while (System.nanoTime() < end) {
+                if (System.nanoTime() >= next) {
+                    sessionLost += reconnectAll(subs);
+                    reconnects++;
+                    next = every > 0 ? next + every : Long.MAX_VALUE;
+                }
+                Thread.sleep(Math.max(1, Math.min(20, (Math.min(end, next) - System.nanoTime()) / 1_000_000)));
+            }
+            List<BenchClient> after = List.of(subs);
+            long r1 = sum(after, c -> c.received);
+            long a1 = sum(pubs, c -> c.acked);
+            long t1 = System.nanoTime();
+            setRecording(after, false);
+            setRecording(pubs, false);
+            for (BenchClient p : pubs) {
+                p.stopPublishing();
+            }
+            double secs = (t1 - t0) / 1e9;
+            m = new Measure((r1 - r0) / secs, 0, (a1 - a0) / secs);
+        }
+        long acked = 0;
+        long received = 0;
+        long lost = 0;
+        long dups = 0;
+        double drain = 0;
+        for (BenchClient s : subs) {
+            AckedLoss l = ackedLoss(pubs, s);
+            acked = l.acked;
+            received += l.received;
+            lost += l.lost;
+            dups += l.dups;
+            drain += l.drainSecs;
+        }
+        List<BenchClient> all = List.of(subs);
+        return "scenario=qos" + qos + "-persistent broker=" + o.label + common() + " publishers=" + o.clients
+                + " subscribers=" + subs.length + " window=" + o.window + " payload=" + o.payload
+                + " reconnect_every_s=" + o.reconnectEvery + " offline_ms=" + o.offlineMs
+                + " reconnects=" + reconnects + " offline_s_avg=" + String.format(Locale.ROOT, "%.2f",
+                        reconnects == 0 ? 0 : offlineNanos / 1e9 / reconnects / subs.length)
+                + " session_lost=" + sessionLost
+                + " acked_msgs_s=" + rate(m.ackRate) + " recv_msgs_s=" + rate(m.recvRate)
+                + " acked=" + acked + " received=" + received + " lost=" + lost
+                + " loss_pct=" + pct(lost, acked * subs.length) + " dups=" + dups
+                + " drain_s=" + String.format(Locale.ROOT, "%.1f", drain)
+                + " " + lat("e2e", merged(all, false)) + " " + lat("ack", merged(pubs, true));
+    }
+
+    private static boolean allFinished(List<BenchClient> pubs) throws Exception {
+        for (BenchClient p : pubs) {
+            if (!p.onLoop(p::finished)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Sum over reconnections of the time from DISCONNECT to the new CONNACK, per subscriber. */
+    private long offlineNanos;
+
+    /**
+     * Disconnects every subscriber ({@link BenchClient#disconnect}), waits {@code --offline-ms} once all
+     * connections are closed, and connects each again to its session with a new {@link BenchClient} that takes over
+     * what the old one saw. Returns how many found no session (CONNACK Session Present 0).
+     */
+    private int reconnectAll(BenchClient[] subs) throws Exception {
+        for (BenchClient s : subs) {
+            s.disconnect();
+        }
+        long t = System.nanoTime();
+        for (BenchClient s : subs) {
+            s.channel.closeFuture().await(10, TimeUnit.SECONDS);
+        }
+        Thread.sleep(o.offlineMs);
+        int lostSessions = 0;
+        for (int i = 0; i < subs.length; i++) {
+            BenchClient old = subs[i];
+            BenchClient nu = new BenchClient(old.clientId).mqtt(o.mqtt).persistent(true, o.sessionExpiry);
+            old.onLoop(() -> {
+                nu.takeOver(old);
+                return null;
+            });
+            open(nu, false, true);
+            nu.connected.get(15, TimeUnit.SECONDS);
+            offlineNanos += System.nanoTime() - t;
+            subs[i] = nu;
+            if (!nu.sessionPresent) {
+                lostSessions++;
+            }
+        }
+        return lostSessions;
+    }
+
+    /** Removes the persistent session of {@code s}: disconnects it, then connects once with a clean session. */
+    private void endSession(BenchClient s) {
+        try {
+            s.disconnect();
+            if (s.channel != null) {
+                s.channel.closeFuture().await(10, TimeUnit.SECONDS);
+            }
+            BenchClient clean = new BenchClient(s.clientId).mqtt(o.mqtt).persistent(false, 0);
+            open(clean, false, true);
+            clean.connected.get(15, TimeUnit.SECONDS);
+            clean.disconnect();
+            clean.channel.closeFuture().await(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            System.err.println("could not remove the session of " + s.clientId + ": " + e);
+        }
     }
 
     /** Opens N idle connections and reports the broker's memory growth per connection. */
@@ -402,7 +832,7 @@ public final class LoadTool {
         long t0 = System.nanoTime();
         for (int i = 0; i < o.clients; i++) {
             sem.acquire();
-            BenchClient c = new BenchClient("bench-" + run + "-idle" + i);
+            BenchClient c = new BenchClient("bench-" + run + "-idle" + i).mqtt(o.mqtt);
             open(c, true, false);
             int n = i;
             CompletableFuture<BenchClient> f = c.connected.thenCompose(x -> o.idleSubscribe

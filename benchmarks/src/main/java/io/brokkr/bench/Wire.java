@@ -3,12 +3,16 @@ package io.brokkr.bench;
 import io.netty.buffer.ByteBuf;
 
 /**
- * Hand-rolled MQTT 3.1.1 encoding of the packets on the load tool's hot path (PUBLISH and the four publish
+ * Hand-rolled MQTT 3.1.1 and 5.0 encoding of the packets on the load tool's hot path (PUBLISH and the four publish
  * acknowledgements), so that generating load costs a few bytes copied per message. Everything else (CONNECT,
  * SUBSCRIBE, and all decoding) goes through netty-codec-mqtt's MqttEncoder/MqttDecoder.
  *
  * <p>Benchmark payloads start with a 16 byte header: publish time ({@link System#nanoTime()}), publisher index and
  * sequence number; the rest is filler.
+ *
+ * <p>MQTT 5.0 differs only in PUBLISH: its variable header ends with a Property Length, here always 0 (one byte).
+ * The acknowledgements are the same two-byte form in both versions: a 5.0 PUBACK, PUBREC, PUBREL or PUBCOMP may omit
+ * Reason Code and properties when the Reason Code is 0x00 Success (MQTT 5.0 section 3.4.2.1).
  */
 final class Wire {
 
@@ -28,12 +32,22 @@ final class Wire {
     }
 
     static int publishRemainingLength(int topicLen, int qos, int payloadLen) {
-        return 2 + topicLen + (qos > 0 ? 2 : 0) + payloadLen;
+        return publishRemainingLength(topicLen, qos, payloadLen, false);
+    }
+
+    /** As above; {@code v5} adds the one-byte empty Property Length. */
+    static int publishRemainingLength(int topicLen, int qos, int payloadLen, boolean v5) {
+        return 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payloadLen;
     }
 
     /** Whole PUBLISH packet size on the wire. */
     static int publishSize(int topicLen, int qos, int payloadLen) {
-        int rl = publishRemainingLength(topicLen, qos, payloadLen);
+        return publishSize(topicLen, qos, payloadLen, false);
+    }
+
+    /** Whole PUBLISH packet size on the wire, MQTT 5.0 if {@code v5}. */
+    static int publishSize(int topicLen, int qos, int payloadLen, boolean v5) {
+        int rl = publishRemainingLength(topicLen, qos, payloadLen, v5);
         return 1 + varIntSize(rl) + rl;
     }
 
@@ -44,12 +58,21 @@ final class Wire {
      */
     static void writePublish(ByteBuf out, byte[] topic, int qos, int packetId, int payloadLen, long nanoTime,
                              int publisher, int seq) {
+        writePublish(out, topic, qos, packetId, payloadLen, nanoTime, publisher, seq, false);
+    }
+
+    /** As above; {@code v5} writes an MQTT 5.0 PUBLISH (no properties). */
+    static void writePublish(ByteBuf out, byte[] topic, int qos, int packetId, int payloadLen, long nanoTime,
+                             int publisher, int seq, boolean v5) {
         out.writeByte(0x30 | (qos << 1));
-        writeVarInt(out, publishRemainingLength(topic.length, qos, payloadLen));
+        writeVarInt(out, publishRemainingLength(topic.length, qos, payloadLen, v5));
         out.writeShort(topic.length);
         out.writeBytes(topic);
         if (qos > 0) {
             out.writeShort(packetId);
+        }
+        if (v5) {
+            out.writeByte(0); // Property Length (MQTT 5.0 section 3.3.2.3)
         }
         out.writeLong(nanoTime);
         out.writeInt(publisher);
