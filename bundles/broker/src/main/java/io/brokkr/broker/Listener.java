@@ -106,6 +106,7 @@ public final class Listener {
         // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
         p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
         p.addLast("encoder", MqttEncoder.INSTANCE);
+        p.addLast("publish-encoder", PublishEncoder.INSTANCE); // PUBLISH without properties, before the encoder
         p.addLast("mqtt", new MqttConnection(broker, this));
     }
 
