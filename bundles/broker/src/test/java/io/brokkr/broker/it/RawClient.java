@@ -94,8 +94,7 @@ final class RawClient implements AutoCloseable {
     static RawClient connect(int port, MqttConnectMessage connect) throws InterruptedException {
         RawClient c = open(port);
         MqttConnAckMessage ack = c.connack(connect);
-        assertEquals(0, ack.variableHeader().connectReturnCode().byteValue() & 0xFF,
-                "CONNACK return code for " + connect.payload().clientIdentifier());
+        assertEquals(0, returnCode(ack), "CONNACK return code for " + connect.payload().clientIdentifier());
         return c;
     }
 
@@ -128,6 +127,22 @@ final class RawClient implements AutoCloseable {
         channel.writeAndFlush(m).syncUninterruptibly();
     }
 
+    /**
+     * Writes without waiting for the write to complete, so that a test can pipeline packets the broker does not read
+     * (a publisher the broker has paused keeps writing into its socket buffers).
+     */
+    void sendAsync(MqttMessage m) {
+        channel.writeAndFlush(m);
+    }
+
+    /**
+     * Stops (false) or resumes (true) reading the socket, as a slow consumer does: the broker's packets then pile
+     * up in the socket buffers and, once those are full, the broker's channel to this client is no longer writable.
+     */
+    void autoRead(boolean on) {
+        channel.config().setAutoRead(on);
+    }
+
     void sendBytes(int... bytes) {
         byte[] b = new byte[bytes.length];
         for (int i = 0; i < bytes.length; i++) {
@@ -143,7 +158,17 @@ final class RawClient implements AutoCloseable {
 
     MqttConnAckMessage connack(MqttConnectMessage connect) throws InterruptedException {
         send(connect);
+        return expectConnack();
+    }
+
+    /** The next packet, which must be a CONNACK (after a CONNECT sent as raw bytes, say). */
+    MqttConnAckMessage expectConnack() throws InterruptedException {
         return (MqttConnAckMessage) expect(MqttMessageType.CONNACK);
+    }
+
+    /** CONNACK return code (3.x) or reason code (5.0), unsigned. */
+    static int returnCode(MqttConnAckMessage ack) {
+        return ack.variableHeader().connectReturnCode().byteValue() & 0xFF;
     }
 
     void publish(String topic, int qos, int packetId, String payload) {
