@@ -720,7 +720,7 @@ public class Broker implements BrokerService {
          * here: QoS 0 for a slow subscriber on another loop.
          */
         private boolean admit(Session s, Delivery d, boolean here) {
-            if (d.qos() > 0 && s.congested && !s.stalled()) {
+            if (d.qos() > 0 && (s.congested || !here && s.backlogged()) && !s.stalled()) {
                 congested = s;
             }
             return !(d.qos() == 0 && slowQos0(s) && !here);

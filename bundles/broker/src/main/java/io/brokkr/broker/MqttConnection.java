@@ -187,7 +187,40 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             heldBeforeConnack.add(m);
             return;
         }
-        process(m);
+        processOrHold(m);
+    }
+
+    /**
+     * Processes a packet, unless reads are paused by {@link #throttle}: then the packets of the read that was under
+     * way wait in order until reading resumes. Without this, a publisher that pipelines its PUBLISHes would get a
+     * whole read buffer of them routed (and acknowledged) past the back-pressure, overflowing the queue of the
+     * subscriber that caused it.
+     */
+    private void processOrHold(MqttMessage m) {
+        if (readPaused || !heldWhilePaused.isEmpty()) {
+            heldWhilePaused.add(m);
+        } else {
+            process(m);
+        }
+    }
+
+    /**
+     * Processes the packets held while reads were paused, until they are paused again; then reads again if they
+     * were not. Channel loop, as a task of its own.
+     */
+    private void processHeld() {
+        MqttMessage m;
+        while (!readPaused && (m = heldWhilePaused.peek()) != null) {
+            heldWhilePaused.poll();
+            if (state == State.CLOSED) {
+                ReferenceCountUtil.release(m);
+            } else {
+                process(m);
+            }
+        }
+        if (!readPaused && heldWhilePaused.isEmpty() && state == State.CONNECTED) {
+            channel.config().setAutoRead(true);
+        }
     }
 
     /** Handles one decoded packet (or decoding failure) and releases it. */
@@ -292,6 +325,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         List<MqttMessage> held = heldBeforeConnack;
         heldBeforeConnack = new ArrayList<>(0);
         for (MqttMessage m : held) {
+            ReferenceCountUtil.release(m);
+        }
+        for (MqttMessage m; (m = heldWhilePaused.poll()) != null; ) {
             ReferenceCountUtil.release(m);
         }
         Session s = session;
@@ -639,9 +675,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(m);
                 continue;
             }
-            process(m);
+            processOrHold(m);
         }
-        channel.config().setAutoRead(true);
+        if (!readPaused) {
+            channel.config().setAutoRead(true);
+        }
     }
 
     // -------------------------------------------------------------------------------------------- back-pressure
@@ -650,6 +688,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     static final long THROTTLE_MAX_MILLIS = 500;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
     private boolean readPaused;
+    /** Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}). */
+    private final java.util.ArrayDeque<MqttMessage> heldWhilePaused = new java.util.ArrayDeque<>();
 
     /**
      * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long QoS 1/2
@@ -677,7 +717,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
-                if (state == State.CONNECTED) {
+                if (!heldWhilePaused.isEmpty()) {
+                    // not from here: this may run inside the handling of a PUBLISH, before its PUBACK is written
+                    channel.eventLoop().execute(this::processHeld);
+                } else if (state == State.CONNECTED) {
                     channel.config().setAutoRead(true);
                 }
             }

@@ -391,6 +391,20 @@ final class Session {
         updateInfoLater();
     }
 
+    /**
+     * True (and the session marked congested) if this online session has so many deliveries on their way to its loop
+     * that, once queued, they could take its queue past the throttle threshold: a publisher on another loop would
+     * otherwise route a whole read's worth of messages before this loop queues the first of them and notices the
+     * congestion, and those acknowledged messages could overflow the queue. Any thread.
+     */
+    boolean backlogged() {
+        if (online && pendingDeliveries.get() >= Math.max(1, throttleHigh() / 2)) {
+            congested = true;
+            return true;
+        }
+        return false;
+    }
+
     private int throttleHigh() {
         return Math.max(1, Math.min(THROTTLE_QUEUE, broker.config().maxQueuedMessages() / 2));
     }

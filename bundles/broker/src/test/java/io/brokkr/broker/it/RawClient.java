@@ -56,6 +56,8 @@ final class RawClient implements AutoCloseable {
     private final BlockingQueue<MqttMessage> received = new LinkedBlockingQueue<>();
     private final CountDownLatch closed = new CountDownLatch(1);
     MqttVersion version = MqttVersion.MQTT_3_1_1;
+    /** The client identifier of the last CONNECT sent through {@link #send}. */
+    String clientId;
 
     private RawClient(int port) throws InterruptedException {
         Bootstrap b = new Bootstrap().group(GROUP).channel(NioSocketChannel.class)
@@ -123,6 +125,7 @@ final class RawClient implements AutoCloseable {
         if (m instanceof MqttConnectMessage c) {
             version = MqttVersion.fromProtocolNameAndLevel(c.variableHeader().name(),
                     (byte) c.variableHeader().version());
+            clientId = c.payload().clientIdentifier();
         }
         channel.writeAndFlush(m).syncUninterruptibly();
     }
