@@ -204,14 +204,40 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             heldBeforeConnack.add(m);
             return;
         }
-        if (readPaused) {
-            if (heldWhilePaused == null) {
-                heldWhilePaused = new java.util.ArrayDeque<>();
-            }
+        processOrHold(m);
+    }
+
+    /**
+     * Processes a packet, unless reads are paused by {@link #throttle}: then the packets of the read that was under
+     * way wait in order until reading resumes. Without this, a publisher that pipelines its PUBLISHes would get a
+     * whole read buffer of them routed (and acknowledged) past the back-pressure, overflowing the queue of the
+     * subscriber that caused it.
+     */
+    private void processOrHold(MqttMessage m) {
+        if (readPaused || !heldWhilePaused.isEmpty()) {
             heldWhilePaused.add(m);
-            return;
+        } else {
+            process(m);
         }
-        process(m);
+    }
+
+    /**
+     * Processes the packets held while reads were paused, until they are paused again; then reads again if they
+     * were not. Channel loop, as a task of its own.
+     */
+    private void processHeld() {
+        MqttMessage m;
+        while (!readPaused && (m = heldWhilePaused.peek()) != null) {
+            heldWhilePaused.poll();
+            if (state == State.CLOSED) {
+                ReferenceCountUtil.release(m);
+            } else {
+                process(m);
+            }
+        }
+        if (!readPaused && heldWhilePaused.isEmpty() && state == State.CONNECTED) {
+            channel.config().setAutoRead(true);
+        }
     }
 
     /** Handles one decoded packet (or decoding failure) and releases it. */
@@ -337,11 +363,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         for (MqttMessage m : held) {
             ReferenceCountUtil.release(m);
         }
-        if (heldWhilePaused != null) {
-            MqttMessage m;
-            while ((m = heldWhilePaused.poll()) != null) {
-                ReferenceCountUtil.release(m);
-            }
+        for (MqttMessage m; (m = heldWhilePaused.poll()) != null; ) {
+            ReferenceCountUtil.release(m);
         }
         if (!link.compareAndSet(UNLINKED, CLOSED_UNLINKED) && release()) {
             Session s = session;
@@ -745,9 +768,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(m);
                 continue;
             }
-            process(m);
+            processOrHold(m);
         }
-        channel.config().setAutoRead(true);
+        if (!readPaused) {
+            channel.config().setAutoRead(true);
+        }
     }
 
     // -------------------------------------------------------------------------------------------- back-pressure
@@ -756,6 +781,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     static final long THROTTLE_MAX_MILLIS = 500;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
     private boolean readPaused;
+    /** Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}). */
+    private final java.util.ArrayDeque<MqttMessage> heldWhilePaused = new java.util.ArrayDeque<>();
 
     /**
      * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long QoS 1/2
@@ -784,23 +811,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
-                MqttMessage m;
-                while (!readPaused && heldWhilePaused != null && (m = heldWhilePaused.poll()) != null) {
-                    process(m);
-                }
-                if (!readPaused && state == State.CONNECTED) {
+                if (!heldWhilePaused.isEmpty()) {
+                    // not from here: this may run inside the handling of a PUBLISH, before its PUBACK is written
+                    channel.eventLoop().execute(this::processHeld);
+                } else if (state == State.CONNECTED) {
                     channel.config().setAutoRead(true);
                 }
             }
         });
     }
-
-    /**
-     * Packets decoded while reads are paused by {@link #throttle}: the rest of the bytes read before the pause. They
-     * wait here, so a pause takes effect at the next packet rather than after the whole read buffer (up to one read's
-     * worth of packets, which are in memory already). Channel-loop confined; created on first use.
-     */
-    private java.util.ArrayDeque<MqttMessage> heldWhilePaused;
 
     private void onChannelLoop(Runnable r) {
         if (channel.eventLoop().inEventLoop()) {

@@ -22,9 +22,8 @@ class SmokeTest {
 
     @BeforeAll
     static void start() {
-        broker = new Broker(BrokerConfig.defaults().sysInterval(1));
-        broker.start();
-        port = broker.openListener(ListenerConfig.tcp("smoke", "127.0.0.1", 0)).port();
+        broker = TestBroker.start(BrokerConfig.defaults().sysInterval(1));
+        port = TestBroker.port(broker);
     }
 
     @AfterAll

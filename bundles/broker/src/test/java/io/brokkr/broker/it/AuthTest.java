@@ -57,7 +57,7 @@ class AuthTest extends BrokerTestBase {
     private int attempt(MqttVersion v, String user, String password) throws Exception {
         RawClient c = open();
         MqttConnAckMessage ack = c.connack(connect(v, user, password));
-        int rc = ack.variableHeader().connectReturnCode().byteValue() & 0xFF;
+        int rc = RawClient.returnCode(ack);
         if (rc != 0) {
             assertTrue(c.awaitClosed(), "refused connection closed");
         }

@@ -1,8 +1,8 @@
 package io.brokkr.broker.it;
 
+import io.brokkr.broker.Await;
 import io.brokkr.broker.Broker;
-import io.brokkr.broker.BrokerConfig;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.TestBroker;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
@@ -45,9 +45,8 @@ abstract class BrokerTestBase {
 
     @BeforeAll
     void startBroker() {
-        broker = new Broker(BrokerConfig.fromProperties(config()));
-        broker.start();
-        port = broker.openListener(ListenerConfig.tcp("it", "127.0.0.1", 0)).port();
+        broker = TestBroker.start(config());
+        port = TestBroker.port(broker);
         uri = "tcp://127.0.0.1:" + port;
     }
 
@@ -111,25 +110,19 @@ abstract class BrokerTestBase {
      * Waits until the broker has processed the end of the client's connection (its session, if any, is detached):
      * after this, a will or anything else the close caused has been handed to the subscribers' event loops.
      */
-    void awaitOffline(String clientId) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + RawClient.TIMEOUT_MS;
-        while (broker.clients().stream().anyMatch(c -> c.clientId().equals(clientId))) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("client " + clientId + " still connected");
-            }
-            Thread.sleep(10);
-        }
+    void awaitOffline(String clientId) throws Exception {
+        Await.until("client " + clientId + " offline", RawClient.TIMEOUT_MS,
+                () -> broker.clients().stream().noneMatch(c -> c.clientId().equals(clientId)));
     }
 
     /** Waits until the broker no longer has a session for the client id (expired or ended). */
-    void awaitSessionGone(String clientId, long timeoutMillis) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMillis;
-        while (broker.sessions().stream().anyMatch(c -> c.clientId().equals(clientId))) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("session " + clientId + " still exists");
-            }
-            Thread.sleep(20);
-        }
+    void awaitSessionGone(String clientId, long timeoutMillis) throws Exception {
+        Await.until("session " + clientId + " gone", timeoutMillis, () -> !hasSession(clientId));
+    }
+
+    /** True if the broker has a session (online or offline) for the client id. */
+    boolean hasSession(String clientId) {
+        return broker.sessions().stream().anyMatch(c -> c.clientId().equals(clientId));
     }
 
     private int fenceId = 60_000;
@@ -168,6 +161,23 @@ abstract class BrokerTestBase {
             }
             before.add(m);
         }
+    }
+
+    /**
+     * Everything handed to {@code sub}'s event loop before this call, whatever published it (a will, a connection
+     * that is gone, $SYS), without sleeping: {@link #receivedBefore} with two fresh publishers connected one after
+     * the other. Netty assigns connections to the event loops round robin, so at least one of them runs on another
+     * loop than {@code sub} (with a single loop, everything is in order anyway); the delivery of its marker is a task
+     * queued on {@code sub}'s loop behind every delivery handed to it before.
+     */
+    List<MqttMessage> fence(RawClient sub) throws InterruptedException {
+        RawClient p1 = v5("f" + (fenceId + 1));
+        RawClient p2 = v5("f" + (fenceId + 2));
+        List<MqttMessage> before = receivedBefore(sub, p1);
+        before.addAll(receivedBefore(sub, p2));
+        p1.disconnect();
+        p2.disconnect();
+        return before;
     }
 
     /** MQTT 5, Clean Start false, the given session expiry. */

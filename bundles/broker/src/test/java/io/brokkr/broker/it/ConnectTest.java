@@ -34,7 +34,7 @@ class ConnectTest extends BrokerTestBase {
     }
 
     private static int rc(MqttConnAckMessage ack) {
-        return ack.variableHeader().connectReturnCode().byteValue() & 0xFF;
+        return RawClient.returnCode(ack);
     }
 
     // ------------------------------------------------------------------------------------------ protocol version
@@ -44,7 +44,7 @@ class ConnectTest extends BrokerTestBase {
         RawClient c = open();
         c.decodeAs(MqttVersion.MQTT_5);
         c.sendBytes(rawConnect("MQTT", 6, 0x02, 30, bytes(0), utf8(id("a"))));
-        MqttConnAckMessage ack = (MqttConnAckMessage) c.expect(MqttMessageType.CONNACK);
+        MqttConnAckMessage ack = c.expectConnack();
         assertEquals(0x84, rc(ack));
         assertTrue(c.awaitClosed());
     }
@@ -53,18 +53,18 @@ class ConnectTest extends BrokerTestBase {
     void unsupportedProtocolLevelBelowFiveGetsReturnCode1() throws Exception {
         RawClient c = open();
         c.sendBytes(rawConnect("MQTT", 3, 0x02, 30, null, utf8(id("a"))));
-        assertEquals(1, rc((MqttConnAckMessage) c.expect(MqttMessageType.CONNACK)));
+        assertEquals(1, rc(c.expectConnack()));
         assertTrue(c.awaitClosed());
 
         RawClient d = open();
         d.sendBytes(rawConnect("MQIsdp", 4, 0x02, 30, null, utf8(id("b"))));
-        assertEquals(1, rc((MqttConnAckMessage) d.expect(MqttMessageType.CONNACK)));
+        assertEquals(1, rc(d.expectConnack()));
         assertTrue(d.awaitClosed());
 
         // Mosquitto bridges first try level 0x84 (bridge bit); they need 0x01 in a 3.1.1 CONNACK to retry without
         RawClient bridge = open();
         bridge.sendBytes(rawConnect("MQTT", 0x84, 0x02, 30, null, utf8(id("c"))));
-        assertEquals(1, rc((MqttConnAckMessage) bridge.expect(MqttMessageType.CONNACK)));
+        assertEquals(1, rc(bridge.expectConnack()));
         assertTrue(bridge.awaitClosed());
     }
 
@@ -144,7 +144,7 @@ class ConnectTest extends BrokerTestBase {
         assertTrue(v3.awaitClosed());
         RawClient v31 = open();
         v31.sendBytes(rawConnect("MQIsdp", 3, 0x02, 5, null, utf8(longId)));
-        assertEquals(2, rc((MqttConnAckMessage) v31.expect(MqttMessageType.CONNACK)));
+        assertEquals(2, rc(v31.expectConnack()));
         assertTrue(v31.awaitClosed());
     }
 
@@ -155,7 +155,7 @@ class ConnectTest extends BrokerTestBase {
         RawClient c = open();
         c.decodeAs(MqttVersion.MQTT_5);
         c.sendBytes(rawConnect("MQTT", 5, 0x03, 30, bytes(0), utf8(id("a"))));
-        assertEquals(0x81, rc((MqttConnAckMessage) c.expect(MqttMessageType.CONNACK)));
+        assertEquals(0x81, rc(c.expectConnack()));
         assertTrue(c.awaitClosed());
     }
 
@@ -217,10 +217,20 @@ class ConnectTest extends BrokerTestBase {
     void silentClientIsDisconnectedAfterOneAndAHalfKeepAlives() throws Exception {
         RawClient c = open();
         assertEquals(0, rc(c.connack(Packets.connect(MqttVersion.MQTT_5, id("a"), true, 1, null))));
+        long connected = System.nanoTime(); // the keep alive timer started before this
         assertEquals(0x8D, c.expectDisconnect());
+        assertClosedAfterOneAndAHalfKeepAlives(connected);
         RawClient d = open();
         assertEquals(0, rc(d.connack(Packets.connect(MqttVersion.MQTT_3_1_1, id("b"), true, 1, null))));
+        connected = System.nanoTime();
         d.assertClosedWithoutPackets();
+        assertClosedAfterOneAndAHalfKeepAlives(connected);
+    }
+
+    /** Keep alive 1 s: not closed before 1.5 s [MQTT-3.1.2-24] (a little less for the time the CONNACK took). */
+    private static void assertClosedAfterOneAndAHalfKeepAlives(long connectedNanos) {
+        long waited = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - connectedNanos);
+        assertTrue(waited >= 1_400, "closed after " + waited + " ms, before 1.5 x keep alive 1 s");
     }
 
     // ------------------------------------------------------------------------------------------ session present

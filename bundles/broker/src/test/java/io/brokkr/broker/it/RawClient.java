@@ -56,6 +56,8 @@ final class RawClient implements AutoCloseable {
     private final BlockingQueue<MqttMessage> received = new LinkedBlockingQueue<>();
     private final CountDownLatch closed = new CountDownLatch(1);
     MqttVersion version = MqttVersion.MQTT_3_1_1;
+    /** The client identifier of the last CONNECT sent through {@link #send}. */
+    String clientId;
 
     private RawClient(int port) throws InterruptedException {
         Bootstrap b = new Bootstrap().group(GROUP).channel(NioSocketChannel.class)
@@ -94,8 +96,7 @@ final class RawClient implements AutoCloseable {
     static RawClient connect(int port, MqttConnectMessage connect) throws InterruptedException {
         RawClient c = open(port);
         MqttConnAckMessage ack = c.connack(connect);
-        assertEquals(0, ack.variableHeader().connectReturnCode().byteValue() & 0xFF,
-                "CONNACK return code for " + connect.payload().clientIdentifier());
+        assertEquals(0, returnCode(ack), "CONNACK return code for " + connect.payload().clientIdentifier());
         return c;
     }
 
@@ -124,8 +125,25 @@ final class RawClient implements AutoCloseable {
         if (m instanceof MqttConnectMessage c) {
             version = MqttVersion.fromProtocolNameAndLevel(c.variableHeader().name(),
                     (byte) c.variableHeader().version());
+            clientId = c.payload().clientIdentifier();
         }
         channel.writeAndFlush(m).syncUninterruptibly();
+    }
+
+    /**
+     * Writes without waiting for the write to complete, so that a test can pipeline packets the broker does not read
+     * (a publisher the broker has paused keeps writing into its socket buffers).
+     */
+    void sendAsync(MqttMessage m) {
+        channel.writeAndFlush(m);
+    }
+
+    /**
+     * Stops (false) or resumes (true) reading the socket, as a slow consumer does: the broker's packets then pile
+     * up in the socket buffers and, once those are full, the broker's channel to this client is no longer writable.
+     */
+    void autoRead(boolean on) {
+        channel.config().setAutoRead(on);
     }
 
     void sendBytes(int... bytes) {
@@ -143,7 +161,17 @@ final class RawClient implements AutoCloseable {
 
     MqttConnAckMessage connack(MqttConnectMessage connect) throws InterruptedException {
         send(connect);
+        return expectConnack();
+    }
+
+    /** The next packet, which must be a CONNACK (after a CONNECT sent as raw bytes, say). */
+    MqttConnAckMessage expectConnack() throws InterruptedException {
         return (MqttConnAckMessage) expect(MqttMessageType.CONNACK);
+    }
+
+    /** CONNACK return code (3.x) or reason code (5.0), unsigned. */
+    static int returnCode(MqttConnAckMessage ack) {
+        return ack.variableHeader().connectReturnCode().byteValue() & 0xFF;
     }
 
     void publish(String topic, int qos, int packetId, String payload) {

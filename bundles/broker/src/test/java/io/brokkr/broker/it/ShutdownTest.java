@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.brokkr.broker.Broker;
-import io.brokkr.broker.BrokerConfig;
+import io.brokkr.broker.TestBroker;
 import io.brokkr.broker.ListenerConfig;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
@@ -23,9 +23,8 @@ class ShutdownTest {
     private final List<RawClient> clients = new ArrayList<>();
 
     private int start() {
-        broker = new Broker(BrokerConfig.fromProperties(Map.of("sys.interval", "0")));
-        broker.start();
-        return broker.openListener(ListenerConfig.tcp("shutdown", "127.0.0.1", 0)).port();
+        broker = TestBroker.start(Map.of("sys.interval", "0"));
+        return TestBroker.port(broker);
     }
 
     private RawClient track(RawClient c) {
@@ -82,7 +81,7 @@ class ShutdownTest {
         RawClient v5 = track(RawClient.v5(port, "sl-v5"));
         RawClient v311 = track(RawClient.v311(port, "sl-v311"));
         assertTrue(v5.drainUntilPing().isEmpty());
-        broker.closeListener("shutdown");
+        broker.closeListener("test");
         assertServerShuttingDown(v5);
         v311.assertClosedWithoutPackets();
         // the broker itself keeps running: a new listener accepts clients

@@ -88,8 +88,8 @@ class ValidationTest extends BrokerTestBase {
         RawClient c = open();
         c.decodeAs(MqttVersion.MQTT_5);
         c.sendBytes(Packets.rawConnect("MQTT", 5, 0x02, 10, bytes(0), bytes('a', 0xC3, 0x28)));
-        MqttConnAckMessage ack = (MqttConnAckMessage) c.expect(MqttMessageType.CONNACK);
-        assertEquals(0x81, ack.variableHeader().connectReturnCode().byteValue() & 0xFF);
+        MqttConnAckMessage ack = c.expectConnack();
+        assertEquals(0x81, RawClient.returnCode(ack));
         assertTrue(c.awaitClosed());
 
         RawClient v3 = open();
@@ -217,8 +217,8 @@ class ValidationTest extends BrokerTestBase {
             c.sendBytes(withPayload(Packets.rawConnect("MQTT", fl[1], fl[0], 10, v5 ? bytes(0) : null,
                     Packets.utf8(id("f"))), pw));
             if (v5) {
-                MqttConnAckMessage ack = (MqttConnAckMessage) c.expect(MqttMessageType.CONNACK);
-                assertEquals(0x81, ack.variableHeader().connectReturnCode().byteValue() & 0xFF,
+                MqttConnAckMessage ack = c.expectConnack();
+                assertEquals(0x81, RawClient.returnCode(ack),
                         "flags " + Integer.toHexString(fl[0]));
                 assertTrue(c.awaitClosed());
             } else {
@@ -257,16 +257,14 @@ class ValidationTest extends BrokerTestBase {
         RawClient a = open();
         a.decodeAs(MqttVersion.MQTT_5);
         a.sendBytes(concat(connect, bytes(0x00, 0x00)));
-        assertEquals(0, ((MqttConnAckMessage) a.expect(MqttMessageType.CONNACK)).variableHeader()
-                .connectReturnCode().byteValue());
+        assertEquals(0, RawClient.returnCode(a.expectConnack()));
         assertEquals(0x81, a.expectDisconnect());
 
         RawClient b = open();
         b.decodeAs(MqttVersion.MQTT_5);
         byte[] connectB = Packets.rawConnect("MQTT", 5, 0x02, 10, bytes(0), Packets.utf8(id("b")));
         b.sendBytes(concat(connectB, connectB));
-        assertEquals(0, ((MqttConnAckMessage) b.expect(MqttMessageType.CONNACK)).variableHeader()
-                .connectReturnCode().byteValue());
+        assertEquals(0, RawClient.returnCode(b.expectConnack()));
         assertEquals(0x82, b.expectDisconnect());
     }
 

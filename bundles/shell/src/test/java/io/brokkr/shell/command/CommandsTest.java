@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -103,13 +104,13 @@ class CommandsTest {
         // a listener whose port is taken stays listed, unbound, with the reason
         broker.openListener(ListenerConfig.tcp("taken", "127.0.0.1", port));
         out = run(listeners);
-        String taken = out.lines().filter(l -> l.startsWith("taken")).findFirst().orElseThrow();
-        assertTrue(taken.contains("no") && taken.contains("cannot bind 127.0.0.1:" + port), out);
+        assertEquals("no", cell(out, "taken", "Bound"), out);
+        assertTrue(cell(out, "taken", "Error").contains("cannot bind 127.0.0.1:" + port), out);
         // a changed configuration binds it (as editing its cfg file does)
         broker.updateListener(ListenerConfig.tcp("taken", "127.0.0.1", 0));
         out = run(listeners);
-        taken = out.lines().filter(l -> l.startsWith("taken")).findFirst().orElseThrow();
-        assertTrue(taken.contains("yes") && !taken.contains("cannot bind"), out);
+        assertEquals("yes", cell(out, "taken", "Bound"), out);
+        assertEquals("-", cell(out, "taken", "Error"), out);
 
         StatsCommand stats = new StatsCommand();
         stats.broker = broker;
@@ -166,23 +167,42 @@ class CommandsTest {
         assertTrue(received.isEmpty());
     }
 
+    /** The cell of a ShellTable output in the row whose first cell is {@code row}, under the header {@code column}. */
+    static String cell(String table, String row, String column) {
+        List<String> lines = table.lines().toList();
+        List<String> header = cells(lines.get(0));
+        int i = header.indexOf(column);
+        assertTrue(i >= 0, "no column " + column + " in " + header);
+        List<String> cells = lines.stream().map(CommandsTest::cells).filter(c -> c.get(0).equals(row)).findFirst()
+                .orElseThrow(() -> new AssertionError("no row " + row + " in\n" + table));
+        return i < cells.size() ? cells.get(i) : "";
+    }
+
+    private static List<String> cells(String line) {
+        return java.util.Arrays.stream(line.split("\\|", -1)).map(String::trim).toList();
+    }
+
+    /** Waits (up to 5 s) until the condition holds. */
+    static void awaitTrue(String what, java.util.concurrent.Callable<Boolean> condition) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.call()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
+            Thread.sleep(10);
+        }
+    }
+
     @Test
     void kickDisconnectsTheClientAndKeepsOrRemovesTheSession() throws Exception {
         KickCommand kick = new KickCommand();
         kick.broker = broker;
         kick.clientId = "sensor-42";
         assertTrue(run(kick).contains("Disconnected client 'sensor-42'"));
-        long deadline = System.currentTimeMillis() + 5000;
-        while ((client.isConnected() || broker.client("sensor-42").isPresent())
-                && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertFalse(client.isConnected());
+        awaitTrue("sensor-42 disconnected", () -> !client.isConnected() && broker.client("sensor-42").isEmpty());
         assertTrue(broker.sessions().stream().anyMatch(s -> s.clientId().equals("sensor-42") && !s.connected()));
         assertTrue(run(kick).contains("is not connected; its session was kept"));
         kick.removeSession = true;
         assertTrue(run(kick).contains("was not connected; removed its session"));
-        assertTrue(broker.sessions().isEmpty());
+        awaitTrue("session of sensor-42 removed", () -> broker.sessions().isEmpty()); // ends on its own loop
         assertTrue(run(kick).contains("No client or session with id 'sensor-42'"));
     }
 }

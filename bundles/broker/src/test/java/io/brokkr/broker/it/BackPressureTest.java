@@ -1,0 +1,272 @@
+package io.brokkr.broker.it;
+
+import static io.brokkr.broker.it.Packets.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.brokkr.api.intercept.MessageInterceptor;
+import io.brokkr.broker.Internals;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Publisher back-pressure, seen from raw clients that pipeline their PUBLISHes without waiting for the PUBACKs: a
+ * publisher feeding an online QoS 1 subscriber whose queue is long is not read (its PUBACKs stop) until that
+ * subscriber catches up, at most {@link Internals#THROTTLE_MAX_MILLIS} at a time; a stuck subscriber holds no one
+ * back; QoS 0 for a subscriber that stops reading waits in its session until it counts as stuck, then what overflows
+ * its queue is dropped and counted (in $SYS/broker/publish/messages/dropped); a backlog of
+ * {@link Internals#THROTTLE_PENDING_DELIVERIES} deliveries on the subscriber's loop throttles the publisher.
+ */
+class BackPressureTest extends BrokerTestBase {
+
+    /** max.queued.messages: small, so that an overflow (acknowledged messages dropped) is quick to reach. */
+    static final int QUEUE = 100;
+    /** Queue length of an online session at which its publishers are paused (released at a quarter of it). */
+    static final int THRESHOLD = Math.min(Internals.THROTTLE_QUEUE, QUEUE / 2);
+    /** Receive Maximum of the subscribers: their inflight window. */
+    static final int WINDOW = 10;
+
+    @Override
+    Map<String, String> config() {
+        Map<String, String> m = super.config();
+        m.put("max.queued.messages", String.valueOf(QUEUE));
+        m.put("io.threads", "2"); // two loops: consecutive connections land on different loops (round robin)
+        m.put("sys.interval", "1");
+        return m;
+    }
+
+    private RawClient subscriber(String suffix, String filter, int qos) throws Exception {
+        RawClient s = connect(Packets.connect(MqttVersion.MQTT_5, id(suffix), true, 10,
+                Packets.props(MqttPropertyType.RECEIVE_MAXIMUM, WINDOW)));
+        s.subscribe(1, filter, qos);
+        return s;
+    }
+
+    private static void publishAsync(RawClient pub, String topic, int qos, int packetId, byte[] payload) {
+        pub.sendAsync(Packets.publish(topic, qos, false, false, packetId, payload, null));
+    }
+
+    private long dropped() {
+        return broker.stats().messagesDropped();
+    }
+
+    private static long millisSince(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanos);
+    }
+
+    /**
+     * Brings {@code sub}'s session to the throttle threshold (WINDOW messages in flight, THRESHOLD queued) with
+     * m1..m(WINDOW+THRESHOLD), acknowledges m1 (a subscriber that acknowledges is slow, not stuck), then publishes
+     * one more QoS 1 message: it is routed and acknowledged, and its publisher is paused from then on.
+     *
+     * @return m2..m(WINDOW), received and not acknowledged yet
+     */
+    private List<MqttPublishMessage> congest(RawClient sub, RawClient pub, String t) throws Exception {
+        int n = WINDOW + THRESHOLD;
+        for (int i = 1; i <= n; i++) {
+            pub.publish1(t, "m" + i, i);
+        }
+        List<MqttPublishMessage> unacked = new ArrayList<>();
+        for (int i = 1; i <= WINDOW; i++) {
+            unacked.add(sub.expectPublish(t, "m" + i));
+        }
+        // the marker reaches sub's loop after m1..mn: they are queued there and the session is congested now
+        assertTrue(receivedBefore(sub, pub).isEmpty(), "more than its Receive Maximum in flight");
+        sub.acknowledge(unacked.remove(0));
+        pub.publish1(t, "m" + (n + 1), n + 1);
+        return unacked;
+    }
+
+    @Test
+    void qos1PublisherIsPausedUntilTheSubscriberCatchesUp() throws Exception {
+        String t = "bp/" + id("t");
+        RawClient sub = subscriber("s", t, 1);
+        RawClient pub = v5("p");
+        List<MqttPublishMessage> unacked = congest(sub, pub, t);
+        int n = WINDOW + THRESHOLD + 1;
+        long paused = System.nanoTime();
+        publishAsync(pub, t, 1, n + 1, utf8("m" + (n + 1)));
+        // the subscriber catches up, one acknowledgement at a time; note how many it took until the PUBACK came
+        int acked = 1;
+        int ackedWhenResumed = -1;
+        for (int i = 2; i <= n + 1; i++) {
+            sub.acknowledge(i <= WINDOW ? unacked.get(i - 2) : sub.expectPublish(t, "m" + i));
+            acked++;
+            if (ackedWhenResumed < 0 && pub.pending() > 0) {
+                ackedWhenResumed = acked;
+            }
+        }
+        assertEquals(n + 1, Packets.packetId(pub.expect(MqttMessageType.PUBACK)));
+        long pausedFor = millisSince(paused);
+        // released when the queue is down to a quarter of the threshold: n routed - WINDOW in flight - acked
+        int needed = n - WINDOW - THRESHOLD / 4;
+        assertTrue(ackedWhenResumed < 0 || ackedWhenResumed >= needed, "publisher read again after "
+                + ackedWhenResumed + " acknowledgements, before the subscriber caught up (" + needed + ")");
+        assertTrue(pausedFor < Internals.THROTTLE_MAX_MILLIS, "resumed after " + pausedFor
+                + " ms: by the time cap, not because the subscriber caught up");
+        assertTrue(receivedBefore(sub, pub).isEmpty());
+    }
+
+    @Test
+    void qos1PauseLastsAtMostThrottleMaxMillis() throws Exception {
+        String t = "bp/" + id("t");
+        RawClient sub = subscriber("s", t, 1);
+        RawClient pub = v5("p");
+        congest(sub, pub, t);
+        int n = WINDOW + THRESHOLD + 1;
+        long paused = System.nanoTime(); // the pause started before this (before the last PUBACK was sent)
+        long before = dropped();
+        publishAsync(pub, t, 1, n + 1, utf8("m" + (n + 1)));
+        assertEquals(n + 1, Packets.packetId(pub.expect(MqttMessageType.PUBACK)));
+        long pausedFor = millisSince(paused);
+        // the subscriber acknowledged nothing more: only the cap can have resumed the publisher
+        assertTrue(pausedFor >= Internals.THROTTLE_MAX_MILLIS - 100, "PUBACK after " + pausedFor
+                + " ms: the publisher was not paused");
+        assertTrue(pausedFor < Internals.THROTTLE_MAX_MILLIS + 1_500, "paused for " + pausedFor + " ms");
+        assertEquals(before, dropped(), "nothing dropped: the queue stayed under max.queued.messages");
+    }
+
+    @Test
+    void pipelinedQos1PublisherLosesNothing() throws Exception {
+        int n = 2_000; // 20 x max.queued.messages
+        String t = "bp/" + id("t");
+        RawClient sub = subscriber("s", t, 1);
+        RawClient pub = v5("p");
+        long before = dropped();
+        for (int i = 1; i <= n; i++) {
+            publishAsync(pub, t, 1, i, utf8("m" + i));
+        }
+        for (int i = 1; i <= n; i++) {
+            sub.acknowledge(sub.expectPublish(t, "m" + i)); // every acknowledged message, in order
+        }
+        for (int i = 1; i <= n; i++) {
+            assertEquals(i, Packets.packetId(pub.expect(MqttMessageType.PUBACK)));
+        }
+        assertEquals(before, dropped(), "acknowledged messages were dropped");
+        assertTrue(receivedBefore(sub, pub).isEmpty());
+    }
+
+    @Test
+    void stuckSubscriberDoesNotHoldPublishersBack() throws Exception {
+        int n = 300;
+        String t = "bp/" + id("t");
+        RawClient sys = v5("sys");
+        sys.subscribe(1, "$SYS/broker/publish/messages/dropped", 0);
+        RawClient sub = subscriber("s", t, 1); // acknowledges nothing
+        RawClient pub = v5("p");
+        long before = dropped();
+        long start = System.nanoTime();
+        for (int i = 1; i <= n; i++) {
+            pub.publish1(t, "m" + i, i);
+        }
+        long took = millisSince(start);
+        // throttled in THROTTLE_MAX_MILLIS steps (one message each) it would take minutes; it is detected as stuck
+        // after STALL_MILLIS without acknowledgements and then holds no one back
+        assertTrue(took < Internals.STALL_MILLIS + 10_000, "publishing to a stuck subscriber took " + took + " ms");
+        // its window and its queue are full, the rest is dropped and counted
+        assertEquals(before + n - WINDOW - QUEUE, dropped());
+        String expected = String.valueOf(dropped());
+        while (true) {
+            MqttPublishMessage p = sys.expectPublish();
+            assertEquals("$SYS/broker/publish/messages/dropped", p.variableHeader().topicName());
+            if (Packets.text(p).equals(expected)) {
+                break;
+            }
+        }
+        assertTrue(receivedBefore(sub, pub).stream().filter(m -> m instanceof MqttPublishMessage).count() <= WINDOW,
+                "more than its Receive Maximum sent to a client that acknowledges nothing");
+    }
+
+    @Test
+    void qos0ForASubscriberThatStopsReadingIsQueuedThenDroppedAndCountedOnceItIsStuck() throws Exception {
+        int n = 2_000;
+        byte[] payload = new byte[16 * 1024]; // 32 MiB in all: far more than the socket buffers and 2 MiB watermark
+        String t = "bp/" + id("t");
+        RawClient sub = subscriber("s", t, 0);
+        sub.autoRead(false);
+        RawClient pub = v5("p");
+        long before = dropped();
+        for (int i = 0; i < n; i++) {
+            publishAsync(pub, t, 0, 0, payload);
+        }
+        // acknowledged while the subscriber still reads nothing: the publisher is paused only until the subscriber
+        // counts as stuck (no progress for STALL_MILLIS), then goes on and the subscriber's queue overflows
+        long start = System.nanoTime();
+        pub.publish1("bp/" + id("other"), "after", 1);
+        assertTrue(millisSince(start) < Internals.STALL_MILLIS + 4 * Internals.THROTTLE_MAX_MILLIS,
+                "the publisher was held back by a stuck subscriber");
+        long droppedNow = dropped() - before;
+        assertTrue(droppedNow > 0, "no QoS 0 message dropped for a subscriber that reads nothing");
+        sub.autoRead(true);
+        long delivered = receivedBefore(sub, pub).stream()
+                .filter(m -> m instanceof MqttPublishMessage p && p.variableHeader().topicName().equals(t)).count();
+        assertEquals(n, delivered + droppedNow, "every message delivered or counted as dropped (" + delivered
+                + " delivered, " + droppedNow + " dropped)");
+        assertTrue(delivered > 0);
+    }
+
+    @Test
+    void qos0BacklogOnTheSubscribersLoopThrottlesThePublisherAndLosesNothing() throws Exception {
+        String t = "bp/" + id("t");
+        String subId = id("s");
+        CountDownLatch blocked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        // keeps the subscriber's event loop busy (a loop that is behind) from its first delivery on t
+        broker.setInterceptors(List.of(new MessageInterceptor() {
+            @Override
+            public void onMessageDelivered(String clientId, io.brokkr.api.Message message) {
+                if (clientId.equals(subId) && message.topic().equals(t)) {
+                    blocked.countDown();
+                    try {
+                        release.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        }));
+        try {
+            RawClient sub = subscriber("s", t, 0);
+            RawClient pub = v5("p");
+            for (int i = 0; Internals.loopOf(broker, subId) == Internals.loopOf(broker, pub.clientId); i++) {
+                assertTrue(i < 4, "no publisher on another event loop than the subscriber");
+                pub = v5("p" + i); // the next connection goes to the next loop
+            }
+            assertNotEquals(Internals.loopOf(broker, subId), Internals.loopOf(broker, pub.clientId));
+            pub.publish(t, 0, 0, "first");
+            assertTrue(blocked.await(5, TimeUnit.SECONDS), "first delivery not made");
+            // the backlog limit plus 3: each message beyond it pauses the publisher (the subscriber's loop does not
+            // catch up here), so the publisher gets through them one per THROTTLE_MAX_MILLIS, and none is dropped
+            int n = Internals.THROTTLE_PENDING_DELIVERIES + 3;
+            long before = dropped();
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                publishAsync(pub, t, 0, 0, utf8("m" + i));
+            }
+            pub.publish1("bp/" + id("other"), "after", 1); // processed after all n
+            long took = millisSince(start);
+            assertEquals(before, dropped(), "nothing dropped: the publisher was slowed down instead");
+            assertTrue(took >= 3 * Internals.THROTTLE_MAX_MILLIS - 100, "publisher not paused (" + took + " ms)");
+            release.countDown();
+            List<MqttMessage> got = receivedBefore(sub, pub);
+            assertEquals("first", Packets.text((MqttPublishMessage) got.get(0)));
+            assertEquals(n + 1, got.size());
+            for (int i = 0; i < n; i++) {
+                assertEquals("m" + i, Packets.text((MqttPublishMessage) got.get(i + 1)));
+            }
+        } finally {
+            release.countDown();
+            broker.setInterceptors(List.of());
+        }
+    }
+}
