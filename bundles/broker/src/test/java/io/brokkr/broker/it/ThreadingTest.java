@@ -152,7 +152,7 @@ class ThreadingTest extends BrokerTestBase {
      * Everything queued on the broker's event loops before this call has run after it: a connection's CONNECT
      * completes with a task on its loop, and successive connections are spread over the loops in turn.
      */
-    private void fenceLoops() throws InterruptedException {
+    private void fenceLoops() throws Exception {
         for (int i = 0; i < 4; i++) {
             RawClient c = v311("fence" + i);
             c.drop();
