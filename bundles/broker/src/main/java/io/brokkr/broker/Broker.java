@@ -59,8 +59,8 @@ public class Broker implements BrokerService {
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
     private final SubscriptionTree<Session, Subscription> tree = new SubscriptionTree<>();
     private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
-    private final RetainedStore memoryRetained = new MemoryRetainedStore();
-    private volatile RetainedStore retainedStore = memoryRetained;
+    /** The retained store; all retained writes go through it (see {@link RetainedStores} for store swaps). */
+    final RetainedStores retainedStores = new RetainedStores();
     private volatile List<Authenticator> authenticators = List.of();
     private volatile List<Authorizer> authorizers = List.of();
     private volatile List<MessageInterceptor> interceptors = List.of();
@@ -236,19 +236,13 @@ public class Broker implements BrokerService {
         interceptors = List.copyOf(list);
     }
 
-    /** Replaces the retained store (null restores the in-memory one); retained messages are copied over. */
-    public synchronized void setRetainedStore(RetainedStore store) {
-        RetainedStore next = store == null ? memoryRetained : store;
-        RetainedStore prev = retainedStore;
-        if (prev == next) {
-            return;
-        }
-        if (next.size() == 0) {
-            for (Message m : prev.match("#")) {
-                next.put(m);
-            }
-        }
-        retainedStore = next;
+    /**
+     * Replaces the retained store (null restores the in-memory one). The new store gets the current store's
+     * messages and the deletions made since it became current; writes made during the copy are not lost; the
+     * in-memory store is emptied before it takes over again (see {@link RetainedStores}).
+     */
+    public void setRetainedStore(RetainedStore store) {
+        retainedStores.swap(store);
     }
 
     public void setSinks(List<SinkDispatcher> list) {
@@ -506,9 +500,9 @@ public class Broker implements BrokerService {
                 continue;
             }
             int[] ids = sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()};
-            for (Message m : retainedStore.match(sub.filter())) {
+            for (Message m : retainedStores.current().match(sub.filter())) {
                 if (m.isExpired(now)) {
-                    retainedStore.remove(m.topic());
+                    retainedStores.remove(m.topic());
                     continue;
                 }
                 s.deliver(new Delivery(m, Math.min(m.qos(), sub.qos()), true, ids));
@@ -562,9 +556,9 @@ public class Broker implements BrokerService {
         }
         if (m.retain()) {
             if (m.payload().length == 0) {
-                retainedStore.remove(m.topic());
+                retainedStores.remove(m.topic());
             } else {
-                retainedStore.put(m);
+                retainedStores.put(m);
             }
         }
         for (SinkDispatcher d : sinks) {
@@ -889,7 +883,7 @@ public class Broker implements BrokerService {
                 if (!e.getValue().equals(lastSys.get(e.getKey()))) {
                     lastSys.put(e.getKey(), e.getValue());
                     Message m = Message.of(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8), 0, true);
-                    retainedStore.put(m);
+                    retainedStores.put(m);
                     route(m);
                 }
             }
@@ -954,7 +948,7 @@ public class Broker implements BrokerService {
             throw new IllegalArgumentException("invalid topic filter '" + topicFilter
                     + "': shared subscription filters cannot select retained messages");
         }
-        List<Message> out = new ArrayList<>(retainedStore.match(topicFilter));
+        List<Message> out = new ArrayList<>(retainedStores.current().match(topicFilter));
         out.sort((a, b) -> a.topic().compareTo(b.topic()));
         return out;
     }
@@ -977,7 +971,7 @@ public class Broker implements BrokerService {
                 Math.max(0, total - connected), stats.maximumConnected.get(), stats.messagesReceived.sum(),
                 stats.messagesSent.sum(), stats.publishDropped.sum(), stats.publishReceived.sum(),
                 stats.publishSent.sum(), stats.bytesReceived.sum(), stats.bytesSent.sum(), tree.size(),
-                retainedStore.size(), stats.storedMessages.get());
+                retainedStores.current().size(), stats.storedMessages.get());
     }
 
     @Override
