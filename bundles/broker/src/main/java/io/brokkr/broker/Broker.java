@@ -488,9 +488,11 @@ public class Broker implements BrokerService {
         return new SubscribeResult(codes, granted, isNew);
     }
 
-    /** Runs on the session loop, after SUBACK: sends retained messages per Retain Handling. */
+    /**
+     * Runs on the session loop, after SUBACK: sends retained messages per Retain Handling, paced by the session
+     * ({@link Session#sendRetained}).
+     */
     void sendRetainedAfterSubscribe(Session s, SubscribeResult r) {
-        long now = System.currentTimeMillis();
         for (int i = 0; i < r.granted().length; i++) {
             Subscription sub = r.granted()[i];
             if (sub == null || sub.shareGroup() != null) {
@@ -499,14 +501,7 @@ public class Broker implements BrokerService {
             if (sub.retainHandling() == 2 || (sub.retainHandling() == 1 && !r.isNew()[i])) {
                 continue;
             }
-            int[] ids = sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()};
-            for (Message m : retainedStores.current().match(sub.filter())) {
-                if (m.isExpired(now)) {
-                    retainedStores.remove(m.topic());
-                    continue;
-                }
-                s.deliver(new Delivery(m, Math.min(m.qos(), sub.qos()), true, ids));
-            }
+            s.sendRetained(sub, retainedStores.current().match(sub.filter()));
         }
     }
 
@@ -515,6 +510,9 @@ public class Broker implements BrokerService {
         Subscription prev = s.subscriptions.remove(full);
         if (prev != null) {
             tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
+            if (prev.shareGroup() == null) {
+                s.dropRetained(prev.filter()); // retained messages not sent yet are not wanted any more
+            }
             if (prev.shareGroup() != null) {
                 // queued messages of the group go to the other members; those sent already stay with this client
                 for (Delivery d : s.takeShared(prev, false)) {

@@ -272,6 +272,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (ctx.channel().isWritable()) {
+            onSession(Session::pumpRetained); // retained messages after a SUBSCRIBE are paced by writability
+        }
         super.channelWritabilityChanged(ctx);
     }
 
