@@ -559,6 +559,7 @@ final class Session {
         io.netty.channel.Channel ch = conn.channel();
         io.brokkr.api.storage.RetainedStore store = broker.retainedStores.current();
         long now = System.currentTimeMillis();
+        boolean raw = conn.rawRetainedQos0();
         boolean wrote = false;
         try {
             for (RetainedCursor c; (c = retainedPending.peek()) != null; retainedPending.poll()) {
@@ -578,11 +579,13 @@ final class Session {
                         broker.retainedStores.remove(m.topic());
                         continue;
                     }
-                    Delivery d = new Delivery(m, qos, true, c.subscriptionIds);
-                    if (qos == 0) {
-                        conn.writePublish(d, 0, false);
+                    if (qos == 0 && raw) {
+                        conn.writeRetainedQos0(m);
+                    } else if (qos == 0) {
+                        conn.writePublish(new Delivery(m, 0, true, c.subscriptionIds), 0, false);
                     } else {
-                        sendInflight(conn, d);
+                        conn.endRetainedBatch(); // in order
+                        sendInflight(conn, new Delivery(m, qos, true, c.subscriptionIds));
                     }
                     wrote = true;
                 }
@@ -590,6 +593,7 @@ final class Session {
             retainedPending = null;
         } finally {
             if (wrote) {
+                conn.endRetainedBatch();
                 scheduleFlush();
             }
         }
