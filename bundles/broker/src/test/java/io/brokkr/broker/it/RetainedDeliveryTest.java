@@ -9,7 +9,10 @@ import io.brokkr.api.SessionInfo;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.handler.codec.mqtt.MqttSubscriptionOption;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
@@ -73,6 +76,48 @@ class RetainedDeliveryTest extends BrokerTestBase {
         assertEquals(expected, receiveAll(sub, expected));
         assertEquals(0, sub.drainUntilPing().size(), "nothing more than the retained messages");
         assertEquals(dropped, broker.stats().messagesDropped(), "no message dropped");
+    }
+
+    @Test
+    void sixtyThousandQos0RetainedReachAnMqtt5SubscriberWithItsSubscriptionId() throws Exception {
+        retainMany("big5", 60_000, 0);
+        Set<String> expected = retainedTopics("big5/#");
+        long dropped = broker.stats().messagesDropped();
+        RawClient sub = v5("sub");
+        sub.subscribe(1, Packets.props(MqttPropertyType.SUBSCRIPTION_IDENTIFIER, 7), "big5/#",
+                MqttSubscriptionOption.onlyFromQos(MqttQoS.AT_MOST_ONCE));
+        Set<String> got = new HashSet<>();
+        while (got.size() < expected.size()) {
+            MqttPublishMessage p = (MqttPublishMessage) sub.poll(RawClient.TIMEOUT_MS);
+            assertNotNull(p, "only " + got.size() + " of " + expected.size() + " retained messages arrived");
+            assertEquals(List.of(7), Packets.intProps(p.variableHeader().properties(),
+                    MqttPropertyType.SUBSCRIPTION_IDENTIFIER));
+            assertTrue(got.add(p.variableHeader().topicName()));
+        }
+        assertEquals(expected, got);
+        assertEquals(0, sub.drainUntilPing().size());
+        assertEquals(dropped, broker.stats().messagesDropped(), "no message dropped");
+    }
+
+    @Test
+    void pendingRetainedContinueWhenAPersistentSessionResumes() throws Exception {
+        retainMany("res", 100, 1);
+        RawClient sub = v5Persistent("sub", 60, true);
+        sub.subscribe(1, "res/#", 1);
+        int window = broker.config().maxInflight();
+        assertEquals(window, sub.drainUntilPing().size()); // not acknowledged
+        sub.close();
+        awaitOffline(id("sub"));
+        RawClient again = v5Persistent("sub", 60, false);
+        Set<String> got = new HashSet<>();
+        while (got.size() < 100) {
+            MqttPublishMessage p = (MqttPublishMessage) again.poll(RawClient.TIMEOUT_MS);
+            assertNotNull(p, "only " + got.size() + " of 100 retained messages arrived after the resume");
+            again.ack(MqttMessageType.PUBACK, p.variableHeader().packetId());
+            got.add(p.variableHeader().topicName());
+        }
+        assertEquals(retainedTopics("res/#"), got);
+        assertEquals(0, again.drainUntilPing().size());
     }
 
     @Test
