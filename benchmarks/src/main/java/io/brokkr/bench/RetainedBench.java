@@ -76,6 +76,7 @@ public final class RetainedBench {
         System.out.printf("published %d retained messages in %d ms%n", n, (System.nanoTime() - t0) / 1_000_000);
         long[] ms = new long[repeat];
         long[] cpu = new long[repeat];
+        boolean lost = false;
         for (int r = 0; r < repeat; r++) {
             try (Socket s = connect(host, port, "retained-sub-" + r)) {
                 OutputStream out = s.getOutputStream();
@@ -93,11 +94,20 @@ public final class RetainedBench {
                 out.write(frame(0x82, sub.toByteArray(), 0));
                 out.flush();
                 int got = 0;
-                while (got < n) {
-                    int type = readPacket(in, topics);
-                    if ((type & 0xF0) == 0x30) {
-                        got++;
+                s.setSoTimeout(10_000);
+                try {
+                    while (got < n) {
+                        int type = readPacket(in, topics);
+                        if ((type & 0xF0) == 0x30) {
+                            got++;
+                        }
                     }
+                } catch (java.net.SocketTimeoutException e) {
+                    System.out.printf("run %d: only %d of %d retained messages arrived (nothing for 10 s)%n", r + 1,
+                            got, n);
+                    lost = true;
+                    ms[r] = -1;
+                    continue;
                 }
                 ms[r] = (System.nanoTime() - start) / 1_000_000;
                 cpu[r] = cpuMillis(pid) - cpu0;
@@ -114,7 +124,7 @@ public final class RetainedBench {
         System.out.println("RESULT scenario=retained broker=" + label + " messages=" + n + " payload=" + payload
                 + " first_ms=" + ms[0] + " median_ms=" + sorted[sorted.length / 2] + " runs_ms="
                 + Arrays.toString(ms).replace(" ", "")
-                + (pid > 0 ? " cpu_ms=" + Arrays.toString(cpu).replace(" ", "") : ""));
+                + (pid > 0 ? " cpu_ms=" + Arrays.toString(cpu).replace(" ", "") : "") + (lost ? " LOST" : ""));
     }
 
     /** User + system CPU time of a process in ms (Linux /proc), or 0 without a pid. */
