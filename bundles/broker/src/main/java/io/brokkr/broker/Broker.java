@@ -238,8 +238,8 @@ public class Broker implements BrokerService {
 
     /**
      * Replaces the retained store (null restores the in-memory one). The new store gets the current store's
-     * messages and the deletions made since it became current; writes made during the copy are not lost; the
-     * in-memory store is emptied before it takes over again (see {@link RetainedStores}).
+     * messages and the deletions made since the broker started; writes made during the copy are not lost; the
+     * in-memory store is made equal to the outgoing one before it takes over again (see {@link RetainedStores}).
      */
     public void setRetainedStore(RetainedStore store) {
         retainedStores.swap(store);

@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  *       broker started (of topics not set again since); N's other messages stay (a durable store keeps what it
  *       stored before, say, a restart). A store that was current before and comes back thus loses what was deleted
  *       while it was away.</li>
- *   <li>The in-memory default is emptied before it becomes current again, so after an unbind it holds exactly the
- *       outgoing store's messages and nothing it held before.</li>
+ *   <li>The in-memory default is made equal to the outgoing store before it becomes current again, so after an
+ *       unbind it holds exactly the outgoing store's messages and nothing it held before.</li>
  *   <li>Writes made while the copy runs are not lost: they go to P (still current, so subscribers see them) and to
  *       a journal that is replayed into N, in order, just before N becomes current.</li>
  * </ul>
@@ -144,9 +144,6 @@ final class RetainedStores {
         if (prev == next) {
             return;
         }
-        if (next == memory) {
-            memory.clear(); // not current, so nobody writes to it
-        }
         List<Object> j = new ArrayList<>();
         lock.writeLock().lock(); // writes under way finish first; from here on they are journaled
         try {
@@ -156,7 +153,9 @@ final class RetainedStores {
         }
         try {
             List<Message> snapshot = all(prev);
-            if (tombstonesOverflowed) {
+            // The in-memory store is made equal to the outgoing one, by removing what it has in excess rather than
+            // by emptying it: a SUBSCRIBE that read it while it was current may still be matching in it.
+            if (next == memory || tombstonesOverflowed) {
                 Map<String, Message> keep = new LinkedHashMap<>();
                 for (Message m : snapshot) {
                     keep.put(m.topic(), m);
