@@ -59,8 +59,8 @@ public class Broker implements BrokerService {
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
     private final SubscriptionTree<Session, Subscription> tree = new SubscriptionTree<>();
     private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
-    private final RetainedStore memoryRetained = new MemoryRetainedStore();
-    private volatile RetainedStore retainedStore = memoryRetained;
+    /** The retained store; all retained writes go through it (see {@link RetainedStores} for store swaps). */
+    final RetainedStores retainedStores = new RetainedStores();
     private volatile List<Authenticator> authenticators = List.of();
     private volatile List<Authorizer> authorizers = List.of();
     private volatile List<MessageInterceptor> interceptors = List.of();
@@ -242,19 +242,13 @@ public class Broker implements BrokerService {
         interceptors = List.copyOf(list);
     }
 
-    /** Replaces the retained store (null restores the in-memory one); retained messages are copied over. */
-    public synchronized void setRetainedStore(RetainedStore store) {
-        RetainedStore next = store == null ? memoryRetained : store;
-        RetainedStore prev = retainedStore;
-        if (prev == next) {
-            return;
-        }
-        if (next.size() == 0) {
-            for (Message m : prev.match("#")) {
-                next.put(m);
-            }
-        }
-        retainedStore = next;
+    /**
+     * Replaces the retained store (null restores the in-memory one). The new store gets the current store's
+     * messages and the deletions made since the broker started; writes made during the copy are not lost; the
+     * in-memory store is made equal to the outgoing one before it takes over again (see {@link RetainedStores}).
+     */
+    public void setRetainedStore(RetainedStore store) {
+        retainedStores.swap(store);
     }
 
     public void setSinks(List<SinkDispatcher> list) {
@@ -541,9 +535,11 @@ public class Broker implements BrokerService {
         return new SubscribeResult(codes, granted, isNew);
     }
 
-    /** Runs on the session loop, after SUBACK: sends retained messages per Retain Handling. */
+    /**
+     * Runs on the session loop, after SUBACK: sends retained messages per Retain Handling, paced by the session
+     * ({@link Session#sendRetained}).
+     */
     void sendRetainedAfterSubscribe(Session s, SubscribeResult r) {
-        long now = System.currentTimeMillis();
         for (int i = 0; i < r.granted().length; i++) {
             Subscription sub = r.granted()[i];
             if (sub == null || sub.shareGroup() != null) {
@@ -552,14 +548,7 @@ public class Broker implements BrokerService {
             if (sub.retainHandling() == 2 || (sub.retainHandling() == 1 && !r.isNew()[i])) {
                 continue;
             }
-            int[] ids = sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()};
-            for (Message m : retainedStore.match(sub.filter())) {
-                if (m.isExpired(now)) {
-                    retainedStore.remove(m.topic());
-                    continue;
-                }
-                s.deliver(new Delivery(m, Math.min(m.qos(), sub.qos()), true, ids));
-            }
+            s.sendRetained(sub, retainedStores.current().match(sub.filter()));
         }
     }
 
@@ -568,6 +557,9 @@ public class Broker implements BrokerService {
         Subscription prev = s.subscriptions.remove(full);
         if (prev != null) {
             tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
+            if (prev.shareGroup() == null) {
+                s.dropRetained(prev.filter()); // retained messages not sent yet are not wanted any more
+            }
             if (prev.shareGroup() != null) {
                 // queued messages of the group go to the other members; those sent already stay with this client
                 for (Delivery d : s.takeShared(prev, false)) {
@@ -609,9 +601,9 @@ public class Broker implements BrokerService {
         }
         if (m.retain()) {
             if (m.payload().length == 0) {
-                retainedStore.remove(m.topic());
+                retainedStores.remove(m.topic());
             } else {
-                retainedStore.put(m);
+                retainedStores.put(m);
             }
         }
         for (SinkDispatcher d : sinks) {
@@ -980,7 +972,7 @@ public class Broker implements BrokerService {
                 if (!e.getValue().equals(lastSys.get(e.getKey()))) {
                     lastSys.put(e.getKey(), e.getValue());
                     Message m = Message.of(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8), 0, true);
-                    retainedStore.put(m);
+                    retainedStores.put(m);
                     route(m, null);
                 }
             }
@@ -1049,7 +1041,7 @@ public class Broker implements BrokerService {
             throw new IllegalArgumentException("invalid topic filter '" + topicFilter
                     + "': shared subscription filters cannot select retained messages");
         }
-        List<Message> out = new ArrayList<>(retainedStore.match(topicFilter));
+        List<Message> out = new ArrayList<>(retainedStores.current().match(topicFilter));
         out.sort((a, b) -> a.topic().compareTo(b.topic()));
         return out;
     }
@@ -1072,7 +1064,7 @@ public class Broker implements BrokerService {
                 Math.max(0, total - connected), stats.maximumConnected.get(), stats.messagesReceived.sum(),
                 stats.messagesSent.sum(), stats.publishDropped.sum(), stats.publishReceived.sum(),
                 stats.publishSent.sum(), stats.bytesReceived.sum(), stats.bytesSent.sum(), tree.size(),
-                retainedStore.size(), stats.storedMessages.get());
+                retainedStores.current().size(), stats.storedMessages.get());
     }
 
     @Override

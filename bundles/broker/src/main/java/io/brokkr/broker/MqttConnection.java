@@ -1193,6 +1193,60 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return true;
     }
 
+    /** Retained QoS 0 PUBLISHes encoded by {@link #writeRetainedQos0} and not written to the channel yet. */
+    private ByteBuf retainedBatch;
+
+    /** True when {@link #writeRetainedQos0} may be used: MQTT 3.1/3.1.1 (no properties, aliases or size limit). */
+    boolean rawRetainedQos0() {
+        return !isV5();
+    }
+
+    /**
+     * Appends a retained QoS 0 PUBLISH for an MQTT 3.1/3.1.1 client, encoded by hand into a batch buffer that
+     * {@link #endRetainedBatch()} writes (no flush): the retained messages sent after a SUBSCRIBE then cost a few
+     * bytes copied each instead of a pass through the encoder. Runs on the session loop.
+     */
+    void writeRetainedQos0(Message m) {
+        String topic = m.topic();
+        int topicBytes = io.netty.buffer.ByteBufUtil.utf8Bytes(topic);
+        int remaining = 2 + topicBytes + m.payload().length;
+        int size = 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining;
+        ByteBuf b = retainedBatch;
+        if (b != null && b.writableBytes() < size) {
+            endRetainedBatch();
+            b = null;
+        }
+        if (b == null) {
+            b = channel.alloc().ioBuffer(Math.max(size, 64 * 1024));
+            retainedBatch = b;
+        }
+        b.writeByte(0x31); // PUBLISH, QoS 0, RETAIN
+        for (int x = remaining; ; ) {
+            int digit = x & 0x7F;
+            x >>>= 7;
+            if (x == 0) {
+                b.writeByte(digit);
+                break;
+            }
+            b.writeByte(digit | 0x80);
+        }
+        b.writeShort(topicBytes);
+        io.netty.buffer.ByteBufUtil.reserveAndWriteUtf8(b, topic, topicBytes);
+        b.writeBytes(m.payload());
+        broker.stats.publishSent.increment();
+        broker.stats.messagesSent.increment();
+        broker.delivered(clientId, m);
+    }
+
+    /** Writes what {@link #writeRetainedQos0} encoded (no flush). */
+    void endRetainedBatch() {
+        ByteBuf b = retainedBatch;
+        if (b != null) {
+            retainedBatch = null;
+            channel.write(b, channel.voidPromise());
+        }
+    }
+
     void writePubRel(int packetId, int rc) {
         writePubReply(MqttMessageType.PUBREL, packetId, rc);
     }

@@ -298,6 +298,7 @@ final class Session {
         qos0Waiting.clear();
         queuedBytes = 0;
         inflight.clear();
+        retainedPending = null;
         awaitingResend = 0;
         inboundQos2.clear();
     }
@@ -650,8 +651,107 @@ final class Session {
             }
         }
         maybeRelease();
+        pumpRetained();
         scheduleFlush();
         updateInfoLater();
+    }
+
+    // ------------------------------------------------------------------------------------------------ retained
+
+    /** Retained messages still to be sent after SUBSCRIBEs, oldest subscription first; null when none. */
+    private ArrayDeque<RetainedCursor> retainedPending;
+
+    /**
+     * Sends the retained messages a subscription matched, paced: as many as the socket and the inflight window
+     * take now, the rest when the socket becomes writable again or acknowledgements come. A new SUBSCRIBE to the
+     * same filter replaces what is still pending for it. Runs on {@link #loop}.
+     */
+    void sendRetained(Subscription sub, java.util.List<Message> matched) {
+        dropRetained(sub.filter());
+        if (matched.isEmpty() || ended) {
+            return;
+        }
+        if (retainedPending == null) {
+            retainedPending = new ArrayDeque<>(2);
+        }
+        retainedPending.add(new RetainedCursor(sub, matched));
+        pumpRetained();
+    }
+
+    /** Forgets the retained messages still to be sent for a filter (UNSUBSCRIBE). Runs on {@link #loop}. */
+    void dropRetained(String filter) {
+        if (retainedPending != null) {
+            retainedPending.removeIf(c -> c.filter.equals(filter));
+            if (retainedPending.isEmpty()) {
+                retainedPending = null;
+            }
+        }
+    }
+
+    /** Retained messages still to be sent after SUBSCRIBEs. Runs on {@link #loop}. */
+    int retainedPending() {
+        int n = 0;
+        if (retainedPending != null) {
+            for (RetainedCursor c : retainedPending) {
+                n += c.remaining();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Continues the pending retained deliveries: QoS 0 ones while the socket is writable, QoS 1/2 ones while the
+     * inflight window has room and no queued message waits for it. A message replaced or deleted since the SUBSCRIBE
+     * is skipped: the newer message (or the deletion) reached the subscription as a live message already, and an
+     * older one must not follow it. Pending deliveries stay with a session that is offline and continue when it
+     * resumes. Runs on {@link #loop}: on SUBSCRIBE, on writability changes, on acknowledgements.
+     */
+    void pumpRetained() {
+        MqttConnection conn = connection;
+        if (retainedPending == null || conn == null) {
+            return;
+        }
+        io.netty.channel.Channel ch = conn.channel();
+        io.brokkr.api.storage.RetainedStore store = broker.retainedStores.current();
+        long now = System.currentTimeMillis();
+        boolean raw = conn.rawRetainedQos0();
+        boolean wrote = false;
+        try {
+            for (RetainedCursor c; (c = retainedPending.peek()) != null; retainedPending.poll()) {
+                while (c.hasNext()) {
+                    Message m = c.peek();
+                    int qos = Math.min(m.qos(), c.subscription.qos());
+                    if (!ch.isWritable()
+                            || (qos > 0 && (inflight.size() >= conn.inflightWindow() || !queue.isEmpty()))) {
+                        return; // continued by channelWritabilityChanged or by an acknowledgement
+                    }
+                    c.advance();
+                    Message current = store.get(m.topic());
+                    if (current != m && !m.equals(current)) {
+                        continue;
+                    }
+                    if (m.isExpired(now)) {
+                        broker.retainedStores.remove(m.topic());
+                        continue;
+                    }
+                    if (qos == 0 && raw) {
+                        conn.writeRetainedQos0(m);
+                    } else if (qos == 0) {
+                        conn.writePublish(new Delivery(m, 0, true, c.subscriptionIds), 0, false);
+                    } else {
+                        conn.endRetainedBatch(); // in order
+                        sendInflight(conn, new Delivery(m, qos, true, c.subscriptionIds));
+                    }
+                    wrote = true;
+                }
+            }
+            retainedPending = null;
+        } finally {
+            if (wrote) {
+                conn.endRetainedBatch();
+                scheduleFlush();
+            }
+        }
     }
 
     /**
