@@ -105,9 +105,8 @@ public final class Listener {
         connections.add(ch);
         BrokerConfig cfg = broker.config();
         ChannelPipeline p = ch.pipeline();
-        p.addLast("bytes", broker.byteCounter());
         p.addLast("sniffer", new ConnectSniffer());
-        p.addLast("inspector", new PacketInspector());
+        p.addLast("inspector", new PacketInspector(broker.stats)); // also counts the bytes in and out
         p.addLast(MqttConnection.IDLE_HANDLER, new IdleStateHandler(CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
