@@ -14,7 +14,8 @@
 #   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2"]  BROKERS ["brokkr mosquitto"]
 #   FANIN_RATE [20000]  msgs/s of all publishers together in fanin-paced (latency at a load both brokers carry)
 #   FANOUT_RATE [2000]  msgs/s of the publisher in fanout-paced
-#   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC"]  BROKKR_CFG [broker cfg key=value pairs, see below]
+#   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC" and the memory options of karaf-assembly's bin/setenv]
+#   BROKKR_CFG [broker cfg key=value pairs, see below]
 #   LOAD_JVM_OPTS ["-Xms1g -Xmx2g"]  LOAD_THREADS [1]
 #   MAX_QUEUED [1000000] max queued messages per session, both brokers (queued bytes unbounded on both)
 #   SKIP_BUILD=1        use the already built benchmarks/target
@@ -39,7 +40,7 @@ FANIN_RATE=${FANIN_RATE:-20000}
 FANOUT_RATE=${FANOUT_RATE:-2000}
 BROKERS=${BROKERS:-"brokkr mosquitto"}
 MAX_QUEUED=${MAX_QUEUED:-1000000}
-BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC"}
+BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC -XX:TrimNativeHeapInterval=1000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:G1PeriodicGCInterval=60000"}
 BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.queued.bytes=0 max.inflight=20"}
 LOAD_JVM_OPTS=${LOAD_JVM_OPTS:-"-Xms1g -Xmx2g"}
 LOAD_THREADS=${LOAD_THREADS:-1}

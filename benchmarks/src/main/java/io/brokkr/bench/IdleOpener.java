@@ -35,9 +35,15 @@ import java.util.regex.Pattern;
  *      [--hold SECONDS]
  * </pre>
  *
- * {@code --hold} keeps the connections open that long after the measurement (for {@code jcmd} histograms).
+ * {@code --hold} keeps the connections open that long after the measurement (for {@code jcmd} histograms). Besides
+ * the reading LoadTool makes (half a second after a forced full GC), RSS is read again 5 s later
+ * ({@code rss_settled}): memory the JVM hands back to the system by itself (heap shrinking, native heap trimming)
+ * shows there.
  */
 public final class IdleOpener {
+
+    /** The second RSS reading (rss_settled) comes this long after the first, with no GC forced in between. */
+    private static final long SETTLE_MILLIS = 5_000;
 
     private IdleOpener() {
     }
@@ -117,6 +123,10 @@ public final class IdleOpener {
                         " heap_before_mb=%.1f heap_after_mb=%.1f heap_per_conn_kb=%.2f",
                         before[1] / 1024.0, after[1] / 1024.0, per(after[1] - before[1], ok)));
             }
+            Thread.sleep(SETTLE_MILLIS);
+            long settled = mem(pid, false)[0];
+            sb.append(String.format(Locale.ROOT, " rss_settled_mb=%.1f rss_settled_per_conn_kb=%.2f", settled / 1024.0,
+                    per(settled - before[0], ok)));
             System.out.println(sb);
             System.out.flush();
             if (hold > 0) {
