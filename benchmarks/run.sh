@@ -27,7 +27,8 @@
 #                       offline, MQTT 5 Session Expiry Interval
 #   FANIN_RATE [20000]  msgs/s of all publishers together in fanin-paced (latency at a load both brokers carry)
 #   FANOUT_RATE [2000]  msgs/s of the publisher in fanout-paced
-#   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC"]  BROKKR_CFG [broker cfg key=value pairs, see below]
+#   BROKKR_JVM_OPTS ["-Xmx1g -XX:+UseG1GC" and the memory options of karaf-assembly's bin/setenv]
+#   BROKKR_CFG [broker cfg key=value pairs, see below]
 #   LOAD_JVM_OPTS ["-Xms1g -Xmx2g"]  LOAD_THREADS [1]
 #   MAX_QUEUED [1000000] max queued messages per session, both brokers (Brokkr max.queued.messages, Mosquitto
 #                       max_queued_messages); queued bytes unbounded on both (Brokkr max.queued.bytes=0)
@@ -62,7 +63,7 @@ FANIN_RATE=${FANIN_RATE:-20000}
 FANOUT_RATE=${FANOUT_RATE:-2000}
 BROKERS=${BROKERS:-"brokkr mosquitto"}
 MAX_QUEUED=${MAX_QUEUED:-1000000}
-BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC"}
+BROKKR_JVM_OPTS=${BROKKR_JVM_OPTS:-"-Xmx1g -XX:+UseG1GC -XX:TrimNativeHeapInterval=1000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:G1PeriodicGCInterval=60000"}
 BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.queued.bytes=0 max.inflight=$WINDOW"}
 LOAD_JVM_OPTS=${LOAD_JVM_OPTS:-"-Xms1g -Xmx2g"}
 LOAD_THREADS=${LOAD_THREADS:-1}

@@ -18,6 +18,10 @@ import java.util.concurrent.CountDownLatch;
  * {@code key=value} arguments are broker cfg keys (those of {@code etc/io.brokkr.broker.cfg}, see
  * {@link BrokerConfig#fromProperties}), e.g. {@code max.queued.messages=1000000 io.threads=2}. Prints
  * {@code BROKKR READY port=<port> pid=<pid>} once the listener is bound; stops on SIGTERM/SIGINT.
+ * <p>
+ * Like the Karaf distribution (its {@code bin/setenv}), it sets {@code io.netty.allocator.maxOrder=7} unless given:
+ * 1 MiB chunks in Netty's buffer pools instead of 4 MiB. The JVM options of {@code bin/setenv} (native heap
+ * trimming, heap free ratios, periodic GC) go on the java command line: see {@code benchmarks/run.sh}.
  */
 public final class BrokerMain {
 
@@ -25,6 +29,9 @@ public final class BrokerMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        if (System.getProperty("io.netty.allocator.maxOrder") == null) {
+            System.setProperty("io.netty.allocator.maxOrder", "7"); // before any Netty class reads it
+        }
         String host = "127.0.0.1";
         int port = 1883;
         Map<String, String> cfg = new HashMap<>();

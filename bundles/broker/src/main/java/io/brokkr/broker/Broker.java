@@ -15,11 +15,6 @@ import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.topic.SubscriptionTree;
 import io.brokkr.broker.topic.Topics;
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -75,7 +70,6 @@ public class Broker implements BrokerService {
     /** One per event loop: each purges the sessions pinned to it (see {@link #housekeeping(EventLoop)}). */
     private final List<ScheduledFuture<?>> housekeeping = new ArrayList<>();
     private final Map<String, String> lastSys = new HashMap<>();
-    private final ByteCounter byteCounter = new ByteCounter();
 
     public Broker(BrokerConfig config) {
         this.config = config;
@@ -177,10 +171,6 @@ public class Broker implements BrokerService {
 
     Class<? extends ServerChannel> serverChannelClass() {
         return epoll ? EpollSupport.serverChannel() : NioServerSocketChannel.class;
-    }
-
-    ChannelHandler byteCounter() {
-        return byteCounter;
     }
 
     // ------------------------------------------------------------------------------------------------ listeners
@@ -1122,25 +1112,6 @@ public class Broker implements BrokerService {
     }
 
     // ------------------------------------------------------------------------------------------------ misc
-
-    @ChannelHandler.Sharable
-    private final class ByteCounter extends ChannelDuplexHandler {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-            if (msg instanceof ByteBuf b) {
-                stats.bytesReceived.add(b.readableBytes());
-            }
-            ctx.fireChannelRead(msg);
-        }
-
-        @Override
-        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-            if (msg instanceof ByteBuf b) {
-                stats.bytesSent.add(b.readableBytes());
-            }
-            ctx.write(msg, promise);
-        }
-    }
 
     private static String readVersion() {
         Package p = Broker.class.getPackage();

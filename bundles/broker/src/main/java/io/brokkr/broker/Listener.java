@@ -2,6 +2,7 @@ package io.brokkr.broker;
 
 import io.brokkr.api.ListenerInfo;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -37,6 +38,11 @@ public final class Listener {
     private volatile Channel serverChannel;
     private volatile String error;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    /**
+     * One receive buffer sizing policy for all connections (Netty otherwise creates one per channel); the per-channel
+     * state lives in the handle each channel takes from it.
+     */
+    private static final AdaptiveRecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
 
     Listener(Broker broker, ListenerConfig config) {
         this.broker = broker;
@@ -75,6 +81,7 @@ public final class Listener {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECV_ALLOCATOR)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -98,9 +105,8 @@ public final class Listener {
         connections.add(ch);
         BrokerConfig cfg = broker.config();
         ChannelPipeline p = ch.pipeline();
-        p.addLast("bytes", broker.byteCounter());
         p.addLast("sniffer", new ConnectSniffer());
-        p.addLast("inspector", new PacketInspector());
+        p.addLast("inspector", new PacketInspector(broker.stats)); // also counts the bytes in and out
         p.addLast(MqttConnection.IDLE_HANDLER, new IdleStateHandler(CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.

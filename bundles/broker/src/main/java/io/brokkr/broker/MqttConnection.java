@@ -47,7 +47,6 @@ import io.netty.handler.codec.mqtt.MqttUnsubAckPayload;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
@@ -57,6 +56,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -118,9 +118,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private int clientTopicAliasMaximum;
     private boolean connectSessionExpiryZero;
 
-    // session-loop confined
-    private final Map<Integer, String> inboundAliases = new HashMap<>();
-    private final Map<String, Integer> outboundAliases = new HashMap<>();
+    // session-loop confined; created on first use (most clients use no topic aliases)
+    private Map<Integer, String> inboundAliases;
+    private Map<String, Integer> outboundAliases;
 
     // channel-loop confined
     private List<MqttMessage> heldBeforeConnack = new ArrayList<>();
@@ -143,6 +143,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private final AtomicInteger link = new AtomicInteger(UNLINKED);
     /** SUBSCRIBE packets received (for {@link PacketInspector#BAD_SUBSCRIBE}). */
     private int subscribeCount;
+
+    /*
+     * Keep alive [MQTT-3.1.2-22], timed here rather than by an IdleStateHandler (which costs an idle connection about
+     * 260 bytes of heap with its pipeline context and timer tasks): the time of the last socket read, the allowed
+     * silence (one and a half times the keep alive) and the one timer, all on the connection's (session) loop.
+     */
+    private long lastReadNanos;
+    private long keepAliveNanos;
+    private ScheduledFuture<?> keepAliveTimer;
 
     MqttConnection(Broker broker, Listener listener) {
         this.broker = broker;
@@ -238,6 +247,29 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         if (!readPaused && heldWhilePaused.isEmpty() && state == State.CONNECTED) {
             channel.config().setAutoRead(true);
         }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (keepAliveNanos > 0) {
+            lastReadNanos = System.nanoTime(); // each socket read, as IdleStateHandler counts them
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    /** The keep alive timer: closes the connection after {@link #keepAliveNanos} without a read, else re-arms. */
+    private void checkKeepAlive() {
+        keepAliveTimer = null;
+        if (state == State.CLOSED || !channel.isActive()) {
+            return;
+        }
+        long left = keepAliveNanos - (System.nanoTime() - lastReadNanos);
+        if (left > 0) {
+            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, left, TimeUnit.NANOSECONDS);
+            return;
+        }
+        LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, info.keepAlive());
+        disconnect(RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
     }
 
     /** Handles one decoded packet (or decoding failure) and releases it. */
@@ -358,6 +390,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         State was = state;
         state = State.CLOSED;
+        if (keepAliveTimer != null) {
+            keepAliveTimer.cancel(false);
+            keepAliveTimer = null;
+        }
         List<MqttMessage> held = heldBeforeConnack;
         heldBeforeConnack = new ArrayList<>(0);
         for (MqttMessage m : held) {
@@ -715,13 +751,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
     void connected(Session s, boolean sessionPresent, ConnectParams p) {
         int keepAlive = info.keepAlive();
+        channel.pipeline().remove(IDLE_HANDLER); // the CONNECT timeout
         if (keepAlive > 0) {
-            // [MQTT-3.1.2-22] one and a half times the keep alive period; added here, on the loop the channel
+            // [MQTT-3.1.2-22] one and a half times the keep alive period; armed here, on the loop the channel
             // stays on, so its timer runs there
-            channel.pipeline().replace(IDLE_HANDLER, IDLE_HANDLER,
-                    new IdleStateHandler(keepAlive * 1500L, 0, 0, TimeUnit.MILLISECONDS));
-        } else {
-            channel.pipeline().remove(IDLE_HANDLER);
+            keepAliveNanos = TimeUnit.MILLISECONDS.toNanos(keepAlive * 1500L);
+            lastReadNanos = System.nanoTime();
+            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, keepAliveNanos, TimeUnit.NANOSECONDS);
         }
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         BrokerConfig cfg = broker.config();
@@ -762,7 +798,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
         state = State.CONNECTED;
         List<MqttMessage> held = heldBeforeConnack;
-        heldBeforeConnack = new ArrayList<>(0);
+        heldBeforeConnack = List.of(); // only added to while CONNECTING
         for (MqttMessage m : held) {
             if (state != State.CONNECTED) {
                 ReferenceCountUtil.release(m);
@@ -881,12 +917,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 if (topic.isEmpty()) {
-                    topic = inboundAliases.get(alias);
+                    topic = inboundAliases == null ? null : inboundAliases.get(alias);
                     if (topic == null) {
                         disconnect(RC_PROTOCOL_ERROR, "unknown topic alias " + alias);
                         return;
                     }
                 } else {
+                    if (inboundAliases == null) {
+                        inboundAliases = new HashMap<>();
+                    }
                     inboundAliases.put(alias, topic);
                 }
             }
@@ -1160,6 +1199,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         String topic = m.topic();
         int alias = 0;
         if (v5 && clientTopicAliasMaximum > 0) {
+            if (outboundAliases == null) {
+                outboundAliases = new HashMap<>();
+            }
             Integer existing = outboundAliases.get(topic);
             if (existing != null) {
                 alias = existing;

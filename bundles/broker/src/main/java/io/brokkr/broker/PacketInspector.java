@@ -1,8 +1,9 @@
 package io.brokkr.broker;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.util.AttributeKey;
 
@@ -12,8 +13,11 @@ import io.netty.util.AttributeKey;
  * packet boundaries across reads (only SUBSCRIBE bodies are copied, and those are small), never changes or consumes
  * the bytes, and records the ordinal of the first offending SUBSCRIBE in {@link #BAD_SUBSCRIBE}; the connection
  * refuses that SUBSCRIBE when it is decoded.
+ * <p>
+ * It also counts the bytes read and written for the broker's statistics (one handler less in every connection's
+ * pipeline than a separate counter).
  */
-final class PacketInspector extends ChannelInboundHandlerAdapter {
+final class PacketInspector extends ChannelDuplexHandler {
 
     /** 1-based ordinal (among the connection's SUBSCRIBE packets) of the first one with reserved option bits. */
     static final AttributeKey<Integer> BAD_SUBSCRIBE = AttributeKey.valueOf("brokkr.subscribe.bad");
@@ -21,7 +25,10 @@ final class PacketInspector extends ChannelInboundHandlerAdapter {
     /** SUBSCRIBE bodies larger than this are not inspected (nobody sends such filters lists). */
     private static final int MAX_INSPECTED = 64 * 1024;
 
-    private final byte[] header = new byte[5];
+    private final Stats stats;
+    /** The fixed header being read: its first byte, the remaining length so far and the bytes seen. */
+    private int first;
+    private int length;
     private int headerLength;
     private long skip;
     private byte[] body;
@@ -29,12 +36,27 @@ final class PacketInspector extends ChannelInboundHandlerAdapter {
     private int subscribes;
     private boolean done;
 
+    PacketInspector(Stats stats) {
+        this.stats = stats;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!done && msg instanceof ByteBuf b) {
-            inspect(ctx, b);
+        if (msg instanceof ByteBuf b) {
+            stats.bytesReceived.add(b.readableBytes());
+            if (!done) {
+                inspect(ctx, b);
+            }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof ByteBuf b) {
+            stats.bytesSent.add(b.readableBytes());
+        }
+        ctx.write(msg, promise);
     }
 
     private void inspect(ChannelHandlerContext ctx, ByteBuf in) {
@@ -59,21 +81,19 @@ final class PacketInspector extends ChannelInboundHandlerAdapter {
                 continue;
             }
             byte b = in.getByte(i++);
-            header[headerLength++] = b;
-            if (headerLength == 1) {
+            if (headerLength++ == 0) {
+                first = b;
+                length = 0;
                 continue;
             }
+            length |= (b & 0x7F) << (7 * (headerLength - 2)); // remaining length, least significant digit first
             if ((b & 0x80) != 0) {
                 if (headerLength == 5) {
                     done = true; // a malformed remaining length: the decoder refuses it
                 }
                 continue;
             }
-            int length = 0;
-            for (int k = headerLength - 1; k >= 1; k--) {
-                length = (length << 7) | (header[k] & 0x7F);
-            }
-            boolean subscribe = (header[0] & 0xF0) == 0x80;
+            boolean subscribe = (first & 0xF0) == 0x80;
             headerLength = 0;
             if (subscribe) {
                 subscribes++;

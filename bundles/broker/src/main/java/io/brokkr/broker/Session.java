@@ -95,8 +95,11 @@ final class Session {
     final Map<String, Subscription> subscriptions = new HashMap<>();
     /** Outbound QoS 1/2 messages awaiting acknowledgement, in send order. */
     final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
-    /** Messages waiting for the inflight window or for the client to come back. */
-    final ArrayDeque<Delivery> queue = new ArrayDeque<>();
+    /**
+     * Messages waiting for the inflight window or for the client to come back. Starts with room for one (the default
+     * of 16 would cost every idle session 60 bytes); it grows on demand.
+     */
+    final ArrayDeque<Delivery> queue = new ArrayDeque<>(0);
     /**
      * Sum of {@link #queuedSize} over {@link #queue} and {@link #qos0Waiting}, bounded by max.queued.bytes. Every
      * removal subtracts what its addition added.
@@ -107,7 +110,7 @@ final class Session {
      * Apart from {@link #queue} so that they do not wait behind QoS 1/2 messages held back by the inflight window; they
      * count against the same bounds.
      */
-    private final ArrayDeque<Delivery> qos0Waiting = new ArrayDeque<>();
+    private final ArrayDeque<Delivery> qos0Waiting = new ArrayDeque<>(0);
     /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
     final Set<Integer> inboundQos2 = new HashSet<>();
 
