@@ -594,8 +594,8 @@ public class Broker implements BrokerService {
     }
 
     /**
-     * As {@link #publish(ConnectionContext, Message)}; {@code from} is the publishing connection, throttled (reads paused)
-     * while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
+     * As {@link #publish(ConnectionContext, Message)}; {@code from} is the publishing connection, throttled (reads
+     * paused) while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
      */
     RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from) {
         Message m = message;
