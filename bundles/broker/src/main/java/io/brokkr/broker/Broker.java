@@ -3,6 +3,7 @@ package io.brokkr.broker;
 import io.brokkr.api.BrokerService;
 import io.brokkr.api.BrokerStats;
 import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.ListenerInfo;
 import io.brokkr.api.Message;
 import io.brokkr.api.SessionInfo;
@@ -316,7 +317,7 @@ public class Broker implements BrokerService {
             LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
                     old.remote());
             Message oldWill = s.will();
-            ClientInfo oldWillClient = s.willClient();
+            ConnectionContext oldWillClient = s.willClient();
             long oldDelay = s.willDelay();
             // a session with expiry 0 (3.1.1 clean session) lasts as long as its network connection: it ends here
             // and is never resumed by the new connection [MQTT-3.1.2-6] (3.1.1), [MQTT-3.1.2-23] (5)
@@ -325,7 +326,7 @@ public class Broker implements BrokerService {
             old.takenOver();
             if (old.release()) {
                 stats.clientDisconnected();
-                fireDisconnect(old.info(), false);
+                fireDisconnect(old.context(), false);
             } // else its close came first: the detach it queued on this loop reports it
             if (oldWill != null && (oldDelay == 0 || p.cleanStart() || oldSessionEnds)) {
                 publishWill(oldWill, oldWillClient);
@@ -360,10 +361,10 @@ public class Broker implements BrokerService {
         s.resume();
         LOG.debug("Client {} connected from {} ({}), session present {}", id, conn.remote(),
                 conn.protocolVersion().label(), present);
-        ClientInfo ci = conn.info();
+        ConnectionContext ctx = conn.context();
         for (MessageInterceptor i : interceptors) {
             try {
-                i.onConnect(ci);
+                i.onConnect(ctx);
             } catch (RuntimeException e) {
                 LOG.warn("Interceptor {} failed in onConnect: {}", i, e.toString(), e);
             }
@@ -375,21 +376,21 @@ public class Broker implements BrokerService {
      * takeover reported its end first ({@link MqttConnection#release}); the session is detached unless a takeover
      * detached it already.
      */
-    void detach(Session s, MqttConnection conn, boolean sendWill, ClientInfo ci, boolean graceful) {
+    void detach(Session s, MqttConnection conn, boolean sendWill, ConnectionContext ctx, boolean graceful) {
         stats.clientDisconnected();
         if (s.connection == conn) {
             s.detach(conn, sendWill);
         }
-        fireDisconnect(ci, graceful);
+        fireDisconnect(ctx, graceful);
     }
 
-    private void fireDisconnect(ClientInfo ci, boolean graceful) {
-        if (ci == null) {
+    private void fireDisconnect(ConnectionContext ctx, boolean graceful) {
+        if (ctx == null) {
             return;
         }
         for (MessageInterceptor i : interceptors) {
             try {
-                i.onDisconnect(ci, graceful);
+                i.onDisconnect(ctx, graceful);
             } catch (RuntimeException e) {
                 LOG.warn("Interceptor {} failed in onDisconnect: {}", i, e.toString(), e);
             }
@@ -465,10 +466,11 @@ public class Broker implements BrokerService {
     }
 
     /**
-     * Publishes a will as a message of the client that set it: interceptors get that client's {@link ClientInfo}.
-     * It was authorized when the client connected (a will the {@link Authorizer}s refuse refuses the CONNECT).
+     * Publishes a will as a message of the client that set it: interceptors get the {@link ConnectionContext} of the
+     * connection that set it. It was authorized when the client connected (a will the {@link Authorizer}s refuse
+     * refuses the CONNECT).
      */
-    void publishWill(Message will, ClientInfo client) {
+    void publishWill(Message will, ConnectionContext client) {
         LOG.debug("Publishing will of {} on '{}'", will.publisherId(), will.topic());
         publish(client, new Message(will.topic(), will.payload(), will.qos(), will.retain(), will.properties(),
                 will.publisherId(), System.currentTimeMillis()));
@@ -499,7 +501,7 @@ public class Broker implements BrokerService {
             String group = shared == null ? null : shared.group();
             String filter = shared == null ? full : shared.filter();
             int qos = Math.min(t.qualityOfService().value(), cfg.maxQos());
-            if (!authorizeSubscribe(conn.info(), full, qos)) {
+            if (!authorizeSubscribe(conn.context(), full, qos)) {
                 LOG.info("Client {}: not authorized to subscribe to '{}'", s.clientId, full);
                 codes.add(v5 ? MqttConnection.RC_NOT_AUTHORIZED : 0x80);
                 continue;
@@ -515,7 +517,7 @@ public class Broker implements BrokerService {
             codes.add(qos);
             for (MessageInterceptor ic : interceptors) {
                 try {
-                    ic.onSubscribe(conn.info(), sub.info(s.clientId));
+                    ic.onSubscribe(conn.context(), sub.info(s.clientId));
                 } catch (RuntimeException e) {
                     LOG.warn("Interceptor {} failed in onSubscribe: {}", ic, e.toString(), e);
                 }
@@ -569,15 +571,15 @@ public class Broker implements BrokerService {
      * @param publisher the publishing client, or null for broker-originated messages
      * @return what routing came to (complete at once when every target is on this thread's loop)
      */
-    RouteResult publish(ClientInfo publisher, Message message) {
+    RouteResult publish(ConnectionContext publisher, Message message) {
         return publish(publisher, message, null);
     }
 
     /**
-     * As {@link #publish(ClientInfo, Message)}; {@code from} is the publishing connection, throttled (reads paused)
-     * while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
+     * As {@link #publish(ConnectionContext, Message)}; {@code from} is the publishing connection, throttled (reads
+     * paused) while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
      */
-    RouteResult publish(ClientInfo publisher, Message message, MqttConnection from) {
+    RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from) {
         Message m = message;
         for (MessageInterceptor i : interceptors) {
             try {
@@ -861,14 +863,14 @@ public class Broker implements BrokerService {
         }
     }
 
-    void delivered(String clientId, Message m) {
+    void delivered(ConnectionContext subscriber, Message m) {
         List<MessageInterceptor> list = interceptors;
         if (list.isEmpty()) {
             return;
         }
         for (MessageInterceptor i : list) {
             try {
-                i.onMessageDelivered(clientId, m);
+                i.onMessageDelivered(subscriber, m);
             } catch (RuntimeException e) {
                 LOG.warn("Interceptor {} failed in onMessageDelivered: {}", i, e.toString(), e);
             }
@@ -877,17 +879,17 @@ public class Broker implements BrokerService {
 
     // ------------------------------------------------------------------------------------------------ auth
 
-    CompletableFuture<AuthenticationResult> authenticate(AuthenticationRequest req) {
-        return authStep(authenticators, 0, req);
+    CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req) {
+        return authStep(authenticators, 0, ctx, req);
     }
 
-    private CompletableFuture<AuthenticationResult> authStep(List<Authenticator> list, int i,
+    private CompletableFuture<AuthenticationResult> authStep(List<Authenticator> list, int i, ConnectionContext ctx,
                                                              AuthenticationRequest req) {
         if (i >= list.size()) {
             if (config.allowAnonymous()) {
                 return CompletableFuture.completedFuture(AuthenticationResult.allow());
             }
-            return CompletableFuture.completedFuture(req.username() == null
+            return CompletableFuture.completedFuture(ctx.username() == null
                     ? AuthenticationResult.deny(AuthenticationResult.NOT_AUTHORIZED,
                     "anonymous access disabled (allow.anonymous=false)")
                     : AuthenticationResult.deny(AuthenticationResult.BAD_USERNAME_OR_PASSWORD,
@@ -895,15 +897,15 @@ public class Broker implements BrokerService {
         }
         CompletableFuture<AuthenticationResult> f;
         try {
-            f = list.get(i).authenticate(req).toCompletableFuture();
+            f = list.get(i).authenticate(ctx, req).toCompletableFuture();
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
         return f.thenCompose(r -> r == null || r.decision() == AuthenticationResult.Decision.NEXT
-                ? authStep(list, i + 1, req) : CompletableFuture.completedFuture(r));
+                ? authStep(list, i + 1, ctx, req) : CompletableFuture.completedFuture(r));
     }
 
-    boolean authorizePublish(ClientInfo client, String topic, int qos, boolean retain) {
+    boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
         for (Authorizer a : authorizers) {
             try {
                 Authorizer.Decision d = a.authorizePublish(client, topic, qos, retain);
@@ -918,7 +920,7 @@ public class Broker implements BrokerService {
         return true;
     }
 
-    boolean authorizeSubscribe(ClientInfo client, String filter, int qos) {
+    boolean authorizeSubscribe(ConnectionContext client, String filter, int qos) {
         for (Authorizer a : authorizers) {
             try {
                 Authorizer.Decision d = a.authorizeSubscribe(client, filter, qos);

@@ -109,6 +109,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
     private ProtocolVersion version = ProtocolVersion.MQTT_3_1_1;
     private volatile ClientInfo info;
+    /** Created at CONNECT, before authentication; the same object for every extension call of this connection. */
+    private volatile BrokerConnectionContext context;
     private volatile Session session;
     private String clientId;
 
@@ -168,6 +170,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
     ClientInfo info() {
         return info;
+    }
+
+    /** The extensions' view of this connection; null before CONNECT. */
+    BrokerConnectionContext context() {
+        return context;
     }
 
     Channel channel() {
@@ -405,8 +412,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         if (!link.compareAndSet(UNLINKED, CLOSED_UNLINKED) && release()) {
             Session s = session;
             boolean sendWill = sendWillOnClose;
-            ClientInfo ci = info;
-            s.loop.execute(() -> broker.detach(s, this, sendWill, ci, !sendWill));
+            BrokerConnectionContext cc = context;
+            s.loop.execute(() -> broker.detach(s, this, sendWill, cc, !sendWill));
         } else if (was == State.CONNECTING) {
             LOG.debug("Connection {} closed during authentication", remote());
         }
@@ -623,9 +630,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         final long finalWillDelay = willDelay;
         final long sessionExpiry = cappedExpiry;
         final boolean expiryCapped = cappedExpiry != expiry;
-        AuthenticationRequest req = new AuthenticationRequest(id, pl.userName(), pl.passwordInBytes(), remote(),
-                listener.name(), version, null, null, Codec.userProps(props));
-        broker.authenticate(req).whenComplete((res, err) -> channel.eventLoop().execute(() -> {
+        BrokerConnectionContext ctx = new BrokerConnectionContext(listener.config(), channel, version, id,
+                pl.userName());
+        context = ctx;
+        AuthenticationRequest req = new AuthenticationRequest(pl.passwordInBytes(), null, null,
+                Codec.userProps(props));
+        broker.authenticate(ctx, req).whenComplete((res, err) -> channel.eventLoop().execute(() -> {
             if (state != State.CONNECTING) {
                 return;
             }
@@ -641,10 +651,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 connAckAndClose(mapRefusal(rc), r.reason());
                 return;
             }
+            ctx.principal(r.principal());
             ClientInfo ci = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
                     finalKeepAlive, System.currentTimeMillis());
             if (finalWill != null
-                    && !broker.authorizePublish(ci, finalWill.topic(), finalWill.qos(), finalWill.retain())) {
+                    && !broker.authorizePublish(ctx, finalWill.topic(), finalWill.qos(), finalWill.retain())) {
                 // the will is published later on the client's behalf: it is authorized now, as the client that set
                 // it, so that a will cannot reach a topic its client may not publish to
                 LOG.info("Client {} from {}: connection refused: not authorized to publish its will to '{}'",
@@ -966,7 +977,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         Message message = new Message(topic, payload, qos, retain, mp, clientId, System.currentTimeMillis());
-        if (topic.startsWith("$SYS") || !broker.authorizePublish(info, topic, qos, retain)) {
+        if (topic.startsWith("$SYS") || !broker.authorizePublish(context, topic, qos, retain)) {
             LOG.info("Client {}: not authorized to publish to '{}'", clientId, topic);
             ackPublish(s, qos, packetId, RC_NOT_AUTHORIZED);
             return;
@@ -974,7 +985,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         if (qos == 2) {
             s.inboundQos2.add(packetId); // a duplicate arriving while this one is routed is recognised
         }
-        RouteResult routed = broker.publish(info, message, this);
+        RouteResult routed = broker.publish(context, message, this);
         if (qos > 0) {
             ackPublish(s, qos, packetId, 0, routed);
         }
@@ -1231,7 +1242,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 new MqttPublishVariableHeader(topic, packetId, props), Unpooled.wrappedBuffer(m.payload()));
         broker.stats.publishSent.increment();
         write(pub, false);
-        broker.delivered(clientId, m);
+        broker.delivered(context, m);
         return true;
     }
 

@@ -1,6 +1,6 @@
 package io.brokkr.broker;
 
-import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.Message;
 import io.brokkr.api.MessageProperties;
 import io.brokkr.api.ProtocolVersion;
@@ -125,7 +125,7 @@ final class Session {
 
     private Message will;
     /** The client that set {@link #will}: the will is published as this client's message. */
-    private ClientInfo willClient;
+    private ConnectionContext willClient;
     private long willDelay;
     private ScheduledFuture<?> willTask;
     private ScheduledFuture<?> expiryTask;
@@ -166,7 +166,7 @@ final class Session {
         this.queueFullPolicy = broker.config().queueFullPolicyOf(clientId, conn.listenerQueueFullPolicy());
         this.expiryInterval = expiry;
         this.will = newWill;
-        this.willClient = newWill == null ? null : conn.info();
+        this.willClient = newWill == null ? null : conn.context();
         this.willDelay = newWillDelay;
         this.disconnectedAt = 0;
         updateInfo();
@@ -249,7 +249,7 @@ final class Session {
         releaseThrottled(); // offline sessions queue up to max.queued.messages and slow nobody down
         disconnectedAt = System.currentTimeMillis();
         Message w = will;
-        ClientInfo wc = willClient;
+        ConnectionContext wc = willClient;
         will = null;
         willClient = null;
         if (w != null && sendWill) {
@@ -280,7 +280,7 @@ final class Session {
     }
 
     private Message pendingWill;
-    private ClientInfo pendingWillClient;
+    private ConnectionContext pendingWillClient;
 
     /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
     void end() {
@@ -372,7 +372,7 @@ final class Session {
     }
 
     /** The client that set {@link #will()}. */
-    ClientInfo willClient() {
+    ConnectionContext willClient() {
         return willClient;
     }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.Message;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.api.auth.Authenticator;
@@ -77,9 +77,9 @@ class ExtensionsTest {
     @Test
     void authenticatorChainDecidesAndDenialGivesReasonCode() throws Exception {
         // ranked first: only cares about "admin"; second: async check of the password
-        Authenticator adminOnly = req -> CompletableFuture.completedFuture("admin".equals(req.username())
+        Authenticator adminOnly = (ctx, req) -> CompletableFuture.completedFuture("admin".equals(ctx.username())
                 ? AuthenticationResult.allow() : AuthenticationResult.next());
-        Authenticator passwords = req -> CompletableFuture.supplyAsync(() ->
+        Authenticator passwords = (ctx, req) -> CompletableFuture.supplyAsync(() ->
                 req.password() != null && "secret".equals(new String(req.password(), StandardCharsets.UTF_8))
                         ? AuthenticationResult.allow()
                         : AuthenticationResult.deny(AuthenticationResult.BAD_USERNAME_OR_PASSWORD, "wrong password"));
@@ -91,7 +91,7 @@ class ExtensionsTest {
         assertEquals(0x86, e.getReasonCode());
 
         // a failing authenticator denies with 0x88 (server unavailable) instead of letting clients in
-        broker.setAuthenticators(List.of(req -> {
+        broker.setAuthenticators(List.of((ctx, req) -> {
             throw new IllegalStateException("ldap down");
         }));
         MqttException e2 = assertThrows(MqttException.class, () -> client("bad-2", "alice", "secret"));
@@ -109,12 +109,12 @@ class ExtensionsTest {
     void authorizerDeniesPublishAndSubscribe() throws Exception {
         broker.setAuthorizers(List.of(new Authorizer() {
             @Override
-            public Decision authorizePublish(ClientInfo client, String topic, int qos, boolean retain) {
+            public Decision authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
                 return topic.startsWith("secret/") ? Decision.DENY : Decision.NEXT;
             }
 
             @Override
-            public Decision authorizeSubscribe(ClientInfo client, String topicFilter, int qos) {
+            public Decision authorizeSubscribe(ConnectionContext client, String topicFilter, int qos) {
                 return topicFilter.startsWith("secret/") ? Decision.DENY : Decision.ALLOW;
             }
         }));
@@ -150,12 +150,12 @@ class ExtensionsTest {
         List<String> events = Collections.synchronizedList(new ArrayList<>());
         broker.setInterceptors(List.of(new MessageInterceptor() {
             @Override
-            public void onConnect(ClientInfo client) {
+            public void onConnect(ConnectionContext client) {
                 events.add("connect " + client.clientId());
             }
 
             @Override
-            public Message onMessageReceived(ClientInfo client, Message message) {
+            public Message onMessageReceived(ConnectionContext client, Message message) {
                 if (message.topic().equals("drop/me")) {
                     return null;
                 }
@@ -164,12 +164,12 @@ class ExtensionsTest {
             }
 
             @Override
-            public void onMessageDelivered(String clientId, Message message) {
-                events.add("delivered " + clientId + " " + message.topic());
+            public void onMessageDelivered(ConnectionContext subscriber, Message message) {
+                events.add("delivered " + subscriber.clientId() + " " + message.topic());
             }
 
             @Override
-            public void onDisconnect(ClientInfo client, boolean graceful) {
+            public void onDisconnect(ConnectionContext client, boolean graceful) {
                 events.add("disconnect " + client.clientId() + " " + graceful);
             }
         }));

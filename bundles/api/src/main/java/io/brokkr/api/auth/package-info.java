@@ -1,4 +1,4 @@
 /** Authentication and authorization SPI. */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("2.0.0")
 package io.brokkr.api.auth;

@@ -1,6 +1,6 @@
 package io.brokkr.api.intercept;
 
-import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.Message;
 import io.brokkr.api.SubscriptionInfo;
 import org.osgi.annotation.versioning.ConsumerType;
@@ -9,30 +9,39 @@ import org.osgi.annotation.versioning.ConsumerType;
  * Hooks into the life of connections and messages. Register implementations as OSGi services; they are called
  * in descending {@code service.ranking} order, on network threads, and must not block. An exception thrown by an
  * interceptor is logged and otherwise ignored (the message continues as if the interceptor returned it unchanged).
+ *
+ * <p>Every call for one connection gets the same {@link ConnectionContext} object, the one its authenticator and
+ * authorizers saw (with their principal and attributes).
  */
 @ConsumerType
 public interface MessageInterceptor {
 
     /** A client completed CONNECT successfully. */
-    default void onConnect(ClientInfo client) {
+    default void onConnect(ConnectionContext context) {
     }
 
     /** A subscription was granted. */
-    default void onSubscribe(ClientInfo client, SubscriptionInfo subscription) {
+    default void onSubscribe(ConnectionContext context, SubscriptionInfo subscription) {
     }
 
     /**
      * A PUBLISH was received and authorized, before routing. Return the message (possibly modified, e.g. a new
      * payload or topic) to route it, or null to drop it silently (the publisher still gets its acknowledgement).
      *
-     * @param client the publisher, or null for messages published through {@code BrokerService.publish}
+     * @param publisher the publisher's connection (for a will: the connection that set it, also when the will is
+     *                  published after that connection closed), or null for messages published through
+     *                  {@code BrokerService.publish}
      */
-    default Message onMessageReceived(ClientInfo client, Message message) {
+    default Message onMessageReceived(ConnectionContext publisher, Message message) {
         return message;
     }
 
-    /** A message was written to a subscriber's connection (for QoS 1/2: sent, not yet acknowledged). */
-    default void onMessageDelivered(String clientId, Message message) {
+    /**
+     * A message was written to a subscriber's connection (for QoS 1/2: sent, not yet acknowledged).
+     *
+     * @param subscriber the subscriber's connection
+     */
+    default void onMessageDelivered(ConnectionContext subscriber, Message message) {
     }
 
     /**
@@ -40,6 +49,6 @@ public interface MessageInterceptor {
      *
      * @param graceful true if the client sent DISCONNECT (without "disconnect with will")
      */
-    default void onDisconnect(ClientInfo client, boolean graceful) {
+    default void onDisconnect(ConnectionContext context, boolean graceful) {
     }
 }

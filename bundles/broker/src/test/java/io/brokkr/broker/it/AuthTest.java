@@ -32,8 +32,8 @@ class AuthTest extends BrokerTestBase {
 
     @BeforeAll
     void users() {
-        broker.setAuthenticators(List.of(req -> {
-            if (!"alice".equals(req.username())) {
+        broker.setAuthenticators(List.of((ctx, req) -> {
+            if (!"alice".equals(ctx.username())) {
                 return CompletableFuture.completedFuture(AuthenticationResult.next());
             }
             boolean ok = Arrays.equals("secret".getBytes(), req.password());

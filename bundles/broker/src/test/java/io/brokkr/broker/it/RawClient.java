@@ -327,6 +327,11 @@ final class RawClient implements AutoCloseable {
         channel.config().setAutoRead(true);
     }
 
+    /** This client's end of the connection (the broker's remote address for it). */
+    java.net.InetSocketAddress localAddress() {
+        return (java.net.InetSocketAddress) channel.localAddress();
+    }
+
     boolean isOpen() {
         return channel.isActive();
     }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.intercept.MessageInterceptor;
 import io.netty.handler.codec.mqtt.MqttConnAckMessage;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
@@ -49,18 +49,18 @@ class ThreadingTest extends BrokerTestBase {
         broker.setInterceptors(List.of());
     }
 
-    /** Counts onConnect and onDisconnect per connection (the broker passes the same ClientInfo to both). */
+    /** Counts onConnect and onDisconnect per connection (the broker passes the same ConnectionContext to both). */
     static final class Counter implements MessageInterceptor {
-        final Map<ClientInfo, AtomicInteger> connects = Collections.synchronizedMap(new IdentityHashMap<>());
-        final Map<ClientInfo, AtomicInteger> disconnects = Collections.synchronizedMap(new IdentityHashMap<>());
+        final Map<ConnectionContext, AtomicInteger> connects = Collections.synchronizedMap(new IdentityHashMap<>());
+        final Map<ConnectionContext, AtomicInteger> disconnects = Collections.synchronizedMap(new IdentityHashMap<>());
 
         @Override
-        public void onConnect(ClientInfo client) {
+        public void onConnect(ConnectionContext client) {
             connects.computeIfAbsent(client, k -> new AtomicInteger()).incrementAndGet();
         }
 
         @Override
-        public void onDisconnect(ClientInfo client, boolean graceful) {
+        public void onDisconnect(ConnectionContext client, boolean graceful) {
             disconnects.computeIfAbsent(client, k -> new AtomicInteger()).incrementAndGet();
         }
 
@@ -106,12 +106,12 @@ class ThreadingTest extends BrokerTestBase {
         fenceLoops();
         assertTrue(counter.connects.size() >= threads * rounds / 2, "connections made: " + counter.connects.size());
         synchronized (counter.connects) {
-            for (Map.Entry<ClientInfo, AtomicInteger> e : counter.connects.entrySet()) {
+            for (Map.Entry<ConnectionContext, AtomicInteger> e : counter.connects.entrySet()) {
                 assertEquals(1, e.getValue().get(), "onConnect calls for " + e.getKey());
             }
         }
         synchronized (counter.disconnects) {
-            for (Map.Entry<ClientInfo, AtomicInteger> e : counter.disconnects.entrySet()) {
+            for (Map.Entry<ConnectionContext, AtomicInteger> e : counter.disconnects.entrySet()) {
                 assertTrue(counter.connects.containsKey(e.getKey()), "onDisconnect without onConnect: " + e.getKey());
                 assertEquals(1, e.getValue().get(), "onDisconnect calls for " + e.getKey());
             }
@@ -177,7 +177,7 @@ class ThreadingTest extends BrokerTestBase {
         String[] victim = new String[1];
         broker.setInterceptors(List.of(new MessageInterceptor() {
             @Override
-            public void onConnect(ClientInfo client) {
+            public void onConnect(ConnectionContext client) {
                 Thread t = Thread.currentThread();
                 loopOf.put(client.clientId(), t);
                 String id = client.clientId();

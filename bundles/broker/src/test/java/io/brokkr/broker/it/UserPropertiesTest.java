@@ -170,8 +170,8 @@ class UserPropertiesTest extends BrokerTestBase {
     void connectUserPropertiesReachTheAuthenticator() throws Exception {
         CompletableFuture<List<UserProperty>> seen = new CompletableFuture<>();
         String cid = id("c");
-        broker.setAuthenticators(List.of(req -> {
-            if (req.clientId().equals(cid)) {
+        broker.setAuthenticators(List.of((ctx, req) -> {
+            if (ctx.clientId().equals(cid)) {
                 seen.complete(req.userProperties());
             }
             return CompletableFuture.completedFuture(AuthenticationResult.allow());

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.brokkr.api.ClientInfo;
+import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.Message;
 import io.brokkr.api.auth.Authorizer;
 import io.brokkr.api.intercept.MessageInterceptor;
@@ -36,14 +36,14 @@ class WillAuthorizationTest extends BrokerTestBase {
     /** Messages on will topics the interceptor saw, with the publishing client (null: none given). */
     private final List<Seen> seen = Collections.synchronizedList(new ArrayList<>());
 
-    private record Seen(ClientInfo client, String topic, String payload) {
+    private record Seen(ConnectionContext client, String topic, String payload) {
     }
 
     @BeforeAll
     void extensions() {
         broker.setAuthorizers(List.of(new Authorizer() {
             @Override
-            public Decision authorizePublish(ClientInfo client, String topic, int qos, boolean retain) {
+            public Decision authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
                 if (!topic.startsWith("alarm/")) {
                     return Decision.NEXT;
                 }
@@ -53,7 +53,7 @@ class WillAuthorizationTest extends BrokerTestBase {
         }));
         broker.setInterceptors(List.of(new MessageInterceptor() {
             @Override
-            public Message onMessageReceived(ClientInfo client, Message message) {
+            public Message onMessageReceived(ConnectionContext client, Message message) {
                 if (message.topic().startsWith("alarm/")) {
                     seen.add(new Seen(client, message.topic(), new String(message.payload())));
                 }

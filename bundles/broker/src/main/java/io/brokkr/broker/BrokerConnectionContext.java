@@ -1,0 +1,139 @@
+package io.brokkr.broker;
+
+import io.brokkr.api.BrokkrPrincipal;
+import io.brokkr.api.ConnectionContext;
+import io.brokkr.api.ProtocolVersion;
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * The broker's {@link ConnectionContext}: created once per connection when its CONNECT has been validated (before
+ * authentication), kept by the connection and, for its will, by its session. The principal is set once, on the
+ * channel's loop, when authentication allows the connection, before the context reaches an authorizer or an
+ * interceptor.
+ */
+final class BrokerConnectionContext implements ConnectionContext {
+
+    private final String listenerName;
+    private final String listenerType;
+    private final InetSocketAddress localAddress;
+    private final InetSocketAddress remoteAddress;
+    private final ProtocolVersion protocolVersion;
+    private final String clientId;
+    private final String username;
+    private final SSLSession sslSession;
+    private final List<X509Certificate> peerCertificates;
+    private final ConcurrentMap<String, Object> attributes = new ConcurrentHashMap<>();
+    private volatile BrokkrPrincipal principal;
+
+    BrokerConnectionContext(ListenerConfig listener, Channel channel, ProtocolVersion protocolVersion,
+                            String clientId, String username) {
+        this.listenerName = listener.name();
+        this.listenerType = listener.type();
+        this.localAddress = inet(channel.localAddress());
+        this.remoteAddress = inet(channel.remoteAddress());
+        this.protocolVersion = protocolVersion;
+        this.clientId = clientId;
+        this.username = username;
+        // no listener type adds TLS yet; a TLS listener puts an SslHandler into the pipeline, whose handshake is
+        // complete before the first MQTT packet is decoded
+        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        this.sslSession = ssl == null ? null : ssl.engine().getSession();
+        this.peerCertificates = sslSession == null ? null : peerChain(sslSession);
+    }
+
+    private static InetSocketAddress inet(SocketAddress a) {
+        return a instanceof InetSocketAddress isa ? isa : null;
+    }
+
+    private static List<X509Certificate> peerChain(SSLSession session) {
+        Certificate[] chain;
+        try {
+            chain = session.getPeerCertificates();
+        } catch (SSLPeerUnverifiedException e) {
+            return null; // the client presented no certificate
+        }
+        List<X509Certificate> out = new ArrayList<>(chain.length);
+        for (Certificate c : chain) {
+            if (c instanceof X509Certificate x) {
+                out.add(x);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** Called once, when an authenticator (or the anonymous policy) allowed the connection. */
+    void principal(BrokkrPrincipal p) {
+        principal = p;
+    }
+
+    @Override
+    public String listenerName() {
+        return listenerName;
+    }
+
+    @Override
+    public String listenerType() {
+        return listenerType;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return remoteAddress;
+    }
+
+    @Override
+    public ProtocolVersion protocolVersion() {
+        return protocolVersion;
+    }
+
+    @Override
+    public String clientId() {
+        return clientId;
+    }
+
+    @Override
+    public String username() {
+        return username;
+    }
+
+    @Override
+    public SSLSession sslSession() {
+        return sslSession;
+    }
+
+    @Override
+    public List<X509Certificate> peerCertificates() {
+        return peerCertificates;
+    }
+
+    @Override
+    public BrokkrPrincipal principal() {
+        return principal;
+    }
+
+    @Override
+    public ConcurrentMap<String, Object> attributes() {
+        return attributes;
+    }
+
+    @Override
+    public String toString() {
+        return "ConnectionContext[" + clientId + " from " + remoteAddress + " on " + listenerName + "]";
+    }
+}
