@@ -742,21 +742,27 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     void moveTo(io.netty.channel.EventLoop loop, Runnable then) {
         channel.deregister().addListener(d -> {
             if (!d.isSuccess()) {
-                LOG.warn("Client {}: cannot move the connection to its session's event loop: {}", clientId,
-                        String.valueOf(d.cause()));
-                channel.close();
+                moveFailed(d.cause());
                 return;
             }
             loop.register(channel).addListener(r -> {
                 if (!r.isSuccess()) {
-                    LOG.warn("Client {}: cannot move the connection to its session's event loop: {}", clientId,
-                            String.valueOf(r.cause()));
-                    channel.close();
+                    moveFailed(r.cause());
                     return;
                 }
                 then.run();
             });
         });
+    }
+
+    private void moveFailed(Throwable cause) {
+        if (channel.isOpen()) {
+            LOG.warn("Client {}: cannot move the connection to its session's event loop: {}", clientId,
+                    String.valueOf(cause));
+        } else {
+            LOG.debug("Client {}: connection closed while moving to its session's event loop", clientId);
+        }
+        channel.close();
     }
 
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
@@ -1288,7 +1294,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         b.writeBytes(m.payload());
         broker.stats.publishSent.increment();
         broker.stats.messagesSent.increment();
-        broker.delivered(clientId, m);
+        broker.delivered(context, m);
     }
 
     /** Writes what {@link #writeRetainedQos0} encoded (no flush). */

@@ -8,6 +8,9 @@ import java.util.Map;
  */
 public final class TestBroker {
 
+    /** Name of the test listener. */
+    public static final String LISTENER = "test";
+
     private TestBroker() {
     }
 
@@ -19,12 +22,12 @@ public final class TestBroker {
     public static Broker start(BrokerConfig config) {
         Broker broker = new Broker(config);
         broker.start();
-        broker.openListener(ListenerConfig.tcp("test", "127.0.0.1", 0));
+        broker.openListener(ListenerConfig.tcp(LISTENER, "127.0.0.1", 0));
         return broker;
     }
 
     /** The port of the broker's test listener. */
     public static int port(Broker broker) {
-        return broker.listeners().stream().filter(l -> l.name().equals("test")).findFirst().orElseThrow().port();
+        return broker.listeners().stream().filter(l -> l.name().equals(LISTENER)).findFirst().orElseThrow().port();
     }
 }

@@ -194,7 +194,7 @@ class ConnectionContextTest extends BrokerTestBase {
         for (Call c : seen) {
             String at = v + ", " + c.what() + ": ";
             assertSame(ctx, c.ctx(), at + "the same context for every call of the connection");
-            assertEquals("it", c.listenerName(), at + "listener name");
+            assertEquals(io.brokkr.broker.TestBroker.LISTENER, c.listenerName(), at + "listener name");
             assertEquals("tcp", c.listenerType(), at + "listener type");
             assertEquals(brokerEnd, c.local(), at + "local address");
             assertEquals(alice.localAddress(), c.remote(), at + "remote address is the client's end");
