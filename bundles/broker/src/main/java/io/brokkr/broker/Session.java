@@ -578,13 +578,14 @@ final class Session {
 
     /**
      * True while this online session cannot keep up: its queue is long (the flag, written on {@link #loop}), or the
-     * deliveries on their way to its loop, which it has not seen yet, would make it long. The second condition is
-     * read from {@link #pendingDeliveries}, so the publisher's loop never writes this session's state; publishers
-     * paused because of it are resumed by {@link #maybeRelease} once queue and hand-offs drop to a quarter of the
-     * threshold. Any thread.
+     * deliveries on their way to its loop, which it has not seen yet, reach half the threshold (queued and on their
+     * way together then stay below the queue bound, so what a throttled publisher already sent is not dropped). The
+     * second condition is read from {@link #pendingDeliveries}, so the publisher's loop never writes this session's
+     * state; publishers paused because of it are resumed by {@link #maybeRelease} once queue and hand-offs drop to a
+     * quarter of the threshold. Any thread.
      */
     boolean congested() {
-        return congested || pendingDeliveries.get() >= throttleHigh();
+        return congested || pendingDeliveries.get() >= Math.max(1, throttleHigh() / 2);
     }
 
     private boolean hasThrottled() {
