@@ -137,6 +137,41 @@ class BackPressureTest extends BrokerTestBase {
     }
 
     @Test
+    void pipelinedQos1FanInFromPublishersOnEveryLoopLosesNothing() throws Exception {
+        int publishers = 4; // two per event loop: deliveries reach the subscriber's loop from its own and the other
+        int n = 1_000; // per publisher: 4 x 10 x max.queued.messages in all
+        String t = "bp/" + id("t");
+        RawClient sub = subscriber("s", t, 1);
+        List<RawClient> pubs = new java.util.ArrayList<>();
+        for (int p = 0; p < publishers; p++) {
+            pubs.add(v5("p" + p));
+        }
+        long before = dropped();
+        for (int i = 1; i <= n; i++) {
+            for (int p = 0; p < publishers; p++) {
+                publishAsync(pubs.get(p), t, 1, i, utf8(p + "/" + i));
+            }
+        }
+        int[] next = new int[publishers];
+        java.util.Arrays.fill(next, 1);
+        for (int k = 0; k < publishers * n; k++) {
+            MqttPublishMessage m = sub.expectPublish();
+            String[] parts = Packets.text(m).split("/");
+            int p = Integer.parseInt(parts[0]);
+            assertEquals(next[p]++, Integer.parseInt(parts[1]), "publisher " + p + ": in order, none missing");
+            sub.acknowledge(m);
+        }
+        for (int p = 0; p < publishers; p++) {
+            for (int i = 1; i <= n; i++) {
+                MqttMessage ack = pubs.get(p).expect(MqttMessageType.PUBACK);
+                assertEquals(i, Packets.packetId(ack));
+                assertEquals(0, Packets.reasonCode(ack), "publisher " + p + " message " + i + " refused");
+            }
+        }
+        assertEquals(before, dropped(), "messages were dropped");
+    }
+
+    @Test
     void pipelinedQos1PublisherLosesNothing() throws Exception {
         int n = 2_000; // 20 x max.queued.messages
         String t = "bp/" + id("t");
