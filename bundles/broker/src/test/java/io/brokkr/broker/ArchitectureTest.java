@@ -1,0 +1,82 @@
+package io.brokkr.broker;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.library.Architectures.LayeredArchitecture;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The one-way package layout of the engine (README "Inside the engine", issue 5 section 2): every package may
+ * depend only on the packages listed for it, so that imports run downwards and state has one owner.
+ * {@code rest} is {@code io.brokkr.broker} itself: the classes not yet moved into a package of their own; it sits
+ * where {@code engine} will sit and may use every package below.
+ */
+class ArchitectureTest {
+
+    private static final String ROOT = "io.brokkr.broker";
+
+    /** Layer -> the layers it may depend on (top to bottom). A layer may always use its own package. */
+    static final Map<String, List<String>> ALLOWED = new LinkedHashMap<>();
+
+    static {
+        ALLOWED.put("osgi", List.of("rest", "config", "persistence", "topic"));
+        ALLOWED.put("rest", List.of("config", "persistence", "topic"));
+        ALLOWED.put("persistence", List.of("config", "topic"));
+        ALLOWED.put("config", List.of("topic"));
+        ALLOWED.put("topic", List.of());
+    }
+
+    /** Layers that must not see the MQTT codec's packet classes (only protocol and raw-byte transport may). */
+    static final List<String> NO_MQTT_CODEC = List.of("persistence", "config", "topic");
+
+    static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages(ROOT);
+    }
+
+    static String packageOf(String layer) {
+        return layer.equals("rest") ? ROOT : ROOT + "." + layer + "..";
+    }
+
+    @Test
+    void importsRunOneWay() {
+        LayeredArchitecture layers = layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .withOptionalLayers(true);
+        for (String layer : ALLOWED.keySet()) {
+            layers = layers.layer(layer).definedBy(packageOf(layer));
+        }
+        for (Map.Entry<String, List<String>> e : ALLOWED.entrySet()) {
+            layers = e.getValue().isEmpty()
+                    ? layers.whereLayer(e.getKey()).mayNotAccessAnyLayer()
+                    : layers.whereLayer(e.getKey()).mayOnlyAccessLayers(e.getValue().toArray(String[]::new));
+        }
+        layers.check(classes);
+    }
+
+    @Test
+    void everyClassIsInALayer() {
+        noClasses().should().resideOutsideOfPackages(ALLOWED.keySet().stream().map(ArchitectureTest::packageOf)
+                        .toArray(String[]::new))
+                .check(classes);
+    }
+
+    @Test
+    void onlyProtocolAndTransportSeeMqttPackets() {
+        noClasses().that().resideInAnyPackage(NO_MQTT_CODEC.stream().map(ArchitectureTest::packageOf)
+                        .toArray(String[]::new))
+                .should().dependOnClassesThat().resideInAPackage("io.netty.handler.codec.mqtt..")
+                .check(classes);
+    }
+}
