@@ -3,6 +3,7 @@ package io.brokkr.broker;
 import io.brokkr.api.BrokkrPrincipal;
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.ProtocolVersion;
+import io.brokkr.broker.config.ListenerConfig;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;

@@ -1,6 +1,8 @@
 package io.brokkr.broker;
 
 import io.brokkr.api.ListenerInfo;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;

@@ -1,5 +1,6 @@
 package io.brokkr.broker;
 
+import io.brokkr.broker.config.Stats;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,6 +1,7 @@
 package io.brokkr.broker;
 
 import io.brokkr.api.Message;
+import io.brokkr.broker.topic.Subscription;
 import java.util.List;
 
 /**

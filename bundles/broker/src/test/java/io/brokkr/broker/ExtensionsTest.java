@@ -13,6 +13,7 @@ import io.brokkr.api.auth.Authorizer;
 import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RetainedStore;
+import io.brokkr.broker.config.BrokerConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;

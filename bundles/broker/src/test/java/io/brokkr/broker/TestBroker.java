@@ -1,5 +1,7 @@
 package io.brokkr.broker;
 
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
 import java.util.Map;
 
 /**

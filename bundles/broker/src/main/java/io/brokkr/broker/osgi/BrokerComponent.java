@@ -13,7 +13,7 @@ import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.Broker;
-import io.brokkr.broker.BrokerConfig;
+import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.SinkDispatcher;
 import java.util.ArrayList;
 import java.util.Comparator;

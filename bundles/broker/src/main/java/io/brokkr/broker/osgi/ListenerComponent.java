@@ -2,7 +2,7 @@ package io.brokkr.broker.osgi;
 
 import io.brokkr.api.BrokerService;
 import io.brokkr.broker.Broker;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.config.ListenerConfig;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;

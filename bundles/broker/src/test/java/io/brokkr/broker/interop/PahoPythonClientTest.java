@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.brokkr.broker.Broker;
-import io.brokkr.broker.BrokerConfig;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
 import java.io.File;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
