@@ -18,6 +18,8 @@ import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.config.Stats;
+import io.brokkr.broker.persistence.RetainedStores;
+import io.brokkr.broker.persistence.SinkDispatcher;
 import io.brokkr.broker.topic.Subscription;
 import io.brokkr.broker.topic.SubscriptionTree;
 import io.brokkr.broker.topic.Topics;

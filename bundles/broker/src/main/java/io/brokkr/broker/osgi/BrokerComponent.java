@@ -14,7 +14,7 @@ import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.Broker;
 import io.brokkr.broker.config.BrokerConfig;
-import io.brokkr.broker.SinkDispatcher;
+import io.brokkr.broker.persistence.SinkDispatcher;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
