@@ -23,12 +23,21 @@ import io.brokkr.broker.persistence.SinkDispatcher;
 import io.brokkr.broker.topic.Subscription;
 import io.brokkr.broker.topic.SubscriptionTree;
 import io.brokkr.broker.topic.Topics;
+import io.brokkr.broker.transport.EpollSupport;
+import io.brokkr.broker.transport.Listener;
+import io.brokkr.broker.transport.ListenerHost;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.mqtt.MqttDecoder;
+import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * when it is created ({@link #connect}) and all its state is touched only there. Routing a message matches the concurrent
  * subscription tree on the publisher's session loop and hands one task per target loop to the subscribers.
  */
-public class Broker implements BrokerService {
+public class Broker implements BrokerService, ListenerHost {
 
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     public static final String VERSION = readVersion();
@@ -169,16 +178,43 @@ public class Broker implements BrokerService {
                 : loops[0].scheduleAtFixedRate(this::publishSys, 0, interval, TimeUnit.SECONDS);
     }
 
-    EventLoopGroup bossGroup() {
+    @Override
+    public EventLoopGroup bossGroup() {
         return bossGroup;
     }
 
-    EventLoopGroup workerGroup() {
+    @Override
+    public EventLoopGroup workerGroup() {
         return workerGroup;
     }
 
-    Class<? extends ServerChannel> serverChannelClass() {
+    @Override
+    public Class<? extends ServerChannel> serverChannelClass() {
         return epoll ? EpollSupport.serverChannel() : NioServerSocketChannel.class;
+    }
+
+    @Override
+    public Stats counters() {
+        return stats;
+    }
+
+    @Override
+    public void addMqttHandlers(ChannelPipeline p, Listener listener) {
+        BrokerConfig cfg = config();
+        p.addLast(MqttConnection.IDLE_HANDLER,
+                new IdleStateHandler(Listener.CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
+        // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
+        // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
+        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
+        p.addLast("encoder", MqttEncoder.INSTANCE);
+        p.addLast("publish-encoder", PublishEncoder.INSTANCE); // PUBLISH without properties, before the encoder
+        p.addLast("mqtt", new MqttConnection(this, listener));
+    }
+
+    @Override
+    public ChannelFuture shutdown(Channel ch) {
+        MqttConnection c = ch.pipeline().get(MqttConnection.class);
+        return c != null ? c.shutdown() : ch.close();
     }
 
     // ------------------------------------------------------------------------------------------------ listeners

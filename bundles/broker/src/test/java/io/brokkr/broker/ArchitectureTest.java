@@ -27,8 +27,9 @@ class ArchitectureTest {
     static final Map<String, List<String>> ALLOWED = new LinkedHashMap<>();
 
     static {
-        ALLOWED.put("osgi", List.of("rest", "config", "persistence", "topic"));
-        ALLOWED.put("rest", List.of("config", "persistence", "topic"));
+        ALLOWED.put("osgi", List.of("rest", "transport", "config", "persistence", "topic"));
+        ALLOWED.put("rest", List.of("transport", "config", "persistence", "topic"));
+        ALLOWED.put("transport", List.of("config", "topic"));
         ALLOWED.put("persistence", List.of("config", "topic"));
         ALLOWED.put("config", List.of("topic"));
         ALLOWED.put("topic", List.of());
@@ -36,6 +37,9 @@ class ArchitectureTest {
 
     /** Layers that must not see the MQTT codec's packet classes (only protocol and raw-byte transport may). */
     static final List<String> NO_MQTT_CODEC = List.of("persistence", "config", "topic");
+
+    /** The transport classes that see raw MQTT bytes (they may use the codec's version constants). */
+    static final List<String> RAW_BYTES = List.of("ConnectSniffer", "PacketInspector");
 
     static JavaClasses classes;
 
@@ -76,6 +80,10 @@ class ArchitectureTest {
     void onlyProtocolAndTransportSeeMqttPackets() {
         noClasses().that().resideInAnyPackage(NO_MQTT_CODEC.stream().map(ArchitectureTest::packageOf)
                         .toArray(String[]::new))
+                .should().dependOnClassesThat().resideInAPackage("io.netty.handler.codec.mqtt..")
+                .check(classes);
+        noClasses().that().resideInAPackage(packageOf("transport"))
+                .and().doNotHaveSimpleName(RAW_BYTES.get(0)).and().doNotHaveSimpleName(RAW_BYTES.get(1))
                 .should().dependOnClassesThat().resideInAPackage("io.netty.handler.codec.mqtt..")
                 .check(classes);
     }
