@@ -6,6 +6,7 @@ import io.brokkr.api.ClientInfo;
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.ListenerInfo;
 import io.brokkr.api.Message;
+import io.brokkr.api.MessageProperties;
 import io.brokkr.api.SessionInfo;
 import io.brokkr.api.SubscriptionInfo;
 import io.brokkr.api.auth.AuthenticationRequest;
@@ -20,6 +21,10 @@ import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.config.Stats;
 import io.brokkr.broker.persistence.RetainedStores;
 import io.brokkr.broker.persistence.SinkDispatcher;
+import io.brokkr.broker.session.ClientChannel;
+import io.brokkr.broker.session.Delivery;
+import io.brokkr.broker.session.Session;
+import io.brokkr.broker.session.SessionHost;
 import io.brokkr.broker.topic.Subscription;
 import io.brokkr.broker.topic.SubscriptionTree;
 import io.brokkr.broker.topic.Topics;
@@ -61,7 +66,7 @@ import org.slf4j.LoggerFactory;
  * when it is created ({@link #connect}) and all its state is touched only there. Routing a message matches the concurrent
  * subscription tree on the publisher's session loop and hands one task per target loop to the subscribers.
  */
-public class Broker implements BrokerService, ListenerHost {
+public class Broker implements BrokerService, ListenerHost, SessionHost {
 
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     public static final String VERSION = readVersion();
@@ -196,6 +201,23 @@ public class Broker implements BrokerService, ListenerHost {
     @Override
     public Stats counters() {
         return stats;
+    }
+
+    @Override
+    public RetainedStore retainedStore() {
+        return retainedStores.current();
+    }
+
+    @Override
+    public void removeRetained(String topic) {
+        retainedStores.remove(topic);
+    }
+
+    @Override
+    public int publishPacketSize(String topic, int qos, boolean v5, MessageProperties mp, Long remainingExpiry,
+                                 int[] subscriptionIds, int topicAlias, int payloadLength) {
+        return Codec.publishPacketSize(topic, qos, v5, mp, remainingExpiry, subscriptionIds, topicAlias,
+                payloadLength);
     }
 
     @Override
@@ -355,7 +377,7 @@ public class Broker implements BrokerService, ListenerHost {
         }
         boolean present = false;
         boolean oldSessionEnds = false;
-        MqttConnection old = s.connection;
+        ClientChannel old = s.connection;
         if (old != null) {
             LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
                     old.remote());
@@ -445,7 +467,8 @@ public class Broker implements BrokerService, ListenerHost {
      * subscriptions (queued, or sent at QoS 1 and not acknowledged) go to other members of their groups; QoS 2
      * messages sent to it do not [MQTT-4.8.2-5].
      */
-    void endSession(Session s) {
+    @Override
+    public void endSession(Session s) {
         for (Subscription sub : s.subscriptions.values()) {
             tree.unsubscribe(sub.shareGroup(), sub.filter(), s);
         }
@@ -467,7 +490,8 @@ public class Broker implements BrokerService, ListenerHost {
      * out of the subscription tree already, so it is not chosen again. Dropped (and counted) if the group has no
      * members left. Any thread: the delivery is handed to the chosen session's loop as a task.
      */
-    void redispatchShared(Delivery d) {
+    @Override
+    public void redispatchShared(Delivery d) {
         Subscription from = d.shared();
         Message m = d.message();
         if (m.isExpired(System.currentTimeMillis())) {
@@ -513,7 +537,8 @@ public class Broker implements BrokerService, ListenerHost {
      * connection that set it. It was authorized when the client connected (a will the {@link Authorizer}s refuse
      * refuses the CONNECT).
      */
-    void publishWill(Message will, ConnectionContext client) {
+    @Override
+    public void publishWill(Message will, ConnectionContext client) {
         LOG.debug("Publishing will of {} on '{}'", will.publisherId(), will.topic());
         publish(client, new Message(will.topic(), will.payload(), will.qos(), will.retain(), will.properties(),
                 will.publisherId(), System.currentTimeMillis()));
@@ -1035,7 +1060,7 @@ public class Broker implements BrokerService, ListenerHost {
     public List<ClientInfo> clients() {
         List<ClientInfo> out = new ArrayList<>();
         for (Session s : sessions.values()) {
-            MqttConnection c = s.connection;
+            ClientChannel c = s.connection;
             if (c != null && c.info() != null) {
                 out.add(c.info());
             }
@@ -1131,7 +1156,7 @@ public class Broker implements BrokerService, ListenerHost {
             return false;
         }
         Runnable kick = () -> {
-            MqttConnection c = s.connection;
+            ClientChannel c = s.connection;
             if (removeSession) {
                 s.expiryInterval = 0;
             }

@@ -8,6 +8,9 @@ import io.brokkr.api.auth.AuthenticationRequest;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.QueueFullPolicy;
+import io.brokkr.broker.session.ClientChannel;
+import io.brokkr.broker.session.Delivery;
+import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
 import io.brokkr.broker.transport.ConnectSniffer;
 import io.brokkr.broker.transport.Listener;
@@ -71,7 +74,7 @@ import org.slf4j.LoggerFactory;
  * One MQTT network connection: decodes and validates packets on the channel's event loop and hands session work to
  * the session's event loop. Not sharable: one instance per channel.
  */
-final class MqttConnection extends ChannelInboundHandlerAdapter {
+final class MqttConnection extends ChannelInboundHandlerAdapter implements ClientChannel {
 
     private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
     static final String IDLE_HANDLER = "idle";
@@ -165,7 +168,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         this.listener = listener;
     }
 
-    ProtocolVersion protocolVersion() {
+    public ProtocolVersion protocolVersion() {
         return version;
     }
 
@@ -173,16 +176,16 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return version == ProtocolVersion.MQTT_5;
     }
 
-    ClientInfo info() {
+    public ClientInfo info() {
         return info;
     }
 
     /** The extensions' view of this connection; null before CONNECT. */
-    BrokerConnectionContext context() {
+    public BrokerConnectionContext context() {
         return context;
     }
 
-    Channel channel() {
+    public Channel channel() {
         return channel;
     }
 
@@ -191,7 +194,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Outbound inflight window: min(server max.inflight, client Receive Maximum). */
-    int inflightWindow() {
+    public int inflightWindow() {
         return Math.min(broker.config().maxInflight(), clientReceiveMaximum);
     }
 
@@ -373,18 +376,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The socket takes more without buffering beyond the high water mark. Any thread. */
-    boolean isWritable() {
+    public boolean isWritable() {
         return channel.isWritable();
     }
 
     /** Bytes written to the channel and not yet to the socket. Any thread. */
-    long pendingWriteBytes() {
+    public long pendingWriteBytes() {
         io.netty.channel.ChannelOutboundBuffer b = channel.unsafe().outboundBuffer();
         return b == null ? 0 : b.totalPendingWriteBytes();
     }
 
     /** The queue.full.policy of this connection's listener, or null. */
-    QueueFullPolicy listenerQueueFullPolicy() {
+    public QueueFullPolicy listenerQueueFullPolicy() {
         return listener.config().queueFullPolicy();
     }
 
@@ -734,7 +737,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * Ends the tie to the session; true for exactly one caller per attached connection, who then reports its end.
      * Any thread.
      */
-    boolean release() {
+    public boolean release() {
         return link.compareAndSet(LINKED, RELEASED);
     }
 
@@ -865,7 +868,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Reads again after {@link #throttle}. Any thread. */
-    void resumeReading() {
+    public void resumeReading() {
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
@@ -892,7 +895,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * the will already; whether this connection's end is reported here or by its close is decided by
      * {@link #release}).
      */
-    void takenOver() {
+    public void takenOver() {
         channel.eventLoop().execute(() -> disconnect(RC_SESSION_TAKEN_OVER, "session taken over"));
     }
 
@@ -1213,7 +1216,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      *
      * @return false if the packet exceeds the client's Maximum Packet Size and was not sent
      */
-    boolean writePublish(Delivery d, int packetId, boolean dup) {
+    public boolean writePublish(Delivery d, int packetId, boolean dup) {
         Message m = d.message();
         boolean v5 = isV5();
         Long remaining = v5 ? m.remainingExpiry(System.currentTimeMillis()) : null;
@@ -1261,7 +1264,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private ByteBuf retainedBatch;
 
     /** True when {@link #writeRetainedQos0} may be used: MQTT 3.1/3.1.1 (no properties, aliases or size limit). */
-    boolean rawRetainedQos0() {
+    public boolean rawRetainedQos0() {
         return !isV5();
     }
 
@@ -1270,7 +1273,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * {@link #endRetainedBatch()} writes (no flush): the retained messages sent after a SUBSCRIBE then cost a few
      * bytes copied each instead of a pass through the encoder. Runs on the session loop.
      */
-    void writeRetainedQos0(Message m) {
+    public void writeRetainedQos0(Message m) {
         String topic = m.topic();
         int topicBytes = io.netty.buffer.ByteBufUtil.utf8Bytes(topic);
         int remaining = 2 + topicBytes + m.payload().length;
@@ -1303,7 +1306,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Writes what {@link #writeRetainedQos0} encoded (no flush). */
-    void endRetainedBatch() {
+    public void endRetainedBatch() {
         ByteBuf b = retainedBatch;
         if (b != null) {
             retainedBatch = null;
@@ -1311,7 +1314,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void writePubRel(int packetId, int rc) {
+    public void writePubRel(int packetId, int rc) {
         writePubReply(MqttMessageType.PUBREL, packetId, rc);
     }
 
@@ -1332,12 +1335,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void flush() {
+    public void flush() {
         channel.flush();
     }
 
     /** Sends DISCONNECT with a reason code (MQTT 5 only) and closes. Safe from any thread. */
-    void disconnect(int reasonCode, String reason) {
+    public void disconnect(int reasonCode, String reason) {
         if (!channel.eventLoop().inEventLoop()) {
             channel.eventLoop().execute(() -> disconnect(reasonCode, reason));
             return;
@@ -1408,7 +1411,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    String remote() {
+    public String remote() {
         SocketAddress a = channel == null ? null : channel.remoteAddress();
         if (a instanceof InetSocketAddress isa) {
             return isa.getAddress().getHostAddress() + ":" + isa.getPort();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.session.Session;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.session;
 
 import io.brokkr.api.Message;
 import io.brokkr.broker.topic.Subscription;
