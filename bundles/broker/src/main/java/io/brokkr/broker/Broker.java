@@ -21,6 +21,7 @@ import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.config.Stats;
 import io.brokkr.broker.persistence.RetainedStores;
 import io.brokkr.broker.persistence.SinkDispatcher;
+import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
 import io.brokkr.broker.session.Session;

@@ -8,6 +8,7 @@ import io.brokkr.api.auth.AuthenticationRequest;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.QueueFullPolicy;
+import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
 import io.brokkr.broker.session.Session;
@@ -84,7 +85,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
     // reason codes used below
     static final int RC_NORMAL = 0x00;
     static final int RC_DISCONNECT_WITH_WILL = 0x04;
-    static final int RC_NO_MATCHING_SUBSCRIBERS = 0x10;
+    static final int RC_NO_MATCHING_SUBSCRIBERS = RouteResult.RC_NO_MATCHING_SUBSCRIBERS;
     static final int RC_NO_SUBSCRIPTION_EXISTED = 0x11;
     static final int RC_UNSPECIFIED = 0x80;
     static final int RC_MALFORMED = 0x81;
@@ -100,7 +101,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
     static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
     static final int RC_TOPIC_ALIAS_INVALID = 0x94;
     static final int RC_PACKET_TOO_LARGE = 0x95;
-    static final int RC_QUOTA_EXCEEDED = 0x97;
+    static final int RC_QUOTA_EXCEEDED = RouteResult.RC_QUOTA_EXCEEDED;
     static final int RC_ADMINISTRATIVE_ACTION = 0x98;
     static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
     static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
