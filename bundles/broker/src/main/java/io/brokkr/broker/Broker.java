@@ -21,6 +21,10 @@ import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.config.Stats;
 import io.brokkr.broker.persistence.RetainedStores;
 import io.brokkr.broker.persistence.SinkDispatcher;
+import io.brokkr.broker.protocol.Codec;
+import io.brokkr.broker.protocol.ConnectionHost;
+import io.brokkr.broker.protocol.MqttConnection;
+import io.brokkr.broker.protocol.PublishEncoder;
 import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
@@ -67,7 +71,7 @@ import org.slf4j.LoggerFactory;
  * when it is created ({@link #connect}) and all its state is touched only there. Routing a message matches the concurrent
  * subscription tree on the publisher's session loop and hands one task per target loop to the subscribers.
  */
-public class Broker implements BrokerService, ListenerHost, SessionHost {
+public class Broker implements BrokerService, ListenerHost, SessionHost, ConnectionHost {
 
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     public static final String VERSION = readVersion();
@@ -328,7 +332,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
      * existing session keeps its loop and the connection's channel moves there, so that a client's packets and its
      * session state always share one thread. Runs on the connection's loop.
      */
-    void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
+    @Override
+    public void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
         String id = conn.clientId();
         Session s = sessions.get(id);
         if (s == null) {
@@ -358,7 +363,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
     }
 
     /** The session of a client id, or null (tests). */
-    Session session(String clientId) {
+    @Override
+    public Session session(String clientId) {
         return sessions.get(clientId);
     }
 
@@ -442,7 +448,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
      * takeover reported its end first ({@link MqttConnection#release}); the session is detached unless a takeover
      * detached it already.
      */
-    void detach(Session s, MqttConnection conn, boolean sendWill, ConnectionContext ctx, boolean graceful) {
+    @Override
+    public void detach(Session s, MqttConnection conn, boolean sendWill, ConnectionContext ctx, boolean graceful) {
         stats.clientDisconnected();
         if (s.connection == conn) {
             s.detach(conn, sendWill);
@@ -547,11 +554,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
 
     // ------------------------------------------------------------------------------------------------ subscribe
 
-    record SubscribeResult(List<Integer> codes, Subscription[] granted, boolean[] isNew) {
-    }
-
     /** Runs on the session loop. */
-    SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId) {
+    @Override
+    public SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId) {
         boolean v5 = conn.isV5();
         BrokerConfig cfg = config;
         List<Integer> codes = new ArrayList<>(subs.size());
@@ -600,7 +605,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
      * Runs on the session loop, after SUBACK: sends retained messages per Retain Handling, paced by the session
      * ({@link Session#sendRetained}).
      */
-    void sendRetainedAfterSubscribe(Session s, SubscribeResult r) {
+    @Override
+    public void sendRetainedAfterSubscribe(Session s, SubscribeResult r) {
         for (int i = 0; i < r.granted().length; i++) {
             Subscription sub = r.granted()[i];
             if (sub == null || sub.shareGroup() != null) {
@@ -614,7 +620,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
     }
 
     /** Runs on the session loop. */
-    boolean unsubscribe(Session s, String full) {
+    @Override
+    public boolean unsubscribe(Session s, String full) {
         Subscription prev = s.subscriptions.remove(full);
         if (prev != null) {
             tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
@@ -648,7 +655,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
      * As {@link #publish(ConnectionContext, Message)}; {@code from} is the publishing connection, throttled (reads
      * paused) while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
      */
-    RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from) {
+    @Override
+    public RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from) {
         Message m = message;
         for (MessageInterceptor i : interceptors) {
             try {
@@ -932,7 +940,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
         }
     }
 
-    void delivered(ConnectionContext subscriber, Message m) {
+    @Override
+    public void delivered(ConnectionContext subscriber, Message m) {
         List<MessageInterceptor> list = interceptors;
         if (list.isEmpty()) {
             return;
@@ -948,7 +957,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
 
     // ------------------------------------------------------------------------------------------------ auth
 
-    CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req) {
+    @Override
+    public CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req) {
         return authStep(authenticators, 0, ctx, req);
     }
 
@@ -974,7 +984,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost {
                 ? authStep(list, i + 1, ctx, req) : CompletableFuture.completedFuture(r));
     }
 
-    boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
+    @Override
+    public boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
         for (Authorizer a : authorizers) {
             try {
                 Authorizer.Decision d = a.authorizePublish(client, topic, qos, retain);

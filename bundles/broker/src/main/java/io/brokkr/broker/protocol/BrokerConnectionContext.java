@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.protocol;
 
 import io.brokkr.api.BrokkrPrincipal;
 import io.brokkr.api.ConnectionContext;

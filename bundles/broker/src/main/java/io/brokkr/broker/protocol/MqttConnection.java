@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.protocol;
 
 import io.brokkr.api.ClientInfo;
 import io.brokkr.api.Message;
@@ -75,43 +75,43 @@ import org.slf4j.LoggerFactory;
  * One MQTT network connection: decodes and validates packets on the channel's event loop and hands session work to
  * the session's event loop. Not sharable: one instance per channel.
  */
-final class MqttConnection extends ChannelInboundHandlerAdapter implements ClientChannel {
+public final class MqttConnection extends ChannelInboundHandlerAdapter implements ClientChannel {
 
     private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
-    static final String IDLE_HANDLER = "idle";
+    public static final String IDLE_HANDLER = "idle";
     /** Netty's own attribute for the protocol version, read by MqttEncoder (MqttCodecUtil.MQTT_VERSION_KEY). */
     private static final AttributeKey<MqttVersion> MQTT_VERSION_KEY = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
 
     // reason codes used below
-    static final int RC_NORMAL = 0x00;
-    static final int RC_DISCONNECT_WITH_WILL = 0x04;
-    static final int RC_NO_MATCHING_SUBSCRIBERS = RouteResult.RC_NO_MATCHING_SUBSCRIBERS;
-    static final int RC_NO_SUBSCRIPTION_EXISTED = 0x11;
-    static final int RC_UNSPECIFIED = 0x80;
-    static final int RC_MALFORMED = 0x81;
-    static final int RC_PROTOCOL_ERROR = 0x82;
-    static final int RC_NOT_AUTHORIZED = 0x87;
-    static final int RC_SERVER_SHUTTING_DOWN = 0x8B;
-    static final int RC_KEEP_ALIVE_TIMEOUT = 0x8D;
-    static final int RC_SESSION_TAKEN_OVER = 0x8E;
-    static final int RC_TOPIC_FILTER_INVALID = 0x8F;
-    static final int RC_TOPIC_NAME_INVALID = 0x90;
-    static final int RC_PACKET_ID_IN_USE = 0x91;
-    static final int RC_PACKET_ID_NOT_FOUND = 0x92;
-    static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
-    static final int RC_TOPIC_ALIAS_INVALID = 0x94;
-    static final int RC_PACKET_TOO_LARGE = 0x95;
-    static final int RC_QUOTA_EXCEEDED = RouteResult.RC_QUOTA_EXCEEDED;
-    static final int RC_ADMINISTRATIVE_ACTION = 0x98;
-    static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
-    static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
-    static final int RC_QOS_NOT_SUPPORTED = 0x9B;
-    static final int RC_SHARED_NOT_SUPPORTED = 0x9E;
-    static final int RC_SUBSCRIPTION_IDS_NOT_SUPPORTED = 0xA1;
+    public static final int RC_NORMAL = 0x00;
+    public static final int RC_DISCONNECT_WITH_WILL = 0x04;
+    public static final int RC_NO_MATCHING_SUBSCRIBERS = RouteResult.RC_NO_MATCHING_SUBSCRIBERS;
+    public static final int RC_NO_SUBSCRIPTION_EXISTED = 0x11;
+    public static final int RC_UNSPECIFIED = 0x80;
+    public static final int RC_MALFORMED = 0x81;
+    public static final int RC_PROTOCOL_ERROR = 0x82;
+    public static final int RC_NOT_AUTHORIZED = 0x87;
+    public static final int RC_SERVER_SHUTTING_DOWN = 0x8B;
+    public static final int RC_KEEP_ALIVE_TIMEOUT = 0x8D;
+    public static final int RC_SESSION_TAKEN_OVER = 0x8E;
+    public static final int RC_TOPIC_FILTER_INVALID = 0x8F;
+    public static final int RC_TOPIC_NAME_INVALID = 0x90;
+    public static final int RC_PACKET_ID_IN_USE = 0x91;
+    public static final int RC_PACKET_ID_NOT_FOUND = 0x92;
+    public static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
+    public static final int RC_TOPIC_ALIAS_INVALID = 0x94;
+    public static final int RC_PACKET_TOO_LARGE = 0x95;
+    public static final int RC_QUOTA_EXCEEDED = RouteResult.RC_QUOTA_EXCEEDED;
+    public static final int RC_ADMINISTRATIVE_ACTION = 0x98;
+    public static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
+    public static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
+    public static final int RC_QOS_NOT_SUPPORTED = 0x9B;
+    public static final int RC_SHARED_NOT_SUPPORTED = 0x9E;
+    public static final int RC_SUBSCRIPTION_IDS_NOT_SUPPORTED = 0xA1;
 
     private enum State { NEW, CONNECTING, CONNECTED, CLOSED }
 
-    private final Broker broker;
+    private final ConnectionHost broker;
     private final Listener listener;
     private Channel channel;
     private State state = State.NEW;
@@ -164,7 +164,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
     private long keepAliveNanos;
     private ScheduledFuture<?> keepAliveTimer;
 
-    MqttConnection(Broker broker, Listener listener) {
+    public MqttConnection(ConnectionHost broker, Listener listener) {
         this.broker = broker;
         this.listener = listener;
     }
@@ -173,7 +173,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
         return version;
     }
 
-    boolean isV5() {
+    public boolean isV5() {
         return version == ProtocolVersion.MQTT_5;
     }
 
@@ -190,7 +190,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
         return channel;
     }
 
-    String clientId() {
+    public String clientId() {
         return clientId;
     }
 
@@ -218,7 +218,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
             ReferenceCountUtil.release(msg);
             return;
         }
-        broker.stats.messagesReceived.increment();
+        broker.counters().messagesReceived.increment();
         if (state == State.CLOSED) {
             ReferenceCountUtil.release(m);
             return;
@@ -680,8 +680,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
     }
 
     /** What the session loop needs to complete a CONNECT. */
-    record ConnectParams(boolean cleanStart, long sessionExpiry, boolean expiryCapped, boolean assignedId,
-                         Integer serverKeepAlive, Message will, long willDelay) {
+    public record ConnectParams(boolean cleanStart, long sessionExpiry, boolean expiryCapped, boolean assignedId,
+                                Integer serverKeepAlive, Message will, long willDelay) {
     }
 
     private MqttConnectReturnCode mapRefusal(int rc) {
@@ -716,7 +716,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
         MqttConnAckMessage ack = new MqttConnAckMessage(
                 new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
                 new MqttConnAckVariableHeader(code, false, props));
-        broker.stats.messagesSent.increment();
+        broker.counters().messagesSent.increment();
         channel.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -725,7 +725,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
      *
      * @return false if the connection closed before (it is not attached, nothing is to be reported)
      */
-    boolean link(Session s) {
+    public boolean link(Session s) {
         session = s;
         if (link.compareAndSet(UNLINKED, LINKED)) {
             return true;
@@ -748,7 +748,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
      * channel's current loop while reads are paused (CONNECTING); nothing has been written yet. If the move fails the
      * connection is closed.
      */
-    void moveTo(io.netty.channel.EventLoop loop, Runnable then) {
+    public void moveTo(io.netty.channel.EventLoop loop, Runnable then) {
         channel.deregister().addListener(d -> {
             if (!d.isSuccess()) {
                 moveFailed(d.cause());
@@ -775,7 +775,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
     }
 
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
-    void connected(Session s, boolean sessionPresent, ConnectParams p) {
+    public void connected(Session s, boolean sessionPresent, ConnectParams p) {
         int keepAlive = info.keepAlive();
         channel.pipeline().remove(IDLE_HANDLER); // the CONNECT timeout
         if (keepAlive > 0) {
@@ -840,7 +840,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
     // -------------------------------------------------------------------------------------------- back-pressure
 
     /** Longest a publisher stays paused by one congested subscriber before it is read again (a safety net). */
-    static final long THROTTLE_MAX_MILLIS = 500;
+    public static final long THROTTLE_MAX_MILLIS = 500;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
     private boolean readPaused;
     /** Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}). */
@@ -851,14 +851,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
      * queue; {@code target} resumes it when its queue drains (or it goes offline), at the latest after
      * {@link #THROTTLE_MAX_MILLIS}. Any thread.
      */
-    void throttle(Session target) {
+    public void throttle(Session target) {
         if (target.throttled().add(this)) {
             target.loop.execute(target::maybeRelease); // it may have caught up before it was marked congested
         }
         onChannelLoop(() -> {
             if (!readPaused && state == State.CONNECTED) {
                 readPaused = true;
-                broker.stats.publishersPaused.increment();
+                broker.counters().publishersPaused.increment();
                 channel.config().setAutoRead(false);
                 channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
@@ -914,7 +914,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
         ByteBuf buf = msg.payload();
         byte[] payload = new byte[buf.readableBytes()];
         buf.getBytes(buf.readerIndex(), payload);
-        broker.stats.publishReceived.increment();
+        broker.counters().publishReceived.increment();
         String topic = vh.topicName();
         MqttProperties props = vh.properties();
         onSession(s -> handlePublish(s, topic, payload, qos, retain, packetId, props));
@@ -1138,7 +1138,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
         }
         int finalSubId = subId;
         onSession(s -> {
-            Broker.SubscribeResult r = broker.subscribe(s, this, subs, finalSubId);
+            ConnectionHost.SubscribeResult r = broker.subscribe(s, this, subs, finalSubId);
             List<Integer> codes = r.codes();
             MqttSubAckMessage ack = new MqttSubAckMessage(
                     new MqttFixedHeader(MqttMessageType.SUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
@@ -1246,7 +1246,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
                 }
                 LOG.debug("Client {}: message on '{}' ({} bytes) exceeds its Maximum Packet Size {}, not sent",
                         clientId, m.topic(), size, clientMaximumPacketSize);
-                broker.stats.publishDropped.increment();
+                broker.counters().publishDropped.increment();
                 return false;
             }
         }
@@ -1255,7 +1255,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
         MqttPublishMessage pub = new MqttPublishMessage(
                 new MqttFixedHeader(MqttMessageType.PUBLISH, dup, MqttQoS.valueOf(d.qos()), d.retain(), 0),
                 new MqttPublishVariableHeader(topic, packetId, props), Unpooled.wrappedBuffer(m.payload()));
-        broker.stats.publishSent.increment();
+        broker.counters().publishSent.increment();
         write(pub, false);
         broker.delivered(context, m);
         return true;
@@ -1301,8 +1301,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
         b.writeShort(topicBytes);
         io.netty.buffer.ByteBufUtil.reserveAndWriteUtf8(b, topic, topicBytes);
         b.writeBytes(m.payload());
-        broker.stats.publishSent.increment();
-        broker.stats.messagesSent.increment();
+        broker.counters().publishSent.increment();
+        broker.counters().messagesSent.increment();
         broker.delivered(context, m);
     }
 
@@ -1328,7 +1328,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
     }
 
     void write(MqttMessage m, boolean flush) {
-        broker.stats.messagesSent.increment();
+        broker.counters().messagesSent.increment();
         if (flush) {
             channel.writeAndFlush(m, channel.voidPromise());
         } else {
@@ -1361,7 +1361,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
             MqttMessage d = new MqttMessage(
                     new MqttFixedHeader(MqttMessageType.DISCONNECT, false, MqttQoS.AT_MOST_ONCE, false, 0),
                     new MqttReasonCodeAndPropertiesVariableHeader((byte) reasonCode, props));
-            broker.stats.messagesSent.increment();
+            broker.counters().messagesSent.increment();
             channel.writeAndFlush(d).addListener(ChannelFutureListener.CLOSE);
         } else {
             channel.close();
@@ -1374,7 +1374,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Clien
      *
      * @return the channel's close future
      */
-    ChannelFuture shutdown() {
+    public ChannelFuture shutdown() {
         onChannelLoop(() -> {
             if (state == State.CONNECTED) {
                 disconnect(RC_SERVER_SHUTTING_DOWN, "server shutting down");
