@@ -1,8 +1,8 @@
 package io.brokkr.bench;
 
-import io.brokkr.broker.Broker;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
 import io.brokkr.broker.transport.Listener;
 import java.util.HashMap;
 import java.util.Map;

@@ -14,6 +14,7 @@ import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.engine.Broker;
 import io.brokkr.broker.persistence.MemoryRetainedStore;
 import io.brokkr.broker.persistence.SinkDispatcher;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package io.brokkr.broker;
 
+import io.brokkr.broker.engine.Broker;
 import io.brokkr.broker.protocol.MqttConnection;
 import io.brokkr.broker.session.Session;
 import java.lang.reflect.Field;

@@ -2,6 +2,7 @@ package io.brokkr.broker;
 
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
 import java.util.Map;
 
 /**

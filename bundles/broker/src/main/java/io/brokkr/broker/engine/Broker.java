@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.engine;
 
 import io.brokkr.api.BrokerService;
 import io.brokkr.api.BrokerStats;
