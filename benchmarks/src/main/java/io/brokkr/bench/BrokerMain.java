@@ -1,9 +1,9 @@
 package io.brokkr.bench;
 
-import io.brokkr.broker.Broker;
-import io.brokkr.broker.BrokerConfig;
-import io.brokkr.broker.Listener;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.transport.Listener;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;

@@ -1,5 +1,8 @@
 package io.brokkr.broker;
 
+import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.protocol.MqttConnection;
+import io.brokkr.broker.session.Session;
 import java.lang.reflect.Field;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;

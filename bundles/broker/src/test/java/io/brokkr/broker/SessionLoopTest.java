@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.session.Session;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -76,7 +80,7 @@ class SessionLoopTest {
                 pub.publish("loop/x", ("online-" + i).getBytes(StandardCharsets.UTF_8), 1, false);
                 assertEquals("online-" + i, nextNew(got, "offline-" + i), "live message after reconnect " + i);
             }
-            assertTrue(broker.stats.connectionsMoved.sum() > 0, "no reconnect landed on the other loop");
+            assertTrue(broker.counters().connectionsMoved.sum() > 0, "no reconnect landed on the other loop");
             sub.disconnect();
             pub.disconnect();
             sub.close();

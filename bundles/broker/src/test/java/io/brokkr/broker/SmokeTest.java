@@ -3,6 +3,8 @@ package io.brokkr.broker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.engine.Broker;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;

@@ -1,5 +1,8 @@
 package io.brokkr.broker;
 
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
 import java.util.Map;
 
 /**

@@ -1,8 +1,8 @@
 package io.brokkr.broker.osgi;
 
 import io.brokkr.api.BrokerService;
-import io.brokkr.broker.Broker;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;

@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import io.brokkr.broker.Broker;
-import io.brokkr.broker.BrokerConfig;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -3,9 +3,9 @@ package io.brokkr.broker.interop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.brokkr.broker.Broker;
-import io.brokkr.broker.BrokerConfig;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.engine.Broker;
 import java.io.File;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;

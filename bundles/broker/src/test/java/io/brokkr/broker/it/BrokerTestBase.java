@@ -1,8 +1,8 @@
 package io.brokkr.broker.it;
 
 import io.brokkr.broker.Await;
-import io.brokkr.broker.Broker;
 import io.brokkr.broker.TestBroker;
+import io.brokkr.broker.engine.Broker;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;

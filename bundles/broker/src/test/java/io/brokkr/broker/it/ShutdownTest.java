@@ -3,9 +3,9 @@ package io.brokkr.broker.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.brokkr.broker.Broker;
+import io.brokkr.broker.engine.Broker;
 import io.brokkr.broker.TestBroker;
-import io.brokkr.broker.ListenerConfig;
+import io.brokkr.broker.config.ListenerConfig;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.persistence;
 
 import io.brokkr.api.Message;
 import io.brokkr.api.storage.MessageSink;
@@ -71,7 +71,7 @@ public final class SinkDispatcher {
         return size.get();
     }
 
-    void offer(Message m) {
+    public void offer(Message m) {
         if (closed || !accepts(m.topic())) {
             return;
         }

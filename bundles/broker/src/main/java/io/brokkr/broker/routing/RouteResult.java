@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.routing;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -7,15 +7,20 @@ import java.lang.invoke.VarHandle;
  * What routing one message came to: how many sessions it was for and how many of them took it (sent it or queued
  * it). Targets on the publisher's own event loop answer at once; those on other loops answer when their loop has run
  * the hand-off, so the result may complete later, on any thread. The publisher's PUBACK/PUBREC waits for it
- * ({@link MqttConnection}), so a QoS 1/2 message is acknowledged only once every target has taken it or refused it.
+ * (in the protocol's connection handler), so a QoS 1/2 message is acknowledged only once every target has taken it or refused it.
  * This is also where durable storage will hook in: a message is safe when the result completes.
  */
-final class RouteResult {
+public final class RouteResult {
+
+    /** PUBACK/PUBREC reason code 0x10 No matching subscribers (MQTT 5). */
+    public static final int RC_NO_MATCHING_SUBSCRIBERS = 0x10;
+    /** PUBACK/PUBREC reason code 0x97 Quota exceeded (MQTT 5). */
+    public static final int RC_QUOTA_EXCEEDED = 0x97;
 
     /** Routed to no session. */
-    static final RouteResult NO_TARGETS = new RouteResult(0, 0);
+    public static final RouteResult NO_TARGETS = new RouteResult(0, 0);
     /** Taken by every target (used where the count does not matter: QoS 0, broker-internal messages). */
-    static final RouteResult TAKEN = new RouteResult(1, 1);
+    public static final RouteResult TAKEN = new RouteResult(1, 1);
 
     private static final Runnable FIRED = () -> { };
     private static final VarHandle LISTENER;
@@ -49,12 +54,12 @@ final class RouteResult {
     }
 
     /** A result whose {@code parts} parts report through {@link #part(int)}. */
-    RouteResult(int targets, int parts, boolean pending) {
+    public RouteResult(int targets, int parts, boolean pending) {
         this.targets = targets;
         this.parts = parts;
     }
 
-    static RouteResult done(int targets, int taken) {
+    public static RouteResult done(int targets, int taken) {
         if (targets == 0) {
             return NO_TARGETS;
         }
@@ -62,16 +67,16 @@ final class RouteResult {
     }
 
     /** Number of sessions the message was routed to. */
-    int targets() {
+    public int targets() {
         return targets;
     }
 
-    boolean isDone() {
+    public boolean isDone() {
         return (int) PARTS.getVolatile(this) == 0;
     }
 
     /** Sessions that took the message; final once {@link #isDone()}. */
-    int taken() {
+    public int taken() {
         return (int) TAKEN_COUNT.getVolatile(this);
     }
 
@@ -79,15 +84,15 @@ final class RouteResult {
      * The reason code of the acknowledgement: 0x00 success (at least one target took it), 0x10 no matching
      * subscribers, 0x97 quota exceeded (every target refused it: queues full). Only once {@link #isDone()}.
      */
-    int reasonCode() {
+    public int reasonCode() {
         if (targets == 0) {
-            return MqttConnection.RC_NO_MATCHING_SUBSCRIBERS;
+            return RC_NO_MATCHING_SUBSCRIBERS;
         }
-        return taken() > 0 ? 0 : MqttConnection.RC_QUOTA_EXCEEDED;
+        return taken() > 0 ? 0 : RC_QUOTA_EXCEEDED;
     }
 
     /** A part reports how many of its targets took the message. Any thread. */
-    void part(int takenHere) {
+    public void part(int takenHere) {
         if (takenHere != 0) {
             TAKEN_COUNT.getAndAdd(this, takenHere);
         }
@@ -97,7 +102,7 @@ final class RouteResult {
     }
 
     /** Runs {@code r} once when done (at once, on this thread, if done already); else on the thread completing it. */
-    void whenDone(Runnable r) {
+    public void whenDone(Runnable r) {
         Runnable prev = (Runnable) LISTENER.compareAndExchange(this, null, r);
         if (prev == null) {
             if (isDone()) {

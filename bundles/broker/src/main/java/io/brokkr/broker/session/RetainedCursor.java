@@ -1,6 +1,7 @@
-package io.brokkr.broker;
+package io.brokkr.broker.session;
 
 import io.brokkr.api.Message;
+import io.brokkr.broker.topic.Subscription;
 import java.util.List;
 
 /**

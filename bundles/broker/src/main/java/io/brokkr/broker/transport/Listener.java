@@ -1,6 +1,7 @@
-package io.brokkr.broker;
+package io.brokkr.broker.transport;
 
 import io.brokkr.api.ListenerInfo;
+import io.brokkr.broker.config.ListenerConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -12,9 +13,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.mqtt.MqttDecoder;
-import io.netty.handler.codec.mqtt.MqttEncoder;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -25,15 +23,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A network listener. The "tcp" type is plain MQTT over TCP; further types (TLS, WebSocket) only add handlers in
- * front of the MQTT codec in {@link #initChannel}.
+ * front of the MQTT handlers in {@link #initChannel}; those come from the {@link ListenerHost}.
  */
 public final class Listener {
 
     private static final Logger LOG = LoggerFactory.getLogger(Listener.class);
     /** Seconds a new connection has to send CONNECT. */
-    static final int CONNECT_TIMEOUT_SECONDS = 20;
+    public static final int CONNECT_TIMEOUT_SECONDS = 20;
 
-    private final Broker broker;
+    private final ListenerHost broker;
     private volatile ListenerConfig config;
     private volatile Channel serverChannel;
     private volatile String error;
@@ -44,7 +42,7 @@ public final class Listener {
      */
     private static final AdaptiveRecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
 
-    Listener(Broker broker, ListenerConfig config) {
+    public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
         this.config = config;
         if (!"tcp".equals(config.type())) {
@@ -72,7 +70,7 @@ public final class Listener {
         return error;
     }
 
-    synchronized void bind() {
+    public synchronized void bind() {
         ListenerConfig c = config;
         ServerBootstrap b = new ServerBootstrap()
                 .group(broker.bossGroup(), broker.workerGroup())
@@ -103,21 +101,14 @@ public final class Listener {
 
     private void initChannel(SocketChannel ch) {
         connections.add(ch);
-        BrokerConfig cfg = broker.config();
         ChannelPipeline p = ch.pipeline();
         p.addLast("sniffer", new ConnectSniffer());
-        p.addLast("inspector", new PacketInspector(broker.stats)); // also counts the bytes in and out
-        p.addLast(MqttConnection.IDLE_HANDLER, new IdleStateHandler(CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
-        // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
-        // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
-        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
-        p.addLast("encoder", MqttEncoder.INSTANCE);
-        p.addLast("publish-encoder", PublishEncoder.INSTANCE); // PUBLISH without properties, before the encoder
-        p.addLast("mqtt", new MqttConnection(broker, this));
+        p.addLast("inspector", new PacketInspector(broker.counters())); // also counts the bytes in and out
+        broker.addMqttHandlers(p, this);
     }
 
     /** Applies a new configuration: rebinds if the address changed (open connections stay). */
-    synchronized void reconfigure(ListenerConfig newConfig) {
+    public synchronized void reconfigure(ListenerConfig newConfig) {
         ListenerConfig old = config;
         config = newConfig;
         if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null) {
@@ -135,7 +126,7 @@ public final class Listener {
     }
 
     /** How long {@link #close()} waits for the connections to take their DISCONNECT and close. */
-    static final long CLOSE_GRACE_MILLIS = 2_000;
+    public static final long CLOSE_GRACE_MILLIS = 2_000;
 
     /**
      * Stops accepting and closes the connections of this listener (on broker shutdown, bundle stop or when the
@@ -143,12 +134,11 @@ public final class Listener {
      * 3.x clients and connections without a CONNACK are just closed. Connections still open after
      * {@link #CLOSE_GRACE_MILLIS} (a client that does not read) are closed regardless.
      */
-    synchronized void close() {
+    public synchronized void close() {
         unbind();
         List<ChannelFuture> closing = new ArrayList<>();
         for (Channel ch : connections) {
-            MqttConnection c = ch.pipeline().get(MqttConnection.class);
-            closing.add(c != null ? c.shutdown() : ch.close());
+            closing.add(broker.shutdown(ch));
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_GRACE_MILLIS);
         for (ChannelFuture f : closing) {

@@ -1,8 +1,9 @@
-package io.brokkr.broker;
+package io.brokkr.broker.protocol;
 
 import io.brokkr.api.BrokkrPrincipal;
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.ProtocolVersion;
+import io.brokkr.broker.config.ListenerConfig;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;

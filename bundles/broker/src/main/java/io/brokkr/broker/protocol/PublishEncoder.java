@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -23,9 +23,9 @@ import io.netty.util.AttributeKey;
  * ({@code PublishEncoderTest} compares them).
  */
 @ChannelHandler.Sharable
-final class PublishEncoder extends ChannelOutboundHandlerAdapter {
+public final class PublishEncoder extends ChannelOutboundHandlerAdapter {
 
-    static final PublishEncoder INSTANCE = new PublishEncoder();
+    public static final PublishEncoder INSTANCE = new PublishEncoder();
     /** Netty's attribute for the protocol version, set by MqttDecoder from CONNECT (MqttCodecUtil.MQTT_VERSION_KEY). */
     private static final AttributeKey<MqttVersion> MQTT_VERSION_KEY = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
 

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.transport;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,9 +10,9 @@ import io.netty.util.AttributeKey;
  * decoder refuses unknown levels without telling which level it was; the level decides whether the refusal is an
  * MQTT 5 CONNACK with 0x84 (level above 5) or a 3.1.1 CONNACK with return code 1.
  */
-final class ConnectSniffer extends ChannelInboundHandlerAdapter {
+public final class ConnectSniffer extends ChannelInboundHandlerAdapter {
 
-    static final AttributeKey<Integer> PROTOCOL_LEVEL = AttributeKey.valueOf("brokkr.connect.level");
+    public static final AttributeKey<Integer> PROTOCOL_LEVEL = AttributeKey.valueOf("brokkr.connect.level");
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.protocol;
 
 import io.brokkr.api.ClientInfo;
 import io.brokkr.api.Message;
@@ -6,7 +6,16 @@ import io.brokkr.api.MessageProperties;
 import io.brokkr.api.ProtocolVersion;
 import io.brokkr.api.auth.AuthenticationRequest;
 import io.brokkr.api.auth.AuthenticationResult;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.QueueFullPolicy;
+import io.brokkr.broker.routing.RouteResult;
+import io.brokkr.broker.session.ClientChannel;
+import io.brokkr.broker.session.Delivery;
+import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
+import io.brokkr.broker.transport.ConnectSniffer;
+import io.brokkr.broker.transport.Listener;
+import io.brokkr.broker.transport.PacketInspector;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -66,43 +75,43 @@ import org.slf4j.LoggerFactory;
  * One MQTT network connection: decodes and validates packets on the channel's event loop and hands session work to
  * the session's event loop. Not sharable: one instance per channel.
  */
-final class MqttConnection extends ChannelInboundHandlerAdapter {
+public final class MqttConnection extends ChannelInboundHandlerAdapter implements ClientChannel {
 
     private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
-    static final String IDLE_HANDLER = "idle";
+    public static final String IDLE_HANDLER = "idle";
     /** Netty's own attribute for the protocol version, read by MqttEncoder (MqttCodecUtil.MQTT_VERSION_KEY). */
     private static final AttributeKey<MqttVersion> MQTT_VERSION_KEY = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
 
     // reason codes used below
-    static final int RC_NORMAL = 0x00;
-    static final int RC_DISCONNECT_WITH_WILL = 0x04;
-    static final int RC_NO_MATCHING_SUBSCRIBERS = 0x10;
-    static final int RC_NO_SUBSCRIPTION_EXISTED = 0x11;
-    static final int RC_UNSPECIFIED = 0x80;
-    static final int RC_MALFORMED = 0x81;
-    static final int RC_PROTOCOL_ERROR = 0x82;
-    static final int RC_NOT_AUTHORIZED = 0x87;
-    static final int RC_SERVER_SHUTTING_DOWN = 0x8B;
-    static final int RC_KEEP_ALIVE_TIMEOUT = 0x8D;
-    static final int RC_SESSION_TAKEN_OVER = 0x8E;
-    static final int RC_TOPIC_FILTER_INVALID = 0x8F;
-    static final int RC_TOPIC_NAME_INVALID = 0x90;
-    static final int RC_PACKET_ID_IN_USE = 0x91;
-    static final int RC_PACKET_ID_NOT_FOUND = 0x92;
-    static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
-    static final int RC_TOPIC_ALIAS_INVALID = 0x94;
-    static final int RC_PACKET_TOO_LARGE = 0x95;
-    static final int RC_QUOTA_EXCEEDED = 0x97;
-    static final int RC_ADMINISTRATIVE_ACTION = 0x98;
-    static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
-    static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
-    static final int RC_QOS_NOT_SUPPORTED = 0x9B;
-    static final int RC_SHARED_NOT_SUPPORTED = 0x9E;
-    static final int RC_SUBSCRIPTION_IDS_NOT_SUPPORTED = 0xA1;
+    public static final int RC_NORMAL = 0x00;
+    public static final int RC_DISCONNECT_WITH_WILL = 0x04;
+    public static final int RC_NO_MATCHING_SUBSCRIBERS = RouteResult.RC_NO_MATCHING_SUBSCRIBERS;
+    public static final int RC_NO_SUBSCRIPTION_EXISTED = 0x11;
+    public static final int RC_UNSPECIFIED = 0x80;
+    public static final int RC_MALFORMED = 0x81;
+    public static final int RC_PROTOCOL_ERROR = 0x82;
+    public static final int RC_NOT_AUTHORIZED = 0x87;
+    public static final int RC_SERVER_SHUTTING_DOWN = 0x8B;
+    public static final int RC_KEEP_ALIVE_TIMEOUT = 0x8D;
+    public static final int RC_SESSION_TAKEN_OVER = 0x8E;
+    public static final int RC_TOPIC_FILTER_INVALID = 0x8F;
+    public static final int RC_TOPIC_NAME_INVALID = 0x90;
+    public static final int RC_PACKET_ID_IN_USE = 0x91;
+    public static final int RC_PACKET_ID_NOT_FOUND = 0x92;
+    public static final int RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
+    public static final int RC_TOPIC_ALIAS_INVALID = 0x94;
+    public static final int RC_PACKET_TOO_LARGE = 0x95;
+    public static final int RC_QUOTA_EXCEEDED = RouteResult.RC_QUOTA_EXCEEDED;
+    public static final int RC_ADMINISTRATIVE_ACTION = 0x98;
+    public static final int RC_PAYLOAD_FORMAT_INVALID = 0x99;
+    public static final int RC_RETAIN_NOT_SUPPORTED = 0x9A;
+    public static final int RC_QOS_NOT_SUPPORTED = 0x9B;
+    public static final int RC_SHARED_NOT_SUPPORTED = 0x9E;
+    public static final int RC_SUBSCRIPTION_IDS_NOT_SUPPORTED = 0xA1;
 
     private enum State { NEW, CONNECTING, CONNECTED, CLOSED }
 
-    private final Broker broker;
+    private final ConnectionHost broker;
     private final Listener listener;
     private Channel channel;
     private State state = State.NEW;
@@ -155,38 +164,38 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private long keepAliveNanos;
     private ScheduledFuture<?> keepAliveTimer;
 
-    MqttConnection(Broker broker, Listener listener) {
+    public MqttConnection(ConnectionHost broker, Listener listener) {
         this.broker = broker;
         this.listener = listener;
     }
 
-    ProtocolVersion protocolVersion() {
+    public ProtocolVersion protocolVersion() {
         return version;
     }
 
-    boolean isV5() {
+    public boolean isV5() {
         return version == ProtocolVersion.MQTT_5;
     }
 
-    ClientInfo info() {
+    public ClientInfo info() {
         return info;
     }
 
     /** The extensions' view of this connection; null before CONNECT. */
-    BrokerConnectionContext context() {
+    public BrokerConnectionContext context() {
         return context;
     }
 
-    Channel channel() {
+    public Channel channel() {
         return channel;
     }
 
-    String clientId() {
+    public String clientId() {
         return clientId;
     }
 
     /** Outbound inflight window: min(server max.inflight, client Receive Maximum). */
-    int inflightWindow() {
+    public int inflightWindow() {
         return Math.min(broker.config().maxInflight(), clientReceiveMaximum);
     }
 
@@ -209,7 +218,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        broker.stats.messagesReceived.increment();
+        broker.counters().messagesReceived.increment();
         if (state == State.CLOSED) {
             ReferenceCountUtil.release(m);
             return;
@@ -368,18 +377,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The socket takes more without buffering beyond the high water mark. Any thread. */
-    boolean isWritable() {
+    public boolean isWritable() {
         return channel.isWritable();
     }
 
     /** Bytes written to the channel and not yet to the socket. Any thread. */
-    long pendingWriteBytes() {
+    public long pendingWriteBytes() {
         io.netty.channel.ChannelOutboundBuffer b = channel.unsafe().outboundBuffer();
         return b == null ? 0 : b.totalPendingWriteBytes();
     }
 
     /** The queue.full.policy of this connection's listener, or null. */
-    QueueFullPolicy listenerQueueFullPolicy() {
+    public QueueFullPolicy listenerQueueFullPolicy() {
         return listener.config().queueFullPolicy();
     }
 
@@ -671,8 +680,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** What the session loop needs to complete a CONNECT. */
-    record ConnectParams(boolean cleanStart, long sessionExpiry, boolean expiryCapped, boolean assignedId,
-                         Integer serverKeepAlive, Message will, long willDelay) {
+    public record ConnectParams(boolean cleanStart, long sessionExpiry, boolean expiryCapped, boolean assignedId,
+                                Integer serverKeepAlive, Message will, long willDelay) {
     }
 
     private MqttConnectReturnCode mapRefusal(int rc) {
@@ -707,7 +716,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         MqttConnAckMessage ack = new MqttConnAckMessage(
                 new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
                 new MqttConnAckVariableHeader(code, false, props));
-        broker.stats.messagesSent.increment();
+        broker.counters().messagesSent.increment();
         channel.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -716,7 +725,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      *
      * @return false if the connection closed before (it is not attached, nothing is to be reported)
      */
-    boolean link(Session s) {
+    public boolean link(Session s) {
         session = s;
         if (link.compareAndSet(UNLINKED, LINKED)) {
             return true;
@@ -729,7 +738,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * Ends the tie to the session; true for exactly one caller per attached connection, who then reports its end.
      * Any thread.
      */
-    boolean release() {
+    public boolean release() {
         return link.compareAndSet(LINKED, RELEASED);
     }
 
@@ -739,7 +748,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * channel's current loop while reads are paused (CONNECTING); nothing has been written yet. If the move fails the
      * connection is closed.
      */
-    void moveTo(io.netty.channel.EventLoop loop, Runnable then) {
+    public void moveTo(io.netty.channel.EventLoop loop, Runnable then) {
         channel.deregister().addListener(d -> {
             if (!d.isSuccess()) {
                 moveFailed(d.cause());
@@ -766,7 +775,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
-    void connected(Session s, boolean sessionPresent, ConnectParams p) {
+    public void connected(Session s, boolean sessionPresent, ConnectParams p) {
         int keepAlive = info.keepAlive();
         channel.pipeline().remove(IDLE_HANDLER); // the CONNECT timeout
         if (keepAlive > 0) {
@@ -831,7 +840,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     // -------------------------------------------------------------------------------------------- back-pressure
 
     /** Longest a publisher stays paused by one congested subscriber before it is read again (a safety net). */
-    static final long THROTTLE_MAX_MILLIS = 500;
+    public static final long THROTTLE_MAX_MILLIS = 500;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
     private boolean readPaused;
     /** Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}). */
@@ -842,14 +851,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * queue; {@code target} resumes it when its queue drains (or it goes offline), at the latest after
      * {@link #THROTTLE_MAX_MILLIS}. Any thread.
      */
-    void throttle(Session target) {
+    public void throttle(Session target) {
         if (target.throttled().add(this)) {
             target.loop.execute(target::maybeRelease); // it may have caught up before it was marked congested
         }
         onChannelLoop(() -> {
             if (!readPaused && state == State.CONNECTED) {
                 readPaused = true;
-                broker.stats.publishersPaused.increment();
+                broker.counters().publishersPaused.increment();
                 channel.config().setAutoRead(false);
                 channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
@@ -860,7 +869,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Reads again after {@link #throttle}. Any thread. */
-    void resumeReading() {
+    public void resumeReading() {
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
@@ -887,7 +896,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * the will already; whether this connection's end is reported here or by its close is decided by
      * {@link #release}).
      */
-    void takenOver() {
+    public void takenOver() {
         channel.eventLoop().execute(() -> disconnect(RC_SESSION_TAKEN_OVER, "session taken over"));
     }
 
@@ -905,7 +914,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         ByteBuf buf = msg.payload();
         byte[] payload = new byte[buf.readableBytes()];
         buf.getBytes(buf.readerIndex(), payload);
-        broker.stats.publishReceived.increment();
+        broker.counters().publishReceived.increment();
         String topic = vh.topicName();
         MqttProperties props = vh.properties();
         onSession(s -> handlePublish(s, topic, payload, qos, retain, packetId, props));
@@ -1129,7 +1138,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
         int finalSubId = subId;
         onSession(s -> {
-            Broker.SubscribeResult r = broker.subscribe(s, this, subs, finalSubId);
+            ConnectionHost.SubscribeResult r = broker.subscribe(s, this, subs, finalSubId);
             List<Integer> codes = r.codes();
             MqttSubAckMessage ack = new MqttSubAckMessage(
                     new MqttFixedHeader(MqttMessageType.SUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
@@ -1208,7 +1217,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      *
      * @return false if the packet exceeds the client's Maximum Packet Size and was not sent
      */
-    boolean writePublish(Delivery d, int packetId, boolean dup) {
+    public boolean writePublish(Delivery d, int packetId, boolean dup) {
         Message m = d.message();
         boolean v5 = isV5();
         Long remaining = v5 ? m.remainingExpiry(System.currentTimeMillis()) : null;
@@ -1237,7 +1246,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 }
                 LOG.debug("Client {}: message on '{}' ({} bytes) exceeds its Maximum Packet Size {}, not sent",
                         clientId, m.topic(), size, clientMaximumPacketSize);
-                broker.stats.publishDropped.increment();
+                broker.counters().publishDropped.increment();
                 return false;
             }
         }
@@ -1246,7 +1255,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         MqttPublishMessage pub = new MqttPublishMessage(
                 new MqttFixedHeader(MqttMessageType.PUBLISH, dup, MqttQoS.valueOf(d.qos()), d.retain(), 0),
                 new MqttPublishVariableHeader(topic, packetId, props), Unpooled.wrappedBuffer(m.payload()));
-        broker.stats.publishSent.increment();
+        broker.counters().publishSent.increment();
         write(pub, false);
         broker.delivered(context, m);
         return true;
@@ -1256,7 +1265,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private ByteBuf retainedBatch;
 
     /** True when {@link #writeRetainedQos0} may be used: MQTT 3.1/3.1.1 (no properties, aliases or size limit). */
-    boolean rawRetainedQos0() {
+    public boolean rawRetainedQos0() {
         return !isV5();
     }
 
@@ -1265,7 +1274,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      * {@link #endRetainedBatch()} writes (no flush): the retained messages sent after a SUBSCRIBE then cost a few
      * bytes copied each instead of a pass through the encoder. Runs on the session loop.
      */
-    void writeRetainedQos0(Message m) {
+    public void writeRetainedQos0(Message m) {
         String topic = m.topic();
         int topicBytes = io.netty.buffer.ByteBufUtil.utf8Bytes(topic);
         int remaining = 2 + topicBytes + m.payload().length;
@@ -1292,13 +1301,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         b.writeShort(topicBytes);
         io.netty.buffer.ByteBufUtil.reserveAndWriteUtf8(b, topic, topicBytes);
         b.writeBytes(m.payload());
-        broker.stats.publishSent.increment();
-        broker.stats.messagesSent.increment();
+        broker.counters().publishSent.increment();
+        broker.counters().messagesSent.increment();
         broker.delivered(context, m);
     }
 
     /** Writes what {@link #writeRetainedQos0} encoded (no flush). */
-    void endRetainedBatch() {
+    public void endRetainedBatch() {
         ByteBuf b = retainedBatch;
         if (b != null) {
             retainedBatch = null;
@@ -1306,7 +1315,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void writePubRel(int packetId, int rc) {
+    public void writePubRel(int packetId, int rc) {
         writePubReply(MqttMessageType.PUBREL, packetId, rc);
     }
 
@@ -1319,7 +1328,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
 
     void write(MqttMessage m, boolean flush) {
-        broker.stats.messagesSent.increment();
+        broker.counters().messagesSent.increment();
         if (flush) {
             channel.writeAndFlush(m, channel.voidPromise());
         } else {
@@ -1327,12 +1336,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void flush() {
+    public void flush() {
         channel.flush();
     }
 
     /** Sends DISCONNECT with a reason code (MQTT 5 only) and closes. Safe from any thread. */
-    void disconnect(int reasonCode, String reason) {
+    public void disconnect(int reasonCode, String reason) {
         if (!channel.eventLoop().inEventLoop()) {
             channel.eventLoop().execute(() -> disconnect(reasonCode, reason));
             return;
@@ -1352,7 +1361,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             MqttMessage d = new MqttMessage(
                     new MqttFixedHeader(MqttMessageType.DISCONNECT, false, MqttQoS.AT_MOST_ONCE, false, 0),
                     new MqttReasonCodeAndPropertiesVariableHeader((byte) reasonCode, props));
-            broker.stats.messagesSent.increment();
+            broker.counters().messagesSent.increment();
             channel.writeAndFlush(d).addListener(ChannelFutureListener.CLOSE);
         } else {
             channel.close();
@@ -1365,7 +1374,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
      *
      * @return the channel's close future
      */
-    ChannelFuture shutdown() {
+    public ChannelFuture shutdown() {
         onChannelLoop(() -> {
             if (state == State.CONNECTED) {
                 disconnect(RC_SERVER_SHUTTING_DOWN, "server shutting down");
@@ -1403,7 +1412,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    String remote() {
+    public String remote() {
         SocketAddress a = channel == null ? null : channel.remoteAddress();
         if (a instanceof InetSocketAddress isa) {
             return isa.getAddress().getHostAddress() + ":" + isa.getPort();

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.engine;
 
 import io.brokkr.api.BrokerService;
 import io.brokkr.api.BrokerStats;
@@ -6,6 +6,7 @@ import io.brokkr.api.ClientInfo;
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.ListenerInfo;
 import io.brokkr.api.Message;
+import io.brokkr.api.MessageProperties;
 import io.brokkr.api.SessionInfo;
 import io.brokkr.api.SubscriptionInfo;
 import io.brokkr.api.auth.AuthenticationRequest;
@@ -14,14 +15,39 @@ import io.brokkr.api.auth.Authenticator;
 import io.brokkr.api.auth.Authorizer;
 import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.api.storage.RetainedStore;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.config.QueueFullPolicy;
+import io.brokkr.broker.config.Stats;
+import io.brokkr.broker.persistence.RetainedStores;
+import io.brokkr.broker.persistence.SinkDispatcher;
+import io.brokkr.broker.protocol.Codec;
+import io.brokkr.broker.protocol.ConnectionHost;
+import io.brokkr.broker.protocol.MqttConnection;
+import io.brokkr.broker.protocol.PublishEncoder;
+import io.brokkr.broker.routing.RouteResult;
+import io.brokkr.broker.session.ClientChannel;
+import io.brokkr.broker.session.Delivery;
+import io.brokkr.broker.session.Session;
+import io.brokkr.broker.session.SessionHost;
+import io.brokkr.broker.topic.Subscription;
 import io.brokkr.broker.topic.SubscriptionTree;
 import io.brokkr.broker.topic.Topics;
+import io.brokkr.broker.transport.EpollSupport;
+import io.brokkr.broker.transport.Listener;
+import io.brokkr.broker.transport.ListenerHost;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.mqtt.MqttDecoder;
+import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
@@ -45,7 +71,7 @@ import org.slf4j.LoggerFactory;
  * when it is created ({@link #connect}) and all its state is touched only there. Routing a message matches the concurrent
  * subscription tree on the publisher's session loop and hands one task per target loop to the subscribers.
  */
-public class Broker implements BrokerService {
+public class Broker implements BrokerService, ListenerHost, SessionHost, ConnectionHost {
 
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     public static final String VERSION = readVersion();
@@ -162,16 +188,60 @@ public class Broker implements BrokerService {
                 : loops[0].scheduleAtFixedRate(this::publishSys, 0, interval, TimeUnit.SECONDS);
     }
 
-    EventLoopGroup bossGroup() {
+    @Override
+    public EventLoopGroup bossGroup() {
         return bossGroup;
     }
 
-    EventLoopGroup workerGroup() {
+    @Override
+    public EventLoopGroup workerGroup() {
         return workerGroup;
     }
 
-    Class<? extends ServerChannel> serverChannelClass() {
+    @Override
+    public Class<? extends ServerChannel> serverChannelClass() {
         return epoll ? EpollSupport.serverChannel() : NioServerSocketChannel.class;
+    }
+
+    @Override
+    public Stats counters() {
+        return stats;
+    }
+
+    @Override
+    public RetainedStore retainedStore() {
+        return retainedStores.current();
+    }
+
+    @Override
+    public void removeRetained(String topic) {
+        retainedStores.remove(topic);
+    }
+
+    @Override
+    public int publishPacketSize(String topic, int qos, boolean v5, MessageProperties mp, Long remainingExpiry,
+                                 int[] subscriptionIds, int topicAlias, int payloadLength) {
+        return Codec.publishPacketSize(topic, qos, v5, mp, remainingExpiry, subscriptionIds, topicAlias,
+                payloadLength);
+    }
+
+    @Override
+    public void addMqttHandlers(ChannelPipeline p, Listener listener) {
+        BrokerConfig cfg = config();
+        p.addLast(MqttConnection.IDLE_HANDLER,
+                new IdleStateHandler(Listener.CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
+        // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
+        // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
+        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
+        p.addLast("encoder", MqttEncoder.INSTANCE);
+        p.addLast("publish-encoder", PublishEncoder.INSTANCE); // PUBLISH without properties, before the encoder
+        p.addLast("mqtt", new MqttConnection(this, listener));
+    }
+
+    @Override
+    public ChannelFuture shutdown(Channel ch) {
+        MqttConnection c = ch.pipeline().get(MqttConnection.class);
+        return c != null ? c.shutdown() : ch.close();
     }
 
     // ------------------------------------------------------------------------------------------------ listeners
@@ -262,7 +332,8 @@ public class Broker implements BrokerService {
      * existing session keeps its loop and the connection's channel moves there, so that a client's packets and its
      * session state always share one thread. Runs on the connection's loop.
      */
-    void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
+    @Override
+    public void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
         String id = conn.clientId();
         Session s = sessions.get(id);
         if (s == null) {
@@ -292,7 +363,8 @@ public class Broker implements BrokerService {
     }
 
     /** The session of a client id, or null (tests). */
-    Session session(String clientId) {
+    @Override
+    public Session session(String clientId) {
         return sessions.get(clientId);
     }
 
@@ -312,7 +384,7 @@ public class Broker implements BrokerService {
         }
         boolean present = false;
         boolean oldSessionEnds = false;
-        MqttConnection old = s.connection;
+        ClientChannel old = s.connection;
         if (old != null) {
             LOG.info("Client {}: new connection from {} takes over the session from {}", id, conn.remote(),
                     old.remote());
@@ -376,7 +448,8 @@ public class Broker implements BrokerService {
      * takeover reported its end first ({@link MqttConnection#release}); the session is detached unless a takeover
      * detached it already.
      */
-    void detach(Session s, MqttConnection conn, boolean sendWill, ConnectionContext ctx, boolean graceful) {
+    @Override
+    public void detach(Session s, MqttConnection conn, boolean sendWill, ConnectionContext ctx, boolean graceful) {
         stats.clientDisconnected();
         if (s.connection == conn) {
             s.detach(conn, sendWill);
@@ -402,7 +475,8 @@ public class Broker implements BrokerService {
      * subscriptions (queued, or sent at QoS 1 and not acknowledged) go to other members of their groups; QoS 2
      * messages sent to it do not [MQTT-4.8.2-5].
      */
-    void endSession(Session s) {
+    @Override
+    public void endSession(Session s) {
         for (Subscription sub : s.subscriptions.values()) {
             tree.unsubscribe(sub.shareGroup(), sub.filter(), s);
         }
@@ -424,7 +498,8 @@ public class Broker implements BrokerService {
      * out of the subscription tree already, so it is not chosen again. Dropped (and counted) if the group has no
      * members left. Any thread: the delivery is handed to the chosen session's loop as a task.
      */
-    void redispatchShared(Delivery d) {
+    @Override
+    public void redispatchShared(Delivery d) {
         Subscription from = d.shared();
         Message m = d.message();
         if (m.isExpired(System.currentTimeMillis())) {
@@ -470,7 +545,8 @@ public class Broker implements BrokerService {
      * connection that set it. It was authorized when the client connected (a will the {@link Authorizer}s refuse
      * refuses the CONNECT).
      */
-    void publishWill(Message will, ConnectionContext client) {
+    @Override
+    public void publishWill(Message will, ConnectionContext client) {
         LOG.debug("Publishing will of {} on '{}'", will.publisherId(), will.topic());
         publish(client, new Message(will.topic(), will.payload(), will.qos(), will.retain(), will.properties(),
                 will.publisherId(), System.currentTimeMillis()));
@@ -478,11 +554,9 @@ public class Broker implements BrokerService {
 
     // ------------------------------------------------------------------------------------------------ subscribe
 
-    record SubscribeResult(List<Integer> codes, Subscription[] granted, boolean[] isNew) {
-    }
-
     /** Runs on the session loop. */
-    SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId) {
+    @Override
+    public SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId) {
         boolean v5 = conn.isV5();
         BrokerConfig cfg = config;
         List<Integer> codes = new ArrayList<>(subs.size());
@@ -531,7 +605,8 @@ public class Broker implements BrokerService {
      * Runs on the session loop, after SUBACK: sends retained messages per Retain Handling, paced by the session
      * ({@link Session#sendRetained}).
      */
-    void sendRetainedAfterSubscribe(Session s, SubscribeResult r) {
+    @Override
+    public void sendRetainedAfterSubscribe(Session s, SubscribeResult r) {
         for (int i = 0; i < r.granted().length; i++) {
             Subscription sub = r.granted()[i];
             if (sub == null || sub.shareGroup() != null) {
@@ -545,7 +620,8 @@ public class Broker implements BrokerService {
     }
 
     /** Runs on the session loop. */
-    boolean unsubscribe(Session s, String full) {
+    @Override
+    public boolean unsubscribe(Session s, String full) {
         Subscription prev = s.subscriptions.remove(full);
         if (prev != null) {
             tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
@@ -579,7 +655,8 @@ public class Broker implements BrokerService {
      * As {@link #publish(ConnectionContext, Message)}; {@code from} is the publishing connection, throttled (reads
      * paused) while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
      */
-    RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from) {
+    @Override
+    public RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from) {
         Message m = message;
         for (MessageInterceptor i : interceptors) {
             try {
@@ -863,7 +940,8 @@ public class Broker implements BrokerService {
         }
     }
 
-    void delivered(ConnectionContext subscriber, Message m) {
+    @Override
+    public void delivered(ConnectionContext subscriber, Message m) {
         List<MessageInterceptor> list = interceptors;
         if (list.isEmpty()) {
             return;
@@ -879,7 +957,8 @@ public class Broker implements BrokerService {
 
     // ------------------------------------------------------------------------------------------------ auth
 
-    CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req) {
+    @Override
+    public CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req) {
         return authStep(authenticators, 0, ctx, req);
     }
 
@@ -905,7 +984,8 @@ public class Broker implements BrokerService {
                 ? authStep(list, i + 1, ctx, req) : CompletableFuture.completedFuture(r));
     }
 
-    boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
+    @Override
+    public boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
         for (Authorizer a : authorizers) {
             try {
                 Authorizer.Decision d = a.authorizePublish(client, topic, qos, retain);
@@ -992,7 +1072,7 @@ public class Broker implements BrokerService {
     public List<ClientInfo> clients() {
         List<ClientInfo> out = new ArrayList<>();
         for (Session s : sessions.values()) {
-            MqttConnection c = s.connection;
+            ClientChannel c = s.connection;
             if (c != null && c.info() != null) {
                 out.add(c.info());
             }
@@ -1088,7 +1168,7 @@ public class Broker implements BrokerService {
             return false;
         }
         Runnable kick = () -> {
-            MqttConnection c = s.connection;
+            ClientChannel c = s.connection;
             if (removeSession) {
                 s.expiryInterval = 0;
             }

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.topic;
 
 import io.brokkr.api.SubscriptionInfo;
 
@@ -13,14 +13,14 @@ import io.brokkr.api.SubscriptionInfo;
  * @param retainHandling    0 send retained at subscribe, 1 only if new, 2 never
  * @param subscriptionId    MQTT 5 subscription identifier or 0
  */
-record Subscription(String shareGroup, String filter, int qos, boolean noLocal, boolean retainAsPublished,
+public record Subscription(String shareGroup, String filter, int qos, boolean noLocal, boolean retainAsPublished,
                     int retainHandling, int subscriptionId) {
 
-    String key() {
+    public String key() {
         return shareGroup == null ? filter : "$share/" + shareGroup + "/" + filter;
     }
 
-    SubscriptionInfo info(String clientId) {
+    public SubscriptionInfo info(String clientId) {
         return new SubscriptionInfo(clientId, filter, shareGroup, qos, noLocal, retainAsPublished, retainHandling,
                 subscriptionId);
     }

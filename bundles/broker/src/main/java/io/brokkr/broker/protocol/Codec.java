@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.protocol;
 
 import io.brokkr.api.Message;
 import io.brokkr.api.MessageProperties;
@@ -16,7 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Conversions between Netty MQTT properties and the API model, and packet size arithmetic. */
-final class Codec {
+public final class Codec {
 
     private Codec() {
     }
@@ -166,7 +166,7 @@ final class Codec {
     }
 
     /** Exact encoded size of an outbound PUBLISH packet. */
-    static int publishPacketSize(String topic, int qos, boolean v5, MessageProperties mp, Long remainingExpiry,
+    public static int publishPacketSize(String topic, int qos, boolean v5, MessageProperties mp, Long remainingExpiry,
                                  int[] subscriptionIds, int topicAlias, int payloadLength) {
         int remaining = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + payloadLength;
         if (v5) {

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.persistence;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

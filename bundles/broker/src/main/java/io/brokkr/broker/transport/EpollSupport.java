@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.transport;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -11,12 +11,12 @@ import java.util.concurrent.ThreadFactory;
  * Everything that touches Netty's epoll classes. The package import is optional in OSGi, so this class is only
  * loaded after {@link #available()} said yes (which itself fails safely when the classes are missing).
  */
-final class EpollSupport {
+public final class EpollSupport {
 
     private EpollSupport() {
     }
 
-    static boolean available() {
+    public static boolean available() {
         try {
             return Epoll.isAvailable();
         } catch (Throwable t) {
@@ -24,11 +24,11 @@ final class EpollSupport {
         }
     }
 
-    static EventLoopGroup group(int threads, ThreadFactory tf) {
+    public static EventLoopGroup group(int threads, ThreadFactory tf) {
         return new EpollEventLoopGroup(threads, tf);
     }
 
-    static Class<? extends ServerChannel> serverChannel() {
+    public static Class<? extends ServerChannel> serverChannel() {
         return EpollServerSocketChannel.class;
     }
 }

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.config;
 
 import java.util.Locale;
 

@@ -1,5 +1,6 @@
-package io.brokkr.broker;
+package io.brokkr.broker.transport;
 
+import io.brokkr.broker.config.Stats;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,10 +18,10 @@ import io.netty.util.AttributeKey;
  * It also counts the bytes read and written for the broker's statistics (one handler less in every connection's
  * pipeline than a separate counter).
  */
-final class PacketInspector extends ChannelDuplexHandler {
+public final class PacketInspector extends ChannelDuplexHandler {
 
     /** 1-based ordinal (among the connection's SUBSCRIBE packets) of the first one with reserved option bits. */
-    static final AttributeKey<Integer> BAD_SUBSCRIBE = AttributeKey.valueOf("brokkr.subscribe.bad");
+    public static final AttributeKey<Integer> BAD_SUBSCRIBE = AttributeKey.valueOf("brokkr.subscribe.bad");
     private static final AttributeKey<MqttVersion> NETTY_VERSION = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
     /** SUBSCRIBE bodies larger than this are not inspected (nobody sends such filters lists). */
     private static final int MAX_INSPECTED = 64 * 1024;

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.persistence;
 
 import io.brokkr.api.Message;
 import io.brokkr.api.storage.RetainedStore;

@@ -1,10 +1,13 @@
-package io.brokkr.broker;
+package io.brokkr.broker.session;
 
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.Message;
 import io.brokkr.api.MessageProperties;
 import io.brokkr.api.ProtocolVersion;
 import io.brokkr.api.SessionInfo;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.QueueFullPolicy;
+import io.brokkr.broker.topic.Subscription;
 import io.netty.channel.EventLoop;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -24,13 +27,13 @@ import org.slf4j.LoggerFactory;
  * The state of one client session. Every field is confined to {@link #loop}, the event loop the session is pinned
  * to (that of the connection that created it), so no locks are needed: other threads hand work to the session with {@code loop.execute}.
  */
-final class Session {
+public final class Session {
 
     private static final Logger LOG = LoggerFactory.getLogger(Session.class);
 
-    enum OutState { PUBLISH_SENT, PUBREL_SENT }
+    public enum OutState { PUBLISH_SENT, PUBREL_SENT }
 
-    static final class Inflight {
+    public static final class Inflight {
         final Delivery delivery;
         OutState state = OutState.PUBLISH_SENT;
         /** Sent on an earlier connection, not yet resent on this one (the client's Receive Maximum was full). */
@@ -45,12 +48,12 @@ final class Session {
      * Deliveries handed to this session's loop by other loops and not run yet, above which the publishers are
      * throttled: the broker's own event loop is behind.
      */
-    static final int THROTTLE_PENDING_DELIVERIES = 4096;
+    public static final int THROTTLE_PENDING_DELIVERIES = 4096;
     /**
      * The bound of such hand-offs (any QoS): beyond it a delivery is refused on the publisher's loop (dropped for this
      * session and counted; a QoS 1/2 publisher whose message no target took gets 0x97 Quota exceeded).
      */
-    static final int MAX_PENDING_DELIVERIES = 4 * THROTTLE_PENDING_DELIVERIES;
+    public static final int MAX_PENDING_DELIVERIES = 4 * THROTTLE_PENDING_DELIVERIES;
 
     /**
      * Publisher back-pressure: once this many QoS 1/2 messages wait behind the inflight window of an online session
@@ -58,10 +61,10 @@ final class Session {
      * to a quarter of that. A fast publisher thus slows to the pace of its slowest online QoS 1/2 subscriber instead
      * of overflowing its queue, where acknowledged messages would be dropped.
      */
-    static final int THROTTLE_QUEUE = 1000;
+    public static final int THROTTLE_QUEUE = 1000;
 
-    final String clientId;
-    final EventLoop loop;
+    public final String clientId;
+    public final EventLoop loop;
     /**
      * Set when the queue of this online session is long (see {@link #THROTTLE_QUEUE}), cleared when it drained.
      * Written on {@link #loop} only; other threads read it through {@link #congested()}, which also counts the
@@ -69,13 +72,13 @@ final class Session {
      */
     private volatile boolean congested;
     /** How this session's congestion affects its publishers (set at attach). */
-    volatile QueueFullPolicy queueFullPolicy = QueueFullPolicy.AUTO;
+    public volatile QueueFullPolicy queueFullPolicy = QueueFullPolicy.AUTO;
     /**
      * A session whose client has not acknowledged anything for this long is stuck rather than slow: it no longer
      * throttles the publishers of its QoS 1/2 messages (its queue fills up to max.queued.messages as without
      * back-pressure), so that one stuck client cannot slow its publishers down until its keep alive runs out.
      */
-    static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    public static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
     /**
      * {@link System#nanoTime()} of the last sign that the client makes progress: a PUBACK, PUBREC or PUBCOMP that
      * ended or advanced a flow, its socket becoming writable again, or the attach.
@@ -85,21 +88,21 @@ final class Session {
      * Publishing connections paused because of this session; resumed when it is no longer congested. Created on
      * first use (few sessions ever get congested): see {@link #throttled()}.
      */
-    private volatile Set<MqttConnection> throttled;
+    private volatile Set<ClientChannel> throttled;
     /** Deliveries handed to {@link #loop} by other threads and not run yet (any thread). */
-    final AtomicInteger pendingDeliveries = new AtomicInteger();
-    final int loopIndex;
-    private final Broker broker;
+    public final AtomicInteger pendingDeliveries = new AtomicInteger();
+    public final int loopIndex;
+    private final SessionHost broker;
 
     /** Subscriptions by full filter (with $share prefix). */
-    final Map<String, Subscription> subscriptions = new HashMap<>();
+    public final Map<String, Subscription> subscriptions = new HashMap<>();
     /** Outbound QoS 1/2 messages awaiting acknowledgement, in send order. */
-    final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
+    public final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
     /**
      * Messages waiting for the inflight window or for the client to come back. Starts with room for one (the default
      * of 16 would cost every idle session 60 bytes); it grows on demand.
      */
-    final ArrayDeque<Delivery> queue = new ArrayDeque<>(0);
+    public final ArrayDeque<Delivery> queue = new ArrayDeque<>(0);
     /**
      * Sum of {@link #queuedSize} over {@link #queue} and {@link #qos0Waiting}, bounded by max.queued.bytes. Every
      * removal subtracts what its addition added.
@@ -112,16 +115,16 @@ final class Session {
      */
     private final ArrayDeque<Delivery> qos0Waiting = new ArrayDeque<>(0);
     /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
-    final Set<Integer> inboundQos2 = new HashSet<>();
+    public final Set<Integer> inboundQos2 = new HashSet<>();
 
-    volatile MqttConnection connection;
-    volatile boolean online;
-    ProtocolVersion protocolVersion = ProtocolVersion.MQTT_3_1_1;
-    long expiryInterval;
-    long disconnectedAt;
-    boolean ended;
+    public volatile ClientChannel connection;
+    public volatile boolean online;
+    public ProtocolVersion protocolVersion = ProtocolVersion.MQTT_3_1_1;
+    public long expiryInterval;
+    public long disconnectedAt;
+    public boolean ended;
     /** False until the first connection attached (a fresh session has nothing to clean). */
-    boolean everAttached;
+    public boolean everAttached;
 
     private Message will;
     /** The client that set {@link #will}: the will is published as this client's message. */
@@ -136,23 +139,23 @@ final class Session {
     private long droppedLogged;
 
     // snapshot for the management API (read from other threads)
-    volatile SessionInfo info;
+    public volatile SessionInfo info;
 
-    Session(Broker broker, String clientId, EventLoop loop, int loopIndex) {
+    public Session(SessionHost broker, String clientId, EventLoop loop, int loopIndex) {
         this.broker = broker;
         this.clientId = clientId;
         this.loop = loop;
         this.loopIndex = loopIndex;
     }
 
-    boolean connected() {
+    public boolean connected() {
         return connection != null;
     }
 
     // ------------------------------------------------------------------------------------------------ lifecycle
 
     /** Attaches a new connection (the old one, if any, has been detached). Returns true if state was resumed. */
-    void attach(MqttConnection conn, long expiry, Message newWill, long newWillDelay) {
+    public void attach(ClientChannel conn, long expiry, Message newWill, long newWillDelay) {
         cancelExpiry();
         if (willTask != null) {
             // reconnected within the will delay: the pending will is not sent [MQTT-3.1.3-9]
@@ -173,8 +176,8 @@ final class Session {
     }
 
     /** Sends what was unacknowledged (DUP) and what was queued; called right after CONNACK. */
-    void resume() {
-        MqttConnection conn = connection;
+    public void resume() {
+        ClientChannel conn = connection;
         if (conn == null) {
             return;
         }
@@ -190,7 +193,7 @@ final class Session {
     }
 
     /** Resends inflight entries of an earlier connection while the window has room. */
-    private void resendAwaiting(MqttConnection conn) {
+    private void resendAwaiting(ClientChannel conn) {
         if (awaitingResend == 0) {
             return;
         }
@@ -239,7 +242,7 @@ final class Session {
      *
      * @param sendWill whether the will is to be published (abnormal close or DISCONNECT 0x04)
      */
-    void detach(MqttConnection conn, boolean sendWill) {
+    public void detach(ClientChannel conn, boolean sendWill) {
         if (connection != conn) {
             return; // taken over already
         }
@@ -283,7 +286,7 @@ final class Session {
     private ConnectionContext pendingWillClient;
 
     /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
-    void end() {
+    public void end() {
         ended = true;
         releaseThrottled();
         cancelExpiry();
@@ -296,7 +299,7 @@ final class Session {
         }
         pendingWill = null;
         pendingWillClient = null;
-        broker.stats.storedMessages.addAndGet(-queuedCount());
+        broker.counters().storedMessages.addAndGet(-queuedCount());
         queue.clear();
         qos0Waiting.clear();
         queuedBytes = 0;
@@ -315,7 +318,7 @@ final class Session {
      *
      * @param only the shared subscription whose messages are taken, or null for those of all shared subscriptions
      */
-    java.util.List<Delivery> takeShared(Subscription only, boolean inflightToo) {
+    public java.util.List<Delivery> takeShared(Subscription only, boolean inflightToo) {
         java.util.List<Delivery> out = new java.util.ArrayList<>();
         if (inflightToo) {
             for (Iterator<Inflight> it = inflight.values().iterator(); it.hasNext(); ) {
@@ -333,7 +336,7 @@ final class Session {
                 out.add(d);
                 it.remove();
                 queuedBytes -= queuedSize(d);
-                broker.stats.storedMessages.decrementAndGet();
+                broker.counters().storedMessages.decrementAndGet();
             }
         }
         if (!out.isEmpty() && !ended) {
@@ -350,7 +353,7 @@ final class Session {
     }
 
     /** Discards a delayed will without publishing it (new connection with clean start, or takeover resumed). */
-    void cancelPendingWill() {
+    public void cancelPendingWill() {
         if (willTask != null) {
             willTask.cancel(false);
             willTask = null;
@@ -367,21 +370,21 @@ final class Session {
     }
 
     /** The will of the current connection (for takeover handling). */
-    Message will() {
+    public Message will() {
         return will;
     }
 
     /** The client that set {@link #will()}. */
-    ConnectionContext willClient() {
+    public ConnectionContext willClient() {
         return willClient;
     }
 
-    long willDelay() {
+    public long willDelay() {
         return willDelay;
     }
 
     /** Another connection takes this session over: forget the old connection; the broker handles its will. */
-    void takeOver() {
+    public void takeOver() {
         connection = null;
         online = false;
         will = null;
@@ -405,14 +408,14 @@ final class Session {
      *
      * @return false if the message was refused: the queue is full (dropped for this session and counted)
      */
-    boolean deliver(Delivery d) {
+    public boolean deliver(Delivery d) {
         if (ended) {
             if (d.shared() != null) {
                 broker.redispatchShared(d); // chosen for a shared subscription just before this session ended
             }
             return true;
         }
-        MqttConnection conn = connection;
+        ClientChannel conn = connection;
         if (conn == null) {
             if (d.qos() == 0 && !broker.config().queueQos0()) {
                 return true;
@@ -436,22 +439,22 @@ final class Session {
     }
 
     /** The connection's socket can take more again: send what waits. Runs on {@link #loop}. */
-    void onWritable() {
+    public void onWritable() {
         lastProgressNanos = System.nanoTime();
         drain();
     }
 
     /** Messages waiting in this session: its queue and the QoS 0 messages waiting for the socket. */
-    int queuedCount() {
+    public int queuedCount() {
         return queue.size() + qos0Waiting.size();
     }
 
     /** Sends the QoS 0 messages that wait for the socket while it is writable. */
-    private void drainQos0(MqttConnection conn, long now) {
+    private void drainQos0(ClientChannel conn, long now) {
         Delivery d;
         while (conn.isWritable() && (d = qos0Waiting.poll()) != null) {
             queuedBytes -= queuedSize(d);
-            broker.stats.storedMessages.decrementAndGet();
+            broker.counters().storedMessages.decrementAndGet();
             if (!d.message().isExpired(now)) {
                 conn.writePublish(d, 0, false);
             }
@@ -472,8 +475,8 @@ final class Session {
             for (Delivery d : qos0Waiting) {
                 queuedBytes -= queuedSize(d);
             }
-            broker.stats.storedMessages.addAndGet(-qos0Waiting.size());
-            broker.stats.publishDropped.add(qos0Waiting.size());
+            broker.counters().storedMessages.addAndGet(-qos0Waiting.size());
+            broker.counters().publishDropped.add(qos0Waiting.size());
         }
         qos0Waiting.clear();
     }
@@ -487,8 +490,8 @@ final class Session {
         long size = queuedSize(d);
         long maxBytes = cfg.maxQueuedBytes();
         if (queuedCount() >= cfg.maxQueuedMessages() || (maxBytes > 0 && queuedBytes + size > maxBytes)) {
-            broker.stats.publishDropped.increment();
-            long dropped = broker.stats.publishDropped.sum();
+            broker.counters().publishDropped.increment();
+            long dropped = broker.counters().publishDropped.sum();
             if (dropped - droppedLogged >= 1000 || droppedLogged == 0) {
                 droppedLogged = dropped;
                 LOG.warn("Session {}: queue full ({} messages, {} bytes; max.queued.messages {}, max.queued.bytes "
@@ -499,7 +502,7 @@ final class Session {
         }
         into.add(d);
         queuedBytes += size;
-        broker.stats.storedMessages.incrementAndGet();
+        broker.counters().storedMessages.incrementAndGet();
         if (!congested && online && (queuedCount() >= throttleHigh()
                 || (maxBytes > 0 && queuedBytes >= maxBytes / 2))) {
             congested = true;
@@ -513,15 +516,15 @@ final class Session {
      * properties), an estimate of the memory it holds. A message queued for several sessions counts in each of
      * them although the broker holds one copy.
      */
-    static long queuedSize(Delivery d) {
+    public long queuedSize(Delivery d) {
         Message m = d.message();
         MessageProperties mp = m.properties() == null ? MessageProperties.NONE : m.properties();
-        return Codec.publishPacketSize(m.topic(), d.qos(), true, mp, null, d.subscriptionIds(), 0,
+        return broker.publishPacketSize(m.topic(), d.qos(), true, mp, null, d.subscriptionIds(), 0,
                 m.payload().length);
     }
 
     /** Queued messages from which this online session counts as congested. Any thread. */
-    int throttleHigh() {
+    public int throttleHigh() {
         return Math.max(1, Math.min(THROTTLE_QUEUE, broker.config().maxQueuedMessages() / 2));
     }
 
@@ -532,8 +535,8 @@ final class Session {
     }
 
     /** The set of throttled publishers, created if needed. Any thread. */
-    Set<MqttConnection> throttled() {
-        Set<MqttConnection> t = throttled;
+    public Set<ClientChannel> throttled() {
+        Set<ClientChannel> t = throttled;
         if (t == null) {
             synchronized (this) {
                 t = throttled;
@@ -551,7 +554,7 @@ final class Session {
      *
      * @throws java.util.concurrent.RejectedExecutionException if the loop is shutting down (nothing is counted)
      */
-    void deliverFromOtherLoop(Delivery d) {
+    public void deliverFromOtherLoop(Delivery d) {
         pendingDeliveries.incrementAndGet();
         try {
             loop.execute(() -> {
@@ -569,7 +572,7 @@ final class Session {
      * Ends congestion once the session keeps up again: its QoS 1/2 queue is down to a quarter of the threshold and
      * few deliveries are on their way to its loop. Runs on {@link #loop}.
      */
-    void maybeRelease() {
+    public void maybeRelease() {
         if ((congested || hasThrottled()) && queuedCount() + pendingDeliveries.get() <= throttleHigh() / 4
                 && fewQueuedBytes() && pendingDeliveries.get() < THROTTLE_PENDING_DELIVERIES / 4) {
             releaseThrottled();
@@ -584,30 +587,30 @@ final class Session {
      * state; publishers paused because of it are resumed by {@link #maybeRelease} once queue and hand-offs drop to a
      * quarter of the threshold. Any thread.
      */
-    boolean congested() {
+    public boolean congested() {
         return congested || pendingDeliveries.get() >= Math.max(1, throttleHigh() / 2);
     }
 
     private boolean hasThrottled() {
-        Set<MqttConnection> t = throttled;
+        Set<ClientChannel> t = throttled;
         return t != null && !t.isEmpty();
     }
 
     /** Resumes the publishers throttled because of this session. Runs on {@link #loop}. */
     private void releaseThrottled() {
         congested = false;
-        Set<MqttConnection> t = throttled; // a publisher that adds itself after this re-checks congested itself
+        Set<ClientChannel> t = throttled; // a publisher that adds itself after this re-checks congested itself
         if (t != null && !t.isEmpty()) {
-            Iterator<MqttConnection> it = t.iterator();
+            Iterator<ClientChannel> it = t.iterator();
             while (it.hasNext()) {
-                MqttConnection c = it.next();
+                ClientChannel c = it.next();
                 it.remove();
                 c.resumeReading();
             }
         }
     }
 
-    private void sendInflight(MqttConnection conn, Delivery d) {
+    private void sendInflight(ClientChannel conn, Delivery d) {
         int id = nextPacketId();
         inflight.put(id, new Inflight(d));
         if (!conn.writePublish(d, id, false)) {
@@ -628,8 +631,8 @@ final class Session {
     }
 
     /** Sends queued messages while the inflight window has room. */
-    void drain() {
-        MqttConnection conn = connection;
+    public void drain() {
+        ClientChannel conn = connection;
         if (conn == null) {
             return;
         }
@@ -644,7 +647,7 @@ final class Session {
             }
             queue.poll();
             queuedBytes -= queuedSize(d);
-            broker.stats.storedMessages.decrementAndGet();
+            broker.counters().storedMessages.decrementAndGet();
             if (d.message().isExpired(now)) {
                 continue;
             }
@@ -670,7 +673,7 @@ final class Session {
      * take now, the rest when the socket becomes writable again or acknowledgements come. A new SUBSCRIBE to the
      * same filter replaces what is still pending for it. Runs on {@link #loop}.
      */
-    void sendRetained(Subscription sub, java.util.List<Message> matched) {
+    public void sendRetained(Subscription sub, java.util.List<Message> matched) {
         dropRetained(sub.filter());
         if (matched.isEmpty() || ended) {
             return;
@@ -683,7 +686,7 @@ final class Session {
     }
 
     /** Forgets the retained messages still to be sent for a filter (UNSUBSCRIBE). Runs on {@link #loop}. */
-    void dropRetained(String filter) {
+    public void dropRetained(String filter) {
         if (retainedPending != null) {
             retainedPending.removeIf(c -> c.filter.equals(filter));
             if (retainedPending.isEmpty()) {
@@ -693,7 +696,7 @@ final class Session {
     }
 
     /** Retained messages still to be sent after SUBSCRIBEs. Runs on {@link #loop}. */
-    int retainedPending() {
+    public int retainedPending() {
         int n = 0;
         if (retainedPending != null) {
             for (RetainedCursor c : retainedPending) {
@@ -710,13 +713,13 @@ final class Session {
      * older one must not follow it. Pending deliveries stay with a session that is offline and continue when it
      * resumes. Runs on {@link #loop}: on SUBSCRIBE, on writability changes, on acknowledgements.
      */
-    void pumpRetained() {
-        MqttConnection conn = connection;
+    public void pumpRetained() {
+        ClientChannel conn = connection;
         if (retainedPending == null || conn == null) {
             return;
         }
         io.netty.channel.Channel ch = conn.channel();
-        io.brokkr.api.storage.RetainedStore store = broker.retainedStores.current();
+        io.brokkr.api.storage.RetainedStore store = broker.retainedStore();
         long now = System.currentTimeMillis();
         boolean raw = conn.rawRetainedQos0();
         boolean wrote = false;
@@ -735,7 +738,7 @@ final class Session {
                         continue;
                     }
                     if (m.isExpired(now)) {
-                        broker.retainedStores.remove(m.topic());
+                        broker.removeRetained(m.topic());
                         continue;
                     }
                     if (qos == 0 && raw) {
@@ -764,9 +767,9 @@ final class Session {
      * session is congested it writes nothing new, so the buffer shrinks only as the client reads. The sample is
      * updated by whichever thread asks; a race between two of them can only miss or repeat one sample.
      */
-    boolean stalled() {
+    public boolean stalled() {
         long now = System.nanoTime();
-        MqttConnection c = connection;
+        ClientChannel c = connection;
         if (c != null) {
             long pending = c.pendingWriteBytes();
             if (pending < lastPendingBytes) {
@@ -780,7 +783,7 @@ final class Session {
     /** The connection's outbound buffer at the last {@link #stalled()} sample. */
     private volatile long lastPendingBytes;
 
-    void onPubAck(int packetId) {
+    public void onPubAck(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBLISH_SENT) {
             lastProgressNanos = System.nanoTime();
@@ -791,9 +794,9 @@ final class Session {
         }
     }
 
-    void onPubRec(int packetId, int reasonCode) {
+    public void onPubRec(int packetId, int reasonCode) {
         Inflight f = inflight.get(packetId);
-        MqttConnection conn = connection;
+        ClientChannel conn = connection;
         if (f == null) {
             if (conn != null) {
                 conn.writePubRel(packetId, 0x92); // packet identifier not found
@@ -815,7 +818,7 @@ final class Session {
         }
     }
 
-    void onPubComp(int packetId) {
+    public void onPubComp(int packetId) {
         Inflight f = inflight.get(packetId);
         if (f != null && f.state == OutState.PUBREL_SENT) {
             lastProgressNanos = System.nanoTime();
@@ -825,7 +828,7 @@ final class Session {
     }
 
     /** Coalesces flushes: many writes in one loop iteration share one flush. */
-    void scheduleFlush() {
+    public void scheduleFlush() {
         if (!flushScheduled && connection != null) {
             flushScheduled = true;
             loop.execute(this::flush);
@@ -834,7 +837,7 @@ final class Session {
 
     private void flush() {
         flushScheduled = false;
-        MqttConnection conn = connection;
+        ClientChannel conn = connection;
         if (conn != null) {
             conn.flush();
         }
@@ -854,13 +857,13 @@ final class Session {
         }
     }
 
-    void updateInfo() {
+    public void updateInfo() {
         info = new SessionInfo(clientId, connection != null, protocolVersion, expiryInterval, subscriptions.size(),
                 inflight.size(), queuedCount(), disconnectedAt);
     }
 
     /** Removes expired messages from the offline queue (run periodically by the housekeeping of {@link #loop}). */
-    void purgeExpired(long now) {
+    public void purgeExpired(long now) {
         Iterator<Delivery> it = queue.iterator();
         boolean removed = false;
         while (it.hasNext()) {
@@ -869,7 +872,7 @@ final class Session {
                 it.remove();
                 removed = true;
                 queuedBytes -= queuedSize(d);
-                broker.stats.storedMessages.decrementAndGet();
+                broker.counters().storedMessages.decrementAndGet();
             }
         }
         if (removed) {

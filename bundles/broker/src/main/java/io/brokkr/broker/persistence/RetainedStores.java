@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.persistence;
 
 import io.brokkr.api.Message;
 import io.brokkr.api.storage.RetainedStore;
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * writes already under way) and to replay the journal and switch. The bulk copy runs without the lock. Reads use
  * {@link #current()} without locking.
  */
-final class RetainedStores {
+public final class RetainedStores {
 
     private static final Logger LOG = LoggerFactory.getLogger(RetainedStores.class);
 
@@ -68,19 +68,19 @@ final class RetainedStores {
      */
     private final Object[] stripes = new Object[64];
 
-    RetainedStores() {
+    public RetainedStores() {
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new Object();
         }
     }
 
     /** The store to read from. */
-    RetainedStore current() {
+    public RetainedStore current() {
         return current;
     }
 
     /** Stores a retained message. Any thread. */
-    void put(Message m) {
+    public void put(Message m) {
         String topic = m.topic();
         if (!topic.isEmpty() && topic.charAt(0) == '$') {
             int slash = topic.indexOf('/');
@@ -90,7 +90,7 @@ final class RetainedStores {
     }
 
     /** Deletes the retained message on a topic. Any thread. */
-    void remove(String topic) {
+    public void remove(String topic) {
         write(null, topic);
     }
 
@@ -138,7 +138,7 @@ final class RetainedStores {
      * Makes {@code store} (null: the in-memory default) the current store, see the class comment. Called from the
      * thread that binds or unbinds the store service; one swap at a time.
      */
-    synchronized void swap(RetainedStore store) {
+    public synchronized void swap(RetainedStore store) {
         RetainedStore next = store == null ? memory : store;
         RetainedStore prev = current;
         if (prev == next) {

@@ -1,4 +1,4 @@
-package io.brokkr.broker;
+package io.brokkr.broker.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,0 +1,32 @@
+package io.brokkr.broker.config;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/** Broker counters (lock-free). */
+public final class Stats {
+    public final LongAdder messagesReceived = new LongAdder();   // all MQTT packets received
+    public final LongAdder messagesSent = new LongAdder();       // all MQTT packets sent
+    public final LongAdder publishReceived = new LongAdder();
+    public final LongAdder publishSent = new LongAdder();
+    public final LongAdder publishDropped = new LongAdder();
+    public final LongAdder bytesReceived = new LongAdder();
+    public final LongAdder bytesSent = new LongAdder();
+    public final AtomicInteger connected = new AtomicInteger();
+    public final AtomicLong maximumConnected = new AtomicLong();
+    public final AtomicLong storedMessages = new AtomicLong();   // messages queued in sessions
+    /** Connections moved to the event loop of the session they resumed (see Broker.connect). */
+    public final LongAdder connectionsMoved = new LongAdder();
+    /** Times a publishing connection was paused by back-pressure. */
+    public final LongAdder publishersPaused = new LongAdder();
+
+    public void clientConnected() {
+        int now = connected.incrementAndGet();
+        maximumConnected.accumulateAndGet(now, Math::max);
+    }
+
+    public void clientDisconnected() {
+        connected.decrementAndGet();
+    }
+}

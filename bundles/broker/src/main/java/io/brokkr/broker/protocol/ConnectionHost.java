@@ -1,0 +1,60 @@
+package io.brokkr.broker.protocol;
+
+import io.brokkr.api.ConnectionContext;
+import io.brokkr.api.Message;
+import io.brokkr.api.auth.AuthenticationRequest;
+import io.brokkr.api.auth.AuthenticationResult;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.Stats;
+import io.brokkr.broker.routing.RouteResult;
+import io.brokkr.broker.session.Session;
+import io.brokkr.broker.topic.Subscription;
+import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What a {@link MqttConnection} calls on the engine (implemented by the broker), so that the protocol package
+ * depends on nothing above it.
+ */
+public interface ConnectionHost {
+
+    /** What a SUBSCRIBE came to: the SUBACK codes, the granted subscriptions and which of them are new. */
+    record SubscribeResult(List<Integer> codes, Subscription[] granted, boolean[] isNew) {
+    }
+
+    BrokerConfig config();
+
+    /** The broker's counters. */
+    Stats counters();
+
+    /** Runs the authenticator chain; completes on any thread. */
+    CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req);
+
+    /** Asks the authorizer chain whether {@code client} may publish there. */
+    boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain);
+
+    /** Completes a CONNECT after authentication. Runs on the connection's loop. */
+    void connect(MqttConnection conn, MqttConnection.ConnectParams p);
+
+    /** Runs on the session loop: an attached connection closed. */
+    void detach(Session s, MqttConnection conn, boolean sendWill, ConnectionContext ctx, boolean graceful);
+
+    /** Routes a message published by {@code from}; the result completes when every target took it or refused it. */
+    RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from);
+
+    /** A message was written to a subscriber (for the interceptors). */
+    void delivered(ConnectionContext subscriber, Message m);
+
+    /** Runs on the session loop. */
+    SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId);
+
+    /** Runs on the session loop, after SUBACK: sends retained messages per Retain Handling. */
+    void sendRetainedAfterSubscribe(Session s, SubscribeResult r);
+
+    /** Runs on the session loop. */
+    boolean unsubscribe(Session s, String full);
+
+    /** The session of a client id, or null. */
+    Session session(String clientId);
+}

@@ -1,0 +1,94 @@
+package io.brokkr.broker;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.library.Architectures.LayeredArchitecture;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The one-way package layout of the engine (README "Inside the engine", issue 5 section 2): every package may
+ * depend only on the packages listed for it, so that imports run downwards and state has one owner. Every class
+ * of the bundle is in one of these packages (none in {@code io.brokkr.broker} itself).
+ */
+class ArchitectureTest {
+
+    private static final String ROOT = "io.brokkr.broker";
+
+    /** Layer -> the layers it may depend on (top to bottom). A layer may always use its own package. */
+    static final Map<String, List<String>> ALLOWED = new LinkedHashMap<>();
+
+    static {
+        ALLOWED.put("osgi", List.of("engine", "transport", "protocol", "routing", "session", "config", "persistence",
+                "topic"));
+        ALLOWED.put("engine", List.of("transport", "protocol", "routing", "session", "config", "persistence", "topic"));
+        ALLOWED.put("transport", List.of("config", "topic"));
+        // sideways, not up: a connection reads its listener's live config and the attributes ConnectSniffer and
+        // PacketInspector set on the channel; transport never names protocol (it gets its handlers from ListenerHost)
+        ALLOWED.put("protocol", List.of("transport", "routing", "session", "config", "topic"));
+        ALLOWED.put("routing", List.of("session", "config", "topic"));
+        ALLOWED.put("session", List.of("config", "topic"));
+        ALLOWED.put("persistence", List.of("config", "topic"));
+        ALLOWED.put("config", List.of("topic"));
+        ALLOWED.put("topic", List.of());
+    }
+
+    /** Layers that must not see the MQTT codec's packet classes (only protocol and raw-byte transport may). */
+    static final List<String> NO_MQTT_CODEC = List.of("routing", "session", "persistence", "config", "topic");
+
+    /** The transport classes that see raw MQTT bytes (they may use the codec's version constants). */
+    static final List<String> RAW_BYTES = List.of("ConnectSniffer", "PacketInspector");
+
+    static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages(ROOT);
+    }
+
+    static String packageOf(String layer) {
+        return ROOT + "." + layer + "..";
+    }
+
+    @Test
+    void importsRunOneWay() {
+        LayeredArchitecture layers = layeredArchitecture().consideringOnlyDependenciesInLayers();
+        for (String layer : ALLOWED.keySet()) {
+            layers = layers.layer(layer).definedBy(packageOf(layer));
+        }
+        for (Map.Entry<String, List<String>> e : ALLOWED.entrySet()) {
+            layers = e.getValue().isEmpty()
+                    ? layers.whereLayer(e.getKey()).mayNotAccessAnyLayer()
+                    : layers.whereLayer(e.getKey()).mayOnlyAccessLayers(e.getValue().toArray(String[]::new));
+        }
+        layers.check(classes);
+    }
+
+    @Test
+    void everyClassIsInALayer() {
+        noClasses().should().resideOutsideOfPackages(ALLOWED.keySet().stream().map(ArchitectureTest::packageOf)
+                        .toArray(String[]::new))
+                .check(classes);
+    }
+
+    @Test
+    void onlyProtocolAndTransportSeeMqttPackets() {
+        noClasses().that().resideInAnyPackage(NO_MQTT_CODEC.stream().map(ArchitectureTest::packageOf)
+                        .toArray(String[]::new))
+                .should().dependOnClassesThat().resideInAPackage("io.netty.handler.codec.mqtt..")
+                .check(classes);
+        noClasses().that().resideInAPackage(packageOf("transport"))
+                .and().doNotHaveSimpleName(RAW_BYTES.get(0)).and().doNotHaveSimpleName(RAW_BYTES.get(1))
+                .should().dependOnClassesThat().resideInAPackage("io.netty.handler.codec.mqtt..")
+                .check(classes);
+    }
+}
