@@ -109,4 +109,57 @@ public class ExtensionsIT extends BrokerTestSupport {
             configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, "itest-ext", "?").delete();
         }
     }
+
+    /**
+     * Authorizers are asked in descending service.ranking order through the real DS component, and a ranking
+     * changed at runtime (service properties modified) re-orders them without re-registering anything.
+     */
+    @Test
+    public void authorizersAreAskedByServiceRankingAlsoAfterItChanges() throws Exception {
+        Authorizer deny = new Authorizer() {
+            @Override
+            public Decision authorizePublish(ConnectionContext ctx, String topic, int qos, boolean retain) {
+                return topic.startsWith("itest/rank/") ? Decision.DENY : Decision.NEXT;
+            }
+        };
+        Authorizer allow = new Authorizer() {
+            @Override
+            public Decision authorizePublish(ConnectionContext ctx, String topic, int qos, boolean retain) {
+                return topic.startsWith("itest/rank/") ? Decision.ALLOW : Decision.NEXT;
+            }
+        };
+        Hashtable<String, Object> high = new Hashtable<>();
+        high.put(org.osgi.framework.Constants.SERVICE_RANKING, 10);
+        Hashtable<String, Object> low = new Hashtable<>();
+        low.put(org.osgi.framework.Constants.SERVICE_RANKING, 5);
+        ServiceRegistration<Authorizer> denyReg = bundleContext.registerService(Authorizer.class, deny, high);
+        ServiceRegistration<Authorizer> allowReg = bundleContext.registerService(Authorizer.class, allow, low);
+        int port = openListener("itest-rank");
+        MqttClient sub = client("rank-it-sub", port);
+        MqttClient pub = client("rank-it-pub", port);
+        try {
+            sub.connect(options());
+            BlockingQueue<String> got = new LinkedBlockingQueue<>();
+            sub.subscribe("itest/rank/#", 1, (t, m) -> got.add(new String(m.getPayload(), StandardCharsets.UTF_8)));
+            pub.connect(options());
+            // 3.1.1: a denied publish is acknowledged and dropped; Paho returns once it has the PUBACK
+            pub.publish("itest/rank/a", "denied".getBytes(StandardCharsets.UTF_8), 1, false);
+            Hashtable<String, Object> top = new Hashtable<>();
+            top.put(org.osgi.framework.Constants.SERVICE_RANKING, 20);
+            allowReg.setProperties(top);
+            String first = null;
+            for (int i = 0; i < 50 && first == null; i++) {
+                pub.publish("itest/rank/b", ("allowed-" + i).getBytes(StandardCharsets.UTF_8), 1, false);
+                first = got.poll(200, TimeUnit.MILLISECONDS);
+            }
+            assertEquals("the higher ranked DENY decided first; the ALLOW ranked above it decides now",
+                    "allowed-", first == null ? null : first.replaceAll("[0-9]+$", ""));
+        } finally {
+            closeQuietly(pub);
+            closeQuietly(sub);
+            denyReg.unregister();
+            allowReg.unregister();
+            configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, "itest-rank", "?").delete();
+        }
+    }
 }

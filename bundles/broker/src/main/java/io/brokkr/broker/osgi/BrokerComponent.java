@@ -112,6 +112,13 @@ public class BrokerComponent implements BrokerService {
         apply();
     }
 
+    /** A changed service.ranking re-orders the chain at runtime (DS calls this for modified service properties). */
+    void updatedAuthenticator(Authenticator a, Map<String, Object> props) {
+        authenticators.remove(props);
+        authenticators.add(a, props);
+        apply();
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindAuthorizer(Authorizer a, Map<String, Object> props) {
@@ -121,6 +128,13 @@ public class BrokerComponent implements BrokerService {
 
     void unbindAuthorizer(Authorizer a, Map<String, Object> props) {
         authorizers.remove(props);
+        apply();
+    }
+
+    /** A changed service.ranking re-orders the chain at runtime (DS calls this for modified service properties). */
+    void updatedAuthorizer(Authorizer a, Map<String, Object> props) {
+        authorizers.remove(props);
+        authorizers.add(a, props);
         apply();
     }
 
@@ -136,6 +150,13 @@ public class BrokerComponent implements BrokerService {
         apply();
     }
 
+    /** A changed service.ranking re-orders the chain at runtime (DS calls this for modified service properties). */
+    void updatedInterceptor(MessageInterceptor i, Map<String, Object> props) {
+        interceptors.remove(props);
+        interceptors.add(i, props);
+        apply();
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindRetainedStore(RetainedStore s, Map<String, Object> props) {
@@ -145,6 +166,13 @@ public class BrokerComponent implements BrokerService {
 
     void unbindRetainedStore(RetainedStore s, Map<String, Object> props) {
         retainedStores.remove(props);
+        apply();
+    }
+
+    /** A changed service.ranking re-orders the chain at runtime (DS calls this for modified service properties). */
+    void updatedRetainedStore(RetainedStore s, Map<String, Object> props) {
+        retainedStores.remove(props);
+        retainedStores.add(s, props);
         apply();
     }
 
