@@ -434,13 +434,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         LOG.debug("Client {} connected from {} ({}), session present {}", id, conn.remote(),
                 conn.protocolVersion().label(), present);
         ConnectionContext ctx = conn.context();
-        for (MessageInterceptor i : interceptors) {
-            try {
-                i.onConnect(ctx);
-            } catch (RuntimeException e) {
-                LOG.warn("Interceptor {} failed in onConnect: {}", i, e.toString(), e);
-            }
-        }
+        notifyInterceptors("onConnect", i -> i.onConnect(ctx));
     }
 
     /**
@@ -461,11 +455,19 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         if (ctx == null) {
             return;
         }
+        notifyInterceptors("onDisconnect", i -> i.onDisconnect(ctx, graceful));
+    }
+
+    /**
+     * Calls every interceptor in ranking order for an event it cannot change; an exception is logged with the
+     * interceptor and the event, and the next one is called.
+     */
+    private void notifyInterceptors(String event, java.util.function.Consumer<MessageInterceptor> call) {
         for (MessageInterceptor i : interceptors) {
             try {
-                i.onDisconnect(ctx, graceful);
+                call.accept(i);
             } catch (RuntimeException e) {
-                LOG.warn("Interceptor {} failed in onDisconnect: {}", i, e.toString(), e);
+                LOG.warn("Interceptor {} failed in {}: {}", i, event, e.toString(), e);
             }
         }
     }
@@ -589,12 +591,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             granted[i] = sub;
             isNew[i] = prev == null;
             codes.add(qos);
-            for (MessageInterceptor ic : interceptors) {
-                try {
-                    ic.onSubscribe(conn.context(), sub.info(s.clientId));
-                } catch (RuntimeException e) {
-                    LOG.warn("Interceptor {} failed in onSubscribe: {}", ic, e.toString(), e);
-                }
+            if (!interceptors.isEmpty()) {
+                SubscriptionInfo info = sub.info(s.clientId);
+                notifyInterceptors("onSubscribe", ic -> ic.onSubscribe(conn.context(), info));
             }
         }
         s.updateInfo();
@@ -942,16 +941,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
 
     @Override
     public void delivered(ConnectionContext subscriber, Message m) {
-        List<MessageInterceptor> list = interceptors;
-        if (list.isEmpty()) {
-            return;
-        }
-        for (MessageInterceptor i : list) {
-            try {
-                i.onMessageDelivered(subscriber, m);
-            } catch (RuntimeException e) {
-                LOG.warn("Interceptor {} failed in onMessageDelivered: {}", i, e.toString(), e);
-            }
+        if (!interceptors.isEmpty()) { // no lambda on the hot path without interceptors
+            notifyInterceptors("onMessageDelivered", i -> i.onMessageDelivered(subscriber, m));
         }
     }
 

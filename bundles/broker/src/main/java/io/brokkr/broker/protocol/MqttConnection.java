@@ -1278,7 +1278,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         String topic = m.topic();
         int topicBytes = io.netty.buffer.ByteBufUtil.utf8Bytes(topic);
         int remaining = 2 + topicBytes + m.payload().length;
-        int size = 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining;
+        int size = 1 + Codec.varIntSize(remaining) + remaining;
         ByteBuf b = retainedBatch;
         if (b != null && b.writableBytes() < size) {
             endRetainedBatch();
@@ -1289,15 +1289,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             retainedBatch = b;
         }
         b.writeByte(0x31); // PUBLISH, QoS 0, RETAIN
-        for (int x = remaining; ; ) {
-            int digit = x & 0x7F;
-            x >>>= 7;
-            if (x == 0) {
-                b.writeByte(digit);
-                break;
-            }
-            b.writeByte(digit | 0x80);
-        }
+        PublishEncoder.writeVarInt(b, remaining);
         b.writeShort(topicBytes);
         io.netty.buffer.ByteBufUtil.reserveAndWriteUtf8(b, topic, topicBytes);
         b.writeBytes(m.payload());

@@ -60,15 +60,7 @@ public final class PublishEncoder extends ChannelOutboundHandlerAdapter {
         int remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.readableBytes();
         ByteBuf b = alloc.ioBuffer(1 + Codec.varIntSize(remaining) + remaining);
         b.writeByte(0x30 | (h.isDup() ? 0x08 : 0) | qos << 1 | (h.isRetain() ? 0x01 : 0));
-        for (int x = remaining; ; ) {
-            int digit = x & 0x7F;
-            x >>>= 7;
-            if (x == 0) {
-                b.writeByte(digit);
-                break;
-            }
-            b.writeByte(digit | 0x80);
-        }
+        writeVarInt(b, remaining);
         b.writeShort(topicBytes);
         ByteBufUtil.reserveAndWriteUtf8(b, topic, topicBytes);
         if (qos > 0) {
@@ -79,5 +71,18 @@ public final class PublishEncoder extends ChannelOutboundHandlerAdapter {
         }
         b.writeBytes(payload, payload.readerIndex(), payload.readableBytes());
         return b;
+    }
+
+    /** An MQTT Variable Byte Integer (Remaining Length). */
+    static void writeVarInt(ByteBuf b, int value) {
+        for (int x = value; ; ) {
+            int digit = x & 0x7F;
+            x >>>= 7;
+            if (x == 0) {
+                b.writeByte(digit);
+                return;
+            }
+            b.writeByte(digit | 0x80);
+        }
     }
 }
