@@ -1342,7 +1342,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             channel.close(); // closed or closing already: at most one DISCONNECT
             return;
         }
-        boolean sendDisconnect = isV5() && state != State.NEW && channel.isActive();
+        boolean wasNew = state == State.NEW;
+        boolean sendDisconnect = isV5() && !wasNew && channel.isActive();
         state = State.CLOSED; // packets still in flight from the client are not processed any more
         if (sendDisconnect) {
             MqttProperties props = MqttProperties.NO_PROPERTIES;
@@ -1354,11 +1355,29 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                     new MqttFixedHeader(MqttMessageType.DISCONNECT, false, MqttQoS.AT_MOST_ONCE, false, 0),
                     new MqttReasonCodeAndPropertiesVariableHeader((byte) reasonCode, props));
             broker.counters().messagesSent.increment();
-            channel.writeAndFlush(d).addListener(ChannelFutureListener.CLOSE);
+            closeAfterFlush(channel.writeAndFlush(d));
+        } else if (!wasNew) {
+            // what was written just before (a CONNACK, an acknowledgement) still reaches the client: a 3.x client
+            // taken over right after its CONNECT gets its CONNACK, then the close
+            closeAfterFlush(channel.writeAndFlush(Unpooled.EMPTY_BUFFER));
         } else {
             channel.close();
         }
     }
+
+    /**
+     * Closes the channel once {@code last} (and so everything written before it) is flushed, or after
+     * {@link #CLOSE_FLUSH_MILLIS} if a client that reads nothing keeps the flush from completing.
+     */
+    private void closeAfterFlush(ChannelFuture last) {
+        last.addListener(ChannelFutureListener.CLOSE);
+        channel.eventLoop().schedule(() -> {
+            channel.close();
+        }, CLOSE_FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Longest a disconnect waits for pending writes to be flushed before it closes the connection anyway. */
+    static final long CLOSE_FLUSH_MILLIS = 1_000;
 
     /**
      * The broker or this connection's listener shuts down: an MQTT 5 client that has its CONNACK gets DISCONNECT
