@@ -806,7 +806,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                     s.pendingDeliveries.incrementAndGet();
                 }
             }
-            RouteResult result = otherLoops == 0 ? null : new RouteResult(all.size(), otherLoops + 1, true);
+            RouteResult result = otherLoops == 0 ? null : RouteResult.pending(all.size(), otherLoops + 1);
             for (int i = 0; i < loops.length; i++) {
                 if (perLoop[i] != null) {
                     List<Delivery> ds = perLoop[i];
@@ -840,7 +840,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             if (here) {
                 return RouteResult.done(1, s.deliver(d) ? 1 : 0);
             }
-            RouteResult result = new RouteResult(1, 1, true);
+            RouteResult result = RouteResult.pending(1, 1);
             s.pendingDeliveries.incrementAndGet();
             handOff(s.loop, List.of(d), List.of(s), result);
             return result;
@@ -977,24 +977,21 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
 
     @Override
     public boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain) {
-        for (Authorizer a : authorizers) {
-            try {
-                Authorizer.Decision d = a.authorizePublish(client, topic, qos, retain);
-                if (d != null && d != Authorizer.Decision.NEXT) {
-                    return d == Authorizer.Decision.ALLOW;
-                }
-            } catch (RuntimeException e) {
-                LOG.warn("Authorizer {} failed: {}; denying", a, e.toString(), e);
-                return false;
-            }
-        }
-        return true;
+        return authorizers.isEmpty() || authorize(a -> a.authorizePublish(client, topic, qos, retain));
     }
 
     boolean authorizeSubscribe(ConnectionContext client, String filter, int qos) {
+        return authorizers.isEmpty() || authorize(a -> a.authorizeSubscribe(client, filter, qos));
+    }
+
+    /**
+     * Asks the authorizers in ranking order; the first decision other than NEXT wins, none allows. An authorizer
+     * that throws denies.
+     */
+    private boolean authorize(java.util.function.Function<Authorizer, Authorizer.Decision> ask) {
         for (Authorizer a : authorizers) {
             try {
-                Authorizer.Decision d = a.authorizeSubscribe(client, filter, qos);
+                Authorizer.Decision d = ask.apply(a);
                 if (d != null && d != Authorizer.Decision.NEXT) {
                     return d == Authorizer.Decision.ALLOW;
                 }

@@ -18,9 +18,7 @@ public final class RouteResult {
     public static final int RC_QUOTA_EXCEEDED = 0x97;
 
     /** Routed to no session. */
-    public static final RouteResult NO_TARGETS = new RouteResult(0, 0);
-    /** Taken by every target (used where the count does not matter: QoS 0, broker-internal messages). */
-    public static final RouteResult TAKEN = new RouteResult(1, 1);
+    public static final RouteResult NO_TARGETS = new RouteResult(0, 0, 0);
 
     private static final Runnable FIRED = () -> { };
     private static final VarHandle LISTENER;
@@ -46,24 +44,22 @@ public final class RouteResult {
     private volatile int parts;
     private volatile Runnable listener;
 
-    /** A result complete at once. */
-    private RouteResult(int targets, int taken) {
+    private RouteResult(int targets, int taken, int parts) {
         this.targets = targets;
         this.taken = taken;
-        this.parts = 0;
+        this.parts = parts;
     }
 
     /** A result whose {@code parts} parts report through {@link #part(int)}. */
-    public RouteResult(int targets, int parts, boolean pending) {
-        this.targets = targets;
-        this.parts = parts;
+    public static RouteResult pending(int targets, int parts) {
+        return new RouteResult(targets, 0, parts);
     }
 
     public static RouteResult done(int targets, int taken) {
         if (targets == 0) {
             return NO_TARGETS;
         }
-        return new RouteResult(targets, taken);
+        return new RouteResult(targets, taken, 0);
     }
 
     /** Number of sessions the message was routed to. */
