@@ -250,12 +250,10 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
         return f;
     }
 
-    /** Starts publishing to {@code topicName} as fast as the connection (and for QoS 1/2 the window) allows. */
-    void startPublishing(String topicName, int publisherIndex, int pubQos, int payloadSize, int inflightWindow) {
-        startPublishing(topicName, publisherIndex, pubQos, payloadSize, inflightWindow, 0);
-    }
-
-    /** As above, at most {@code ratePerSecond} messages per second (0: no limit). */
+    /**
+     * Starts publishing to {@code topicName} as fast as the connection (and for QoS 1/2 the window) allows, at most
+     * {@code ratePerSecond} messages per second (0: no limit).
+     */
     void startPublishing(String topicName, int publisherIndex, int pubQos, int payloadSize, int inflightWindow,
                          double ratePerSecond) {
         channel.eventLoop().execute(() -> {

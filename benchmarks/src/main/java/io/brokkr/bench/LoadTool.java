@@ -309,14 +309,7 @@ public final class LoadTool {
         int qos = Math.max(0, o.qos);
         BenchClient sub = connect("sub", 0);
         sub.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
-        List<BenchClient> pubs = new ArrayList<>();
-        for (int i = 0; i < o.clients; i++) {
-            pubs.add(connect("pub", i));
-        }
-        perPublisher(pubs);
-        for (int i = 0; i < pubs.size(); i++) {
-            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window, o.rate / o.clients);
-        }
+        List<BenchClient> pubs = startPublishers(qos, o.rate / o.clients);
         List<BenchClient> subs = List.of(sub);
         Measure m = measure(pubs, subs);
         Delivery d = delivery(pubs, subs);
@@ -384,20 +377,29 @@ public final class LoadTool {
     }
 
     /**
-     * N publishers at full speed with a window of inflight QoS 1/2 messages, one subscriber on a wildcard with the
-     * same QoS. Every acknowledged message (PUBACK, or PUBREC for QoS 2) must reach the subscriber.
+     * Connects {@link Options#clients} publishers, each publishing on {@code bench/<run>/<i>} with the scenario's QoS,
+     * payload and window, at most {@code ratePerPublisher} msgs/s (0 = full speed).
      */
-    private String qos(int qos) throws Exception {
-        BenchClient sub = connect("sub", 0).trackSeen(o.clients);
-        sub.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
+    private List<BenchClient> startPublishers(int qos, double ratePerPublisher) throws Exception {
         List<BenchClient> pubs = new ArrayList<>();
         for (int i = 0; i < o.clients; i++) {
             pubs.add(connect("pub", i));
         }
         perPublisher(pubs);
         for (int i = 0; i < pubs.size(); i++) {
-            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window);
+            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window, ratePerPublisher);
         }
+        return pubs;
+    }
+
+    /**
+     * N publishers at full speed with a window of inflight QoS 1/2 messages, one subscriber on a wildcard with the
+     * same QoS. Every acknowledged message (PUBACK, or PUBREC for QoS 2) must reach the subscriber.
+     */
+    private String qos(int qos) throws Exception {
+        BenchClient sub = connect("sub", 0).trackSeen(o.clients);
+        sub.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
+        List<BenchClient> pubs = startPublishers(qos, 0);
         List<BenchClient> subs = List.of(sub);
         Measure m = measure(pubs, subs);
         AckedLoss l = ackedLoss(pubs, sub);
@@ -626,14 +628,7 @@ public final class LoadTool {
             s.startSlow(o.slowRate);
             slow.add(s);
         }
-        List<BenchClient> pubs = new ArrayList<>();
-        for (int i = 0; i < o.clients; i++) {
-            pubs.add(connect("pub", i));
-        }
-        perPublisher(pubs);
-        for (int i = 0; i < pubs.size(); i++) {
-            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window);
-        }
+        List<BenchClient> pubs = startPublishers(qos, 0);
         List<BenchClient> subs = List.of(fast);
         Measure m = measure(pubs, subs);
         AckedLoss l = ackedLoss(pubs, fast);
@@ -677,14 +672,7 @@ public final class LoadTool {
             subs[i] = s.connected.get(15, TimeUnit.SECONDS);
             s.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
         }
-        List<BenchClient> pubs = new ArrayList<>();
-        for (int i = 0; i < o.clients; i++) {
-            pubs.add(connect("pub", i));
-        }
-        perPublisher(pubs);
-        for (int i = 0; i < pubs.size(); i++) {
-            pubs.get(i).startPublishing("bench/" + run + "/" + i, i, qos, o.payload, o.window);
-        }
+        List<BenchClient> pubs = startPublishers(qos, 0);
         int reconnects = 0;
         int sessionLost = 0;
         long every = (long) (o.reconnectEvery * 1e9);
