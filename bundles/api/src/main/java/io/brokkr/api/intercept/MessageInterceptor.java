@@ -24,6 +24,10 @@ public interface MessageInterceptor {
     default void onSubscribe(ConnectionContext context, SubscriptionInfo subscription) {
     }
 
+    /** A subscription was removed by UNSUBSCRIBE. */
+    default void onUnsubscribe(ConnectionContext context, String topicFilter) {
+    }
+
     /**
      * A PUBLISH was received and authorized, before routing. Return the message (possibly modified, e.g. a new
      * payload or topic) to route it, or null to drop it silently (the publisher still gets its acknowledgement).

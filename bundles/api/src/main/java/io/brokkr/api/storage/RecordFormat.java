@@ -1,0 +1,237 @@
+package io.brokkr.api.storage;
+
+import io.brokkr.api.Message;
+import io.brokkr.api.MessageProperties;
+import io.brokkr.api.UserProperty;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns a {@link SinkRecord} into the fields a connector writes, the same way for every store, as configured by a
+ * sink's {@value MessageSink#FORMAT} and {@value MessageSink#FIELDS} keys.
+ *
+ * <p>Fields, in this order: {@code id} (the record id), {@code sender} (publisher client id), {@code user}
+ * (publisher user name), {@code topic}, {@code payload}, {@code qos}, {@code retain}, {@code properties} (MQTT 5:
+ * {@code payloadFormatIndicator}, {@code messageExpiryInterval}, {@code contentType}, {@code responseTopic},
+ * {@code correlationData} in base64, {@code userProperties} as a list of {@code {name, value}}; only those present),
+ * {@code time} (epoch milliseconds at which the broker received the message) and {@code datetime} (the same as
+ * ISO-8601 UTC, {@code 2026-11-29T23:59:01.123Z}). Absent values (no user, no properties) are left out.
+ *
+ * <p>Payload: {@code text} writes it as a UTF-8 string; {@code json} writes the parsed JSON value (object, array,
+ * string, number, boolean) so that a store can index its fields; {@code base64} writes base64. A payload that is not
+ * valid in the chosen form (bytes that are not UTF-8, text that is not JSON) falls back to text, then base64, and the
+ * record gets a {@code payloadEncoding} field ({@code text} or {@code base64}) saying what was written.
+ */
+public final class RecordFormat {
+
+    /** The fields a record can have, in output order. */
+    public enum Field {
+        ID, SENDER, USER, TOPIC, PAYLOAD, QOS, RETAIN, PROPERTIES, TIME, DATETIME;
+
+        public String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** How the payload is written. */
+    public enum Payload { TEXT, JSON, BASE64 }
+
+    public static final RecordFormat DEFAULT = new RecordFormat(Payload.TEXT, EnumSet.allOf(Field.class));
+
+    private final Payload payload;
+    private final Set<Field> fields;
+
+    public RecordFormat(Payload payload, Set<Field> fields) {
+        this.payload = payload;
+        this.fields = fields.isEmpty() ? EnumSet.noneOf(Field.class) : EnumSet.copyOf(fields);
+    }
+
+    /**
+     * Reads {@value MessageSink#FORMAT} and {@value MessageSink#FIELDS} from a configuration.
+     *
+     * @throws IllegalArgumentException with a message naming the bad value
+     */
+    public static RecordFormat from(Map<String, ?> config) {
+        Object f = config.get(MessageSink.FORMAT);
+        Payload p = Payload.TEXT;
+        if (f != null && !f.toString().isBlank()) {
+            try {
+                p = Payload.valueOf(f.toString().trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("format must be text, json or base64, was '" + f + "'");
+            }
+        }
+        Object fl = config.get(MessageSink.FIELDS);
+        Set<Field> set = EnumSet.allOf(Field.class);
+        if (fl != null && !fl.toString().isBlank()) {
+            set = EnumSet.noneOf(Field.class);
+            for (String name : split(fl)) {
+                try {
+                    set.add(Field.valueOf(name.toUpperCase(Locale.ROOT)));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("fields: unknown field '" + name + "' (known: "
+                            + Arrays.stream(Field.values()).map(Field::key).toList() + ")");
+                }
+            }
+        }
+        return new RecordFormat(p, set);
+    }
+
+    /** Splits a String, String[] or Collection configuration value at commas, trimmed, without empty parts. */
+    public static List<String> split(Object value) {
+        List<String> out = new ArrayList<>();
+        if (value == null) {
+            return out;
+        }
+        Collection<?> parts = value instanceof Object[] a ? Arrays.asList(a)
+                : value instanceof Collection<?> c ? c : List.of(value);
+        for (Object part : parts) {
+            for (String s : String.valueOf(part).split(",")) {
+                if (!s.isBlank()) {
+                    out.add(s.trim());
+                }
+            }
+        }
+        return out;
+    }
+
+    public Payload payload() {
+        return payload;
+    }
+
+    public boolean has(Field field) {
+        return fields.contains(field);
+    }
+
+    /**
+     * The record's fields as an ordered map of Strings, Longs, Integers, Booleans, Doubles, Lists and Maps (the shape
+     * a document store or {@link #toJson(Object)} takes).
+     */
+    public Map<String, Object> toMap(SinkRecord record) {
+        Message m = record.message();
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (has(Field.ID)) {
+            out.put("id", record.id());
+        }
+        if (has(Field.SENDER) && m.publisherId() != null) {
+            out.put("sender", m.publisherId());
+        }
+        if (has(Field.USER) && record.username() != null) {
+            out.put("user", record.username());
+        }
+        if (has(Field.TOPIC)) {
+            out.put("topic", m.topic());
+        }
+        if (has(Field.PAYLOAD)) {
+            putPayload(out, m.payload());
+        }
+        if (has(Field.QOS)) {
+            out.put("qos", m.qos());
+        }
+        if (has(Field.RETAIN)) {
+            out.put("retain", m.retain());
+        }
+        if (has(Field.PROPERTIES) && !m.properties().isEmpty()) {
+            out.put("properties", properties(m.properties()));
+        }
+        if (has(Field.TIME)) {
+            out.put("time", m.timestamp());
+        }
+        if (has(Field.DATETIME)) {
+            out.put("datetime", Instant.ofEpochMilli(m.timestamp()).toString());
+        }
+        return out;
+    }
+
+    /** The record as one JSON object (the fields of {@link #toMap}). */
+    public String toJson(SinkRecord record) {
+        return toJson(toMap(record));
+    }
+
+    private void putPayload(Map<String, Object> out, byte[] bytes) {
+        String text = payload == Payload.BASE64 ? null : utf8(bytes);
+        if (payload == Payload.JSON && text != null) {
+            try {
+                out.put("payload", Json.parse(text));
+                return;
+            } catch (IllegalArgumentException notJson) {
+                out.put("payload", text);
+                out.put("payloadEncoding", "text");
+                return;
+            }
+        }
+        if (text != null) {
+            out.put("payload", text);
+            return;
+        }
+        out.put("payload", Base64.getEncoder().encodeToString(bytes));
+        if (payload != Payload.BASE64) {
+            out.put("payloadEncoding", "base64");
+        }
+    }
+
+    private static Map<String, Object> properties(MessageProperties p) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (p.payloadFormatIndicator() != null) {
+            out.put("payloadFormatIndicator", p.payloadFormatIndicator());
+        }
+        if (p.messageExpiryInterval() != null) {
+            out.put("messageExpiryInterval", p.messageExpiryInterval());
+        }
+        if (p.contentType() != null) {
+            out.put("contentType", p.contentType());
+        }
+        if (p.responseTopic() != null) {
+            out.put("responseTopic", p.responseTopic());
+        }
+        if (p.correlationData() != null) {
+            out.put("correlationData", Base64.getEncoder().encodeToString(p.correlationData()));
+        }
+        if (!p.userProperties().isEmpty()) {
+            List<Map<String, Object>> ups = new ArrayList<>();
+            for (UserProperty up : p.userProperties()) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("name", up.name());
+                e.put("value", up.value());
+                ups.add(e);
+            }
+            out.put("userProperties", ups);
+        }
+        return out;
+    }
+
+    /** The bytes as a String if they are valid UTF-8, else null. */
+    public static String utf8(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    /** Writes a value made of Maps, Lists, Strings, Numbers, Booleans and nulls as JSON. */
+    public static String toJson(Object value) {
+        StringBuilder sb = new StringBuilder(128);
+        Json.write(sb, value);
+        return sb.toString();
+    }
+
+    /** Parses JSON text into Maps, Lists, Strings, Longs, Doubles, Booleans and nulls. */
+    public static Object parseJson(String text) {
+        return Json.parse(text);
+    }
+}
