@@ -11,12 +11,10 @@ import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.api.auth.Authenticator;
 import io.brokkr.api.auth.Authorizer;
 import io.brokkr.api.intercept.MessageInterceptor;
-import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.engine.Broker;
 import io.brokkr.broker.persistence.MemoryRetainedStore;
-import io.brokkr.broker.persistence.SinkDispatcher;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -193,37 +191,6 @@ class ExtensionsTest {
         assertTrue(events.contains("connect icp-sub"), events.toString());
         assertTrue(events.contains("delivered icp-sub keep/me"), events.toString());
         assertTrue(events.contains("disconnect icp-pub true"), events.toString());
-    }
-
-    @Test
-    void messageSinkGetsBatchesInOrderAndFailedBatchesAreRetried() throws Exception {
-        List<String> stored = Collections.synchronizedList(new ArrayList<>());
-        AtomicInteger calls = new AtomicInteger();
-        MessageSink flaky = batch -> {
-            if (calls.incrementAndGet() == 1) {
-                return CompletableFuture.failedFuture(new RuntimeException("store down"));
-            }
-            for (Message m : batch) {
-                stored.add(new String(m.payload(), StandardCharsets.UTF_8));
-            }
-            return CompletableFuture.completedFuture(null);
-        };
-        SinkDispatcher d = new SinkDispatcher("test", flaky, new String[] {"data/#"}, 10, 1000);
-        broker.setSinks(List.of(d));
-        MqttClient pub = client("sink-pub", null, null);
-        for (int i = 0; i < 25; i++) {
-            pub.publish("data/" + i, String.valueOf(i).getBytes(StandardCharsets.UTF_8), 1, false);
-        }
-        pub.publish("other/x", "no".getBytes(StandardCharsets.UTF_8), 1, false);
-        Await.until("25 messages stored", 10_000, () -> stored.size() >= 25);
-        List<String> expected = new ArrayList<>();
-        for (int i = 0; i < 25; i++) {
-            expected.add(String.valueOf(i));
-        }
-        assertEquals(expected, stored);
-        assertTrue(calls.get() >= 4, "first batch failed and was retried");
-        assertEquals(0, d.pending());
-        d.close();
     }
 
     @Test

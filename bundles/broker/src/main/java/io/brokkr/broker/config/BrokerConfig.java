@@ -33,6 +33,7 @@ public final class BrokerConfig {
     private QueueFullPolicy queueFullPolicy = QueueFullPolicy.AUTO;
     private List<String> throttleClients = List.of();
     private List<String> dropClients = List.of();
+    private String journalDir = null;
 
     public static BrokerConfig defaults() {
         return new BrokerConfig();
@@ -77,6 +78,8 @@ public final class BrokerConfig {
         c.ioThreads = k.integer("io.threads", c.ioThreads, current.ioThreads, 0, 1024);
         c.maxClientIdLength = k.integer("max.client.id.length", c.maxClientIdLength, current.maxClientIdLength, 23,
                 65_535);
+        Object jd = p.get("journal.dir");
+        c.journalDir = jd == null || jd.toString().isBlank() ? null : jd.toString().trim();
         c.queueFullPolicy = k.policy("queue.full.policy", c.queueFullPolicy, current.queueFullPolicy);
         c.throttleClients = k.list("queue.full.policy.throttle.clients");
         c.dropClients = k.list("queue.full.policy.drop.clients");
@@ -230,6 +233,12 @@ public final class BrokerConfig {
      * properties); a message that would take the queue over it is dropped like one over {@link #maxQueuedMessages}.
      * 0 = no bound.
      */
+    /**
+     * Directory of the sinks' journal ({@code journal.dir}); null: {@code ${karaf.data}/brokkr/journal} in Karaf,
+     * {@code data/journal} elsewhere.
+     */
+    public String journalDir() { return journalDir; }
+    public BrokerConfig journalDir(String v) { journalDir = v; return this; }
     public long maxQueuedBytes() { return maxQueuedBytes; }
     public BrokerConfig maxQueuedBytes(long v) { maxQueuedBytes = v; return this; }
 

@@ -13,6 +13,7 @@ import io.brokkr.api.auth.AuthenticationRequest;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.api.auth.Authenticator;
 import io.brokkr.api.auth.Authorizer;
+import io.brokkr.api.intercept.BrokerEvent;
 import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.config.BrokerConfig;
@@ -20,7 +21,7 @@ import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.config.Stats;
 import io.brokkr.broker.persistence.RetainedStores;
-import io.brokkr.broker.persistence.SinkDispatcher;
+import io.brokkr.broker.persistence.SinkHub;
 import io.brokkr.broker.protocol.Codec;
 import io.brokkr.broker.protocol.ConnectionHost;
 import io.brokkr.broker.protocol.MqttConnection;
@@ -86,7 +87,10 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     private volatile List<Authenticator> authenticators = List.of();
     private volatile List<Authorizer> authorizers = List.of();
     private volatile List<MessageInterceptor> interceptors = List.of();
-    private volatile List<SinkDispatcher> sinks = List.of();
+    /** The sinks' journal and the sinks the broker knows; null while stopped or if its directory is unusable. */
+    private volatile SinkHub sinkHub;
+    /** Asynchronous observers; events are created only when the list is not empty. */
+    private volatile List<ObserverQueue> observers = List.of();
 
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
@@ -128,6 +132,12 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         }
         loops = l.toArray(new EventLoop[0]);
         startedAt = System.currentTimeMillis();
+        java.nio.file.Path journalDir = SinkHub.resolveDir(c.journalDir());
+        try {
+            sinkHub = SinkHub.open(journalDir);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.error("Sink journal {} cannot be opened, message sinks will not work: {}", journalDir, e.toString(), e);
+        }
         scheduleSys();
         for (EventLoop loop : loops) {
             housekeeping.add(loop.scheduleAtFixedRate(() -> housekeeping(loop), 1, 1, TimeUnit.SECONDS));
@@ -151,9 +161,6 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             l.close();
         }
         listeners.clear();
-        for (SinkDispatcher d : sinks) {
-            d.close();
-        }
         if (sysTask != null) {
             sysTask.cancel(false);
         }
@@ -165,6 +172,11 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup = null;
         bossGroup = null;
+        SinkHub hub = sinkHub;
+        sinkHub = null;
+        if (hub != null) {
+            hub.close();
+        }
         sessions.clear();
         LOG.info("Brokkr stopped");
     }
@@ -312,8 +324,91 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         retainedStores.swap(store);
     }
 
-    public void setSinks(List<SinkDispatcher> list) {
-        sinks = List.copyOf(list);
+    /**
+     * Replaces the observers. Queues that are no longer in the list are closed by the caller (it created them).
+     */
+    public void setObservers(List<ObserverQueue> list) {
+        observers = List.copyOf(list);
+    }
+
+    @Override
+    public List<io.brokkr.api.ObserverInfo> observers() {
+        List<io.brokkr.api.ObserverInfo> out = new ArrayList<>();
+        for (ObserverQueue q : observers) {
+            out.add(q.info());
+        }
+        return out;
+    }
+
+    /** Gives an event to every observer (their queues never block). */
+    private void observe(BrokerEvent e) {
+        for (ObserverQueue q : observers) {
+            q.offer(e);
+        }
+    }
+
+    /** True if some observer wants events of this type (so that the event is worth creating). */
+    private boolean observed(BrokerEvent.Type type) {
+        List<ObserverQueue> list = observers;
+        if (list.isEmpty()) {
+            return false;
+        }
+        for (ObserverQueue q : list) {
+            if (q.wants(type)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A message sink service registered, or its properties changed: the broker journals the messages it matches and
+     * feeds it from its position (see {@link SinkHub}).
+     *
+     * @throws IllegalArgumentException for a bad property (the message names it)
+     * @throws IllegalStateException if the journal is not available
+     */
+    public void bindSink(String name, io.brokkr.api.storage.MessageSink sink, Map<String, ?> props) {
+        SinkHub hub = sinkHub;
+        if (hub == null) {
+            throw new IllegalStateException("the sink journal is not available (see the log at broker start)");
+        }
+        try {
+            hub.bind(name, sink, props);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("the sink journal cannot be written: " + e, e);
+        }
+    }
+
+    /** A message sink service went away: its messages wait for it in the journal. */
+    public void unbindSink(String name, io.brokkr.api.storage.MessageSink sink) {
+        SinkHub hub = sinkHub;
+        if (hub != null) {
+            hub.unbind(name, sink);
+        }
+    }
+
+    /** The sinks' hub, or null (stopped, or the journal could not be opened). */
+    public SinkHub sinkHub() {
+        return sinkHub;
+    }
+
+    @Override
+    public List<io.brokkr.api.SinkInfo> sinks() {
+        SinkHub hub = sinkHub;
+        return hub == null ? List.of() : hub.infos();
+    }
+
+    @Override
+    public boolean setSinkRunning(String name, boolean running) {
+        SinkHub hub = sinkHub;
+        return hub != null && hub.setRunning(name, running);
+    }
+
+    @Override
+    public boolean removeSink(String name) {
+        SinkHub hub = sinkHub;
+        return hub != null && hub.remove(name);
     }
 
     // ------------------------------------------------------------------------------------------------ sessions
@@ -435,6 +530,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 conn.protocolVersion().label(), present);
         ConnectionContext ctx = conn.context();
         notifyInterceptors("onConnect", i -> i.onConnect(ctx));
+        if (observed(BrokerEvent.Type.CONNECTED)) {
+            observe(BrokerEvent.connected(ctx));
+        }
     }
 
     /**
@@ -456,6 +554,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             return;
         }
         notifyInterceptors("onDisconnect", i -> i.onDisconnect(ctx, graceful));
+        if (observed(BrokerEvent.Type.DISCONNECTED)) {
+            observe(BrokerEvent.disconnected(ctx, graceful));
+        }
     }
 
     /**
@@ -595,6 +696,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 SubscriptionInfo info = sub.info(s.clientId);
                 notifyInterceptors("onSubscribe", ic -> ic.onSubscribe(conn.context(), info));
             }
+            if (observed(BrokerEvent.Type.SUBSCRIBED)) {
+                observe(BrokerEvent.subscribed(conn.context(), full, qos));
+            }
         }
         s.updateInfo();
         return new SubscribeResult(codes, granted, isNew);
@@ -634,6 +738,14 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 }
             }
             s.updateInfo();
+            ClientChannel c = s.connection;
+            ConnectionContext ctx = c == null ? null : c.context();
+            if (!interceptors.isEmpty()) {
+                notifyInterceptors("onUnsubscribe", ic -> ic.onUnsubscribe(ctx, full));
+            }
+            if (observed(BrokerEvent.Type.UNSUBSCRIBED)) {
+                observe(BrokerEvent.unsubscribed(ctx, full));
+            }
         }
         return prev != null;
     }
@@ -667,6 +779,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 return RouteResult.NO_TARGETS;
             }
         }
+        if (observed(BrokerEvent.Type.MESSAGE_RECEIVED)) {
+            observe(BrokerEvent.received(publisher, m));
+        }
         if (m.retain()) {
             if (m.payload().length == 0) {
                 retainedStores.remove(m.topic());
@@ -674,10 +789,14 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 retainedStores.put(m);
             }
         }
-        for (SinkDispatcher d : sinks) {
-            d.offer(m);
+        SinkHub hub = sinkHub;
+        java.util.concurrent.CompletableFuture<Long> journaled =
+                hub == null ? null : hub.append(m, publisher == null ? null : publisher.username());
+        RouteResult routed = route(m, from);
+        if (journaled != null && m.qos() > 0) {
+            return RouteResult.afterJournal(routed, journaled); // acknowledged once it is on disk for the sinks
         }
-        return route(m, from);
+        return routed;
     }
 
     private RouteResult route(Message m, MqttConnection from) {
@@ -940,10 +1059,26 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     }
 
     @Override
-    public void delivered(ConnectionContext subscriber, Message m) {
+    public void delivered(ConnectionContext subscriber, Message m, int qos, int packetId) {
         if (!interceptors.isEmpty()) { // no lambda on the hot path without interceptors
             notifyInterceptors("onMessageDelivered", i -> i.onMessageDelivered(subscriber, m));
         }
+        if (observed(BrokerEvent.Type.MESSAGE_SENT)) {
+            observe(BrokerEvent.sent(subscriber, qos == m.qos() ? m : m.withQos(qos), senderUsername(m), packetId));
+        }
+    }
+
+    /**
+     * The user name of a message's publisher, read from its session's current connection (null if it is offline or
+     * anonymous). For observers; a benign racy read of another loop's session.
+     */
+    private String senderUsername(Message m) {
+        if (m.publisherId() == null) {
+            return null;
+        }
+        Session s = sessions.get(m.publisherId());
+        ClientChannel c = s == null ? null : s.connection;
+        return c == null ? null : c.context().username();
     }
 
     // ------------------------------------------------------------------------------------------------ auth

@@ -10,11 +10,12 @@ import io.brokkr.api.SubscriptionInfo;
 import io.brokkr.api.auth.Authenticator;
 import io.brokkr.api.auth.Authorizer;
 import io.brokkr.api.intercept.MessageInterceptor;
+import io.brokkr.api.intercept.MessageObserver;
+import io.brokkr.broker.engine.ObserverQueue;
 import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.engine.Broker;
-import io.brokkr.broker.persistence.SinkDispatcher;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -50,8 +51,9 @@ public class BrokerComponent implements BrokerService {
     private final Ranked<Authenticator> authenticators = new Ranked<>();
     private final Ranked<Authorizer> authorizers = new Ranked<>();
     private final Ranked<MessageInterceptor> interceptors = new Ranked<>();
+    private final Map<Long, ObserverQueue> observers = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final Ranked<RetainedStore> retainedStores = new Ranked<>();
-    private final Map<Long, SinkDispatcher> sinks = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Long, BoundSink> sinks = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     @Activate
     void activate(Map<String, Object> props) {
@@ -60,6 +62,9 @@ public class BrokerComponent implements BrokerService {
         b.start();
         broker = b;
         apply();
+        for (BoundSink s : sinks.values()) {
+            bindSink(b, s);
+        }
     }
 
     @Modified
@@ -159,6 +164,31 @@ public class BrokerComponent implements BrokerService {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
+    void bindObserver(MessageObserver o, Map<String, Object> props) {
+        long id = (Long) props.get(Constants.SERVICE_ID);
+        Object n = props.get(MessageObserver.NAME);
+        String name = String.valueOf(n != null ? n : props.getOrDefault("component.name", o.getClass().getName()));
+        try {
+            ObserverQueue q = new ObserverQueue(name, o,
+                    intValue(props.get(MessageObserver.QUEUE_SIZE), ObserverQueue.DEFAULT_CAPACITY),
+                    ObserverQueue.parseTypes(props.get(MessageObserver.EVENTS)));
+            observers.put(id, q);
+        } catch (IllegalArgumentException e) {
+            LOG.error("Observer {} ignored: {}", name, e.getMessage());
+        }
+        apply();
+    }
+
+    void unbindObserver(MessageObserver o, Map<String, Object> props) {
+        ObserverQueue q = observers.remove((Long) props.get(Constants.SERVICE_ID));
+        apply();
+        if (q != null) {
+            q.close(1000);
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
     void bindRetainedStore(RetainedStore s, Map<String, Object> props) {
         retainedStores.add(s, props);
         apply();
@@ -176,25 +206,58 @@ public class BrokerComponent implements BrokerService {
         apply();
     }
 
+    /** A sink service as bound: its name (see {@link #sinkName}), the service and its properties. */
+    private record BoundSink(String name, MessageSink sink, Map<String, Object> props) {
+    }
+
+    /**
+     * A sink's stable name: {@code sink.name}, else its {@code service.pid} (for a factory configuration
+     * {@code io.brokkr.connector.redis~NAME}), else its {@code component.name}.
+     */
+    static String sinkName(Map<String, Object> props) {
+        for (String key : new String[] {MessageSink.NAME, Constants.SERVICE_PID, "component.name"}) {
+            Object v = props.get(key);
+            if (v instanceof String[] a && a.length > 0) {
+                v = a[0];
+            }
+            if (v instanceof java.util.Collection<?> c && !c.isEmpty()) {
+                v = c.iterator().next();
+            }
+            if (v != null && !v.toString().isBlank()) {
+                return v.toString();
+            }
+        }
+        return "sink-" + props.get(Constants.SERVICE_ID);
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindMessageSink(MessageSink sink, Map<String, Object> props) {
-        long id = (Long) props.get(Constants.SERVICE_ID);
-        String name = String.valueOf(props.getOrDefault("component.name", "sink-" + id));
-        try {
-            sinks.put(id, new SinkDispatcher(name, sink, strings(props.get("sink.topics")),
-                    intValue(props.get("sink.batch.size"), 100), intValue(props.get("sink.buffer.size"), 100_000)));
-        } catch (IllegalArgumentException e) {
-            LOG.error("Message sink {} ignored: {}", name, e.getMessage());
+        BoundSink b = new BoundSink(sinkName(props), sink, Map.copyOf(props));
+        sinks.put((Long) props.get(Constants.SERVICE_ID), b);
+        Broker broker = this.broker;
+        if (broker != null) {
+            bindSink(broker, b);
         }
-        apply();
+    }
+
+    void updatedMessageSink(MessageSink sink, Map<String, Object> props) {
+        bindMessageSink(sink, props); // same name: the sink continues with its new properties
     }
 
     void unbindMessageSink(MessageSink sink, Map<String, Object> props) {
-        SinkDispatcher d = sinks.remove((Long) props.get(Constants.SERVICE_ID));
-        apply();
-        if (d != null) {
-            d.close();
+        BoundSink b = sinks.remove((Long) props.get(Constants.SERVICE_ID));
+        Broker broker = this.broker;
+        if (b != null && broker != null) {
+            broker.unbindSink(b.name(), sink);
+        }
+    }
+
+    private static void bindSink(Broker broker, BoundSink b) {
+        try {
+            broker.bindSink(b.name(), b.sink(), b.props());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            LOG.error("Message sink {} not started: {}", b.name(), e.getMessage());
         }
     }
 
@@ -206,19 +269,9 @@ public class BrokerComponent implements BrokerService {
         b.setAuthenticators(authenticators.list());
         b.setAuthorizers(authorizers.list());
         b.setInterceptors(interceptors.list());
+        b.setObservers(new ArrayList<>(observers.values()));
         List<RetainedStore> stores = retainedStores.list();
         b.setRetainedStore(stores.isEmpty() ? null : stores.get(0));
-        b.setSinks(new ArrayList<>(sinks.values()));
-    }
-
-    private static String[] strings(Object o) {
-        if (o == null) {
-            return null;
-        }
-        if (o instanceof String[] a) {
-            return a;
-        }
-        return o.toString().split("\\s*,\\s*");
     }
 
     private static int intValue(Object o, int def) {

@@ -43,8 +43,13 @@ public interface ConnectionHost {
     /** Routes a message published by {@code from}; the result completes when every target took it or refused it. */
     RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from);
 
-    /** A message was written to a subscriber (for the interceptors). */
-    void delivered(ConnectionContext subscriber, Message m);
+    /**
+     * A message was written to a subscriber (for the interceptors and observers).
+     *
+     * @param qos      the QoS it was sent with
+     * @param packetId its packet identifier (0 for QoS 0)
+     */
+    void delivered(ConnectionContext subscriber, Message m, int qos, int packetId);
 
     /** Runs on the session loop. */
     SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId);

@@ -1072,6 +1072,16 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     }
 
     private void writeAck(Session s, int qos, int packetId, int rc) {
+        if (rc == RouteResult.RC_UNSPECIFIED_ERROR && !isV5()) {
+            // 3.1.1 cannot refuse a PUBLISH: close without acknowledging, so that the client sends it again
+            LOG.warn("Client {}: message {} could not be stored for the sinks; closing the connection unacknowledged",
+                    clientId, packetId);
+            if (qos == 2) {
+                s.inboundQos2.remove(packetId); // its resend is a new message, not a duplicate
+            }
+            channel.close();
+            return;
+        }
         if (!isV5()) {
             rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
         }
@@ -1257,7 +1267,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 new MqttPublishVariableHeader(topic, packetId, props), Unpooled.wrappedBuffer(m.payload()));
         broker.counters().publishSent.increment();
         write(pub, false);
-        broker.delivered(context, m);
+        broker.delivered(context, m, d.qos(), packetId);
         return true;
     }
 
@@ -1295,7 +1305,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         b.writeBytes(m.payload());
         broker.counters().publishSent.increment();
         broker.counters().messagesSent.increment();
-        broker.delivered(context, m);
+        broker.delivered(context, m, 0, 0);
     }
 
     /** Writes what {@link #writeRetainedQos0} encoded (no flush). */

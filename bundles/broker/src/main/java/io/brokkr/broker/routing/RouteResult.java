@@ -17,6 +17,9 @@ public final class RouteResult {
     /** PUBACK/PUBREC reason code 0x97 Quota exceeded (MQTT 5). */
     public static final int RC_QUOTA_EXCEEDED = 0x97;
 
+    /** PUBACK/PUBREC reason code 0x80 Unspecified error (MQTT 5): the message could not be stored. */
+    public static final int RC_UNSPECIFIED_ERROR = 0x80;
+
     /** Routed to no session. */
     public static final RouteResult NO_TARGETS = new RouteResult(0, 0, 0);
 
@@ -43,6 +46,8 @@ public final class RouteResult {
     @SuppressWarnings("unused") // VarHandle
     private volatile int parts;
     private volatile Runnable listener;
+    /** The journal write this result waited for failed: the message is not safe, the acknowledgement says so. */
+    private volatile boolean storeFailed;
 
     private RouteResult(int targets, int taken, int parts) {
         this.targets = targets;
@@ -60,6 +65,33 @@ public final class RouteResult {
             return NO_TARGETS;
         }
         return new RouteResult(targets, taken, 0);
+    }
+
+    /**
+     * A result that completes when both {@code routed} and the journal write {@code journaled} have: the message is
+     * acknowledged only once every session target took it and it is on disk for the sinks. The journal counts as one
+     * more target (so a message that only a sink takes is acknowledged with success); a failed journal write makes
+     * the reason code {@link #RC_UNSPECIFIED_ERROR}.
+     */
+    public static RouteResult afterJournal(RouteResult routed, java.util.concurrent.CompletableFuture<?> journaled) {
+        RouteResult r = new RouteResult(routed.targets + 1, 0, 2);
+        if (routed.isDone()) {
+            r.part(routed.taken()); // NO_TARGETS is shared: never give it a listener
+        } else {
+            routed.whenDone(() -> r.part(routed.taken()));
+        }
+        journaled.whenComplete((v, e) -> {
+            if (e != null) {
+                r.storeFailed = true;
+            }
+            r.part(e == null ? 1 : 0);
+        });
+        return r;
+    }
+
+    /** True if the message could not be written to the sinks' journal (see {@link #afterJournal}). */
+    public boolean storeFailed() {
+        return storeFailed;
     }
 
     /** Number of sessions the message was routed to. */
@@ -81,6 +113,9 @@ public final class RouteResult {
      * subscribers, 0x97 quota exceeded (every target refused it: queues full). Only once {@link #isDone()}.
      */
     public int reasonCode() {
+        if (storeFailed) {
+            return RC_UNSPECIFIED_ERROR;
+        }
         if (targets == 0) {
             return RC_NO_MATCHING_SUBSCRIBERS;
         }

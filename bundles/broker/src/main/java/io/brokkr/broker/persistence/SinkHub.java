@@ -1,0 +1,287 @@
+package io.brokkr.broker.persistence;
+
+import io.brokkr.api.Message;
+import io.brokkr.api.SinkInfo;
+import io.brokkr.api.storage.MessageSink;
+import io.brokkr.api.storage.RecordFormat;
+import io.brokkr.broker.topic.Topics;
+import io.brokkr.journal.Journal;
+import io.brokkr.journal.JournalConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable hand-off between the router and the message sinks: owns the journal and the sinks the broker knows.
+ *
+ * <p>{@link #append} runs on the publisher's event loop: a message that some known sink's filters match is written
+ * once to the journal, and the returned future completes when it is on disk (the publisher's PUBACK/PUBREC waits for
+ * it). Each sink reads the journal from its own cursor (named after the sink) on its own thread ({@link SinkRunner}).
+ *
+ * <p>Sinks are known by name and remembered in {@code sinks.properties} next to the journal: a sink whose service goes
+ * away (bundle stopped, updated, uninstalled) stays known as {@code offline}, messages for it keep going into the
+ * journal, and when a service with the same name comes back it continues from its position. Only
+ * {@link #remove(String)} forgets a sink. Thread-safe; the list of sinks is a copy-on-write array read by
+ * {@link #append} without locks.
+ */
+public final class SinkHub implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SinkHub.class);
+    static final String REGISTRY = "sinks.properties";
+    public static final long DEFAULT_MAX_BACKLOG_BYTES = 256L * 1024 * 1024;
+
+    private final Path dir;
+    private volatile Journal journal;
+    private volatile SinkRunner[] sinks = new SinkRunner[0];
+    private final Map<String, SinkRunner> byName = new TreeMap<>();
+    private volatile boolean closed;
+
+    private SinkHub(Path dir) {
+        this.dir = dir;
+    }
+
+    /** The journal directory for a configured value (null: Karaf's data directory, else {@code data/journal}). */
+    public static Path resolveDir(String configured) {
+        if (configured != null) {
+            return Path.of(configured);
+        }
+        String karafData = System.getProperty("karaf.data");
+        return karafData != null ? Path.of(karafData, "brokkr", "journal") : Path.of("data", "journal");
+    }
+
+    /**
+     * Opens the hub if its directory holds known sinks (so that messages for offline sinks are journalled from the
+     * start), else returns an empty hub that opens the journal when the first sink comes.
+     */
+    public static SinkHub open(Path dir) throws IOException {
+        SinkHub hub = new SinkHub(dir);
+        Path reg = dir.resolve(REGISTRY);
+        if (Files.exists(reg)) {
+            Properties p = new Properties();
+            try (InputStream in = Files.newInputStream(reg)) {
+                p.load(in);
+            }
+            hub.ensureJournal();
+            for (String key : p.stringPropertyNames()) {
+                if (key.endsWith(".topics")) {
+                    String name = key.substring(0, key.length() - ".topics".length());
+                    long maxBacklog = parseLong(p.getProperty(name + ".max.backlog.bytes"), DEFAULT_MAX_BACKLOG_BYTES);
+                    SinkRunner r = new SinkRunner(name, hub.journal, RecordFormat.split(p.getProperty(key)),
+                            maxBacklog);
+                    hub.byName.put(name, r);
+                }
+            }
+            hub.publishList();
+            LOG.info("Sink journal {}: {} known sink(s) {}", dir, hub.byName.size(), hub.byName.keySet());
+        }
+        return hub;
+    }
+
+    private void ensureJournal() throws IOException {
+        if (journal == null) {
+            journal = Journal.open(JournalConfig.defaults(dir));
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** The journal, or null before the first sink. */
+    public synchronized Journal journal() {
+        return journal;
+    }
+
+    /**
+     * A sink service registered (or its properties changed). Starts feeding it from its position.
+     *
+     * @throws IllegalArgumentException if a property is invalid (the message names it)
+     */
+    public synchronized void bind(String name, MessageSink sink, Map<String, ?> props) throws IOException {
+        if (closed) {
+            return;
+        }
+        List<String> topics = RecordFormat.split(props.get(MessageSink.TOPICS));
+        if (topics.isEmpty()) {
+            topics = List.of("#");
+        }
+        for (String f : topics) {
+            String err = Topics.validateTopicFilter(f);
+            if (err != null) {
+                throw new IllegalArgumentException("sink " + name + ": invalid " + MessageSink.TOPICS + " filter '" + f
+                        + "': " + err);
+            }
+        }
+        int batchSize = (int) number(props, MessageSink.BATCH_SIZE, 500, 1, 100_000);
+        long linger = number(props, MessageSink.BATCH_LINGER_MS, 5, 0, 60_000);
+        long maxBacklog = number(props, MessageSink.MAX_BACKLOG_BYTES, DEFAULT_MAX_BACKLOG_BYTES, 0, Long.MAX_VALUE);
+        ensureJournal();
+        SinkRunner r = byName.get(name);
+        if (r == null) {
+            r = new SinkRunner(name, journal, topics, maxBacklog);
+            byName.put(name, r);
+            LOG.info("Sink {} is new: it gets the messages on {} from now on", name, topics);
+        } else {
+            r.configure(topics, maxBacklog);
+        }
+        saveRegistry();
+        publishList();
+        r.attach(sink, batchSize, linger);
+    }
+
+    /** A sink service went away: the sink stays known (offline) and its messages wait in the journal. */
+    public synchronized void unbind(String name, MessageSink sink) {
+        SinkRunner r = byName.get(name);
+        if (r != null) {
+            r.detach(sink);
+        }
+    }
+
+    /** Pauses or resumes a sink (shell). */
+    public synchronized boolean setRunning(String name, boolean running) {
+        SinkRunner r = byName.get(name);
+        if (r == null) {
+            return false;
+        }
+        r.setPaused(!running);
+        return true;
+    }
+
+    /** Forgets a sink whose service is gone: its cursor is dropped and its backlog released. */
+    public synchronized boolean remove(String name) {
+        SinkRunner r = byName.get(name);
+        if (r == null) {
+            return false;
+        }
+        if (r.attached()) {
+            throw new IllegalStateException("sink " + name + " is registered: stop or uninstall its connector first");
+        }
+        byName.remove(name);
+        r.close();
+        journal.dropCursor(name);
+        try {
+            saveRegistry();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        publishList();
+        LOG.info("Sink {} removed; its backlog is released", name);
+        return true;
+    }
+
+    public List<SinkInfo> infos() {
+        List<SinkInfo> out = new ArrayList<>();
+        for (SinkRunner r : sinks) {
+            out.add(r.info());
+        }
+        return out;
+    }
+
+    /**
+     * Runs on the publisher's thread. Writes the message to the journal if a sink takes it and returns the future of
+     * its durable write; null if no sink takes it (or every sink that matches is over its backlog bound and the
+     * message is QoS 0: then it is counted as skipped for them). Never blocks.
+     */
+    public CompletableFuture<Long> append(Message m, String username) {
+        SinkRunner[] list = sinks;
+        if (list.length == 0) {
+            return null;
+        }
+        boolean any = false;
+        List<SinkRunner> over = null;
+        for (SinkRunner r : list) {
+            if (!r.matches(m.topic())) {
+                continue;
+            }
+            if (m.qos() == 0 && r.overBacklog()) {
+                if (over == null) {
+                    over = new ArrayList<>(2);
+                }
+                over.add(r);
+                continue;
+            }
+            any = true;
+        }
+        if (!any) {
+            if (over != null) {
+                for (SinkRunner r : over) {
+                    r.skipped();
+                }
+            }
+            return null;
+        }
+        Journal j = journal;
+        if (j == null) {
+            return CompletableFuture.failedFuture(new IOException("journal closed"));
+        }
+        return j.append(JournalCodec.encode(m, username));
+    }
+
+    private void publishList() {
+        sinks = byName.values().toArray(new SinkRunner[0]);
+    }
+
+    private void saveRegistry() throws IOException {
+        Properties p = new Properties();
+        for (SinkRunner r : byName.values()) {
+            p.setProperty(r.name() + ".topics", String.join(",", r.topics()));
+            p.setProperty(r.name() + ".max.backlog.bytes", Long.toString(r.maxBacklogBytes()));
+        }
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve(REGISTRY + ".tmp");
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+            p.store(out, "Brokkr: the message sinks this broker journals for (remove one with mqtt:connector-remove)");
+        }
+        Files.move(tmp, dir.resolve(REGISTRY), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Stops every sink thread (a write in progress is finished or abandoned; it is repeated after a restart). */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        for (SinkRunner r : byName.values()) {
+            r.close();
+        }
+        sinks = new SinkRunner[0];
+        if (journal != null) {
+            journal.close();
+        }
+    }
+
+    private static long number(Map<String, ?> props, String key, long def, long min, long max) {
+        Object v = props.get(key);
+        if (v == null || v.toString().isBlank()) {
+            return def;
+        }
+        long n;
+        try {
+            n = v instanceof Number num ? num.longValue() : Long.parseLong(v.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a number, was '" + v + "'");
+        }
+        if (n < min || n > max) {
+            throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ", was " + n);
+        }
+        return n;
+    }
+
+    private static long parseLong(String s, long def) {
+        try {
+            return s == null ? def : Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return def;
+        }
+    }
+}

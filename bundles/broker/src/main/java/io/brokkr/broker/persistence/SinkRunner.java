@@ -1,0 +1,296 @@
+package io.brokkr.broker.persistence;
+
+import io.brokkr.api.SinkInfo;
+import io.brokkr.api.storage.MessageSink;
+import io.brokkr.api.storage.SinkRecord;
+import io.brokkr.broker.topic.Topics;
+import io.brokkr.journal.Cursor;
+import io.brokkr.journal.Journal;
+import io.brokkr.journal.JournalRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One known sink: its journal cursor, its filters and counters, and (while a service is attached and it is not
+ * paused) a thread that reads the journal from the cursor and writes batches to the service. A batch is committed
+ * (the cursor moves past it) only when the service's write completed; a failed write is retried, the same batch,
+ * with back-off from {@value #MIN_BACKOFF_MILLIS} ms doubling to {@value #MAX_BACKOFF_MILLIS} ms, until it succeeds or
+ * the service goes away (then the next service with this name gets the batch again).
+ */
+final class SinkRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SinkRunner.class);
+    static final long MIN_BACKOFF_MILLIS = 100;
+    static final long MAX_BACKOFF_MILLIS = 30_000;
+    /** A write that has not completed after this long counts as failed (and is retried). */
+    static final long WRITE_TIMEOUT_MILLIS = 120_000;
+    private static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
+
+    private final String name;
+    private final Journal journal;
+    private final Cursor cursor;
+    private volatile List<String> topics;
+    private volatile long maxBacklogBytes;
+    private final LongAdder written = new LongAdder();
+    private final LongAdder retries = new LongAdder();
+    private final LongAdder skipped = new LongAdder();
+    private volatile long failedInRow;
+    private volatile String lastError;
+    private volatile long lastWriteTime;
+    private final Object signal = new Object();
+    private boolean available;
+
+    // guarded by this
+    private MessageSink sink;
+    private int batchSize = 500;
+    private long lingerMillis = 5;
+    private boolean paused;
+    private Thread thread;
+    private volatile boolean closed;
+
+    SinkRunner(String name, Journal journal, List<String> topics, long maxBacklogBytes) {
+        this.name = name;
+        this.journal = journal;
+        this.cursor = journal.cursor(name);
+        this.topics = List.copyOf(topics);
+        this.maxBacklogBytes = maxBacklogBytes;
+        cursor.onAvailable(() -> {
+            synchronized (signal) {
+                available = true;
+                signal.notifyAll();
+            }
+        });
+    }
+
+    String name() {
+        return name;
+    }
+
+    List<String> topics() {
+        return topics;
+    }
+
+    long maxBacklogBytes() {
+        return maxBacklogBytes;
+    }
+
+    void configure(List<String> topics, long maxBacklogBytes) {
+        this.topics = List.copyOf(topics);
+        this.maxBacklogBytes = maxBacklogBytes;
+    }
+
+    boolean matches(String topic) {
+        for (String f : topics) {
+            if (Topics.matches(f, topic)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    boolean overBacklog() {
+        return cursor.backlogBytes() > maxBacklogBytes;
+    }
+
+    void skipped() {
+        skipped.increment();
+    }
+
+    synchronized boolean attached() {
+        return sink != null;
+    }
+
+    /** A service with this sink's name is (re)registered: (re)start the thread for it. */
+    synchronized void attach(MessageSink s, int batchSize, long lingerMillis) {
+        if (closed) {
+            return;
+        }
+        boolean same = s == sink;
+        this.batchSize = batchSize;
+        this.lingerMillis = lingerMillis;
+        if (same && thread != null) {
+            return; // properties changed: the thread reads them at its next batch
+        }
+        stopThread();
+        sink = s;
+        startThread();
+    }
+
+    synchronized void detach(MessageSink s) {
+        if (sink != s) {
+            return;
+        }
+        stopThread();
+        sink = null;
+        LOG.info("Sink {} is offline: its messages wait in the journal ({} records)", name, cursor.backlogRecords());
+    }
+
+    synchronized void setPaused(boolean p) {
+        if (paused == p) {
+            return;
+        }
+        paused = p;
+        if (p) {
+            stopThread();
+            LOG.info("Sink {} stopped: its messages wait in the journal", name);
+        } else {
+            startThread();
+            LOG.info("Sink {} started", name);
+        }
+    }
+
+    synchronized void close() {
+        closed = true;
+        stopThread();
+        cursor.onAvailable(null);
+    }
+
+    private void startThread() {
+        if (sink == null || paused || closed || thread != null) {
+            return;
+        }
+        MessageSink s = sink;
+        Thread t = new Thread(() -> run(s), "brokkr-sink-" + name);
+        t.setDaemon(true);
+        thread = t;
+        t.start();
+    }
+
+    /** Stops the thread and waits for it; a batch it had not committed is read again by the next thread. */
+    private void stopThread() {
+        Thread t = thread;
+        thread = null;
+        if (t == null) {
+            return;
+        }
+        t.interrupt();
+        try {
+            t.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (t.isAlive()) {
+            LOG.warn("Sink {}: its thread did not stop within 10 s (a write that ignores interruption?)", name);
+        }
+    }
+
+    private boolean current(Thread t) {
+        synchronized (this) {
+            return thread == t && !closed;
+        }
+    }
+
+    private void run(MessageSink s) {
+        Thread me = Thread.currentThread();
+        cursor.rewind(); // whatever an earlier thread read but did not commit is read again
+        long backoff = MIN_BACKOFF_MILLIS;
+        try {
+            while (current(me)) {
+                int max;
+                long linger;
+                synchronized (this) {
+                    max = batchSize;
+                    linger = lingerMillis;
+                }
+                List<JournalRecord> recs = cursor.poll(max, MAX_BATCH_BYTES);
+                if (recs.isEmpty()) {
+                    awaitData();
+                    continue;
+                }
+                if (recs.size() < max && linger > 0) {
+                    Thread.sleep(linger);
+                    List<JournalRecord> more = cursor.poll(max - recs.size(), MAX_BATCH_BYTES);
+                    if (!more.isEmpty()) {
+                        recs = new ArrayList<>(recs);
+                        recs.addAll(more);
+                    }
+                }
+                long last = recs.get(recs.size() - 1).sequence();
+                List<SinkRecord> batch = records(recs);
+                if (batch.isEmpty()) {
+                    cursor.commit(last);
+                    continue;
+                }
+                while (true) {
+                    try {
+                        s.write(batch).toCompletableFuture().get(WRITE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+                        cursor.commit(last);
+                        written.add(batch.size());
+                        lastWriteTime = System.currentTimeMillis();
+                        if (failedInRow > 0) {
+                            LOG.info("Sink {} writes again after {} failed attempts", name, failedInRow);
+                        }
+                        failedInRow = 0;
+                        backoff = MIN_BACKOFF_MILLIS;
+                        break;
+                    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                        Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+                        String msg = cause instanceof TimeoutException
+                                ? "write did not complete within " + WRITE_TIMEOUT_MILLIS + " ms"
+                                : String.valueOf(cause.getMessage() != null ? cause.getMessage() : cause);
+                        lastError = msg;
+                        retries.increment();
+                        failedInRow++;
+                        if (failedInRow == 1 || failedInRow % 20 == 0) {
+                            LOG.warn("Sink {}: write of {} records failed (attempt {}), retrying in {} ms: {}", name,
+                                    batch.size(), failedInRow, backoff, msg);
+                        }
+                        Thread.sleep(backoff);
+                        backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+                        if (!current(me)) {
+                            return;
+                        }
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            // stopped: the batch not committed is read again by the next thread
+        } catch (RuntimeException | Error e) {
+            lastError = String.valueOf(e);
+            LOG.error("Sink {}: its thread failed: {}", name, e.toString(), e);
+        }
+    }
+
+    private void awaitData() throws InterruptedException {
+        synchronized (signal) {
+            if (!available) {
+                signal.wait(1000);
+            }
+            available = false;
+        }
+    }
+
+    private List<SinkRecord> records(List<JournalRecord> recs) {
+        List<SinkRecord> out = new ArrayList<>(recs.size());
+        String id = journal.id();
+        for (JournalRecord r : recs) {
+            JournalCodec.Entry e;
+            try {
+                if (!matches(JournalCodec.topic(r.body()))) {
+                    continue;
+                }
+                e = JournalCodec.decode(r.body());
+            } catch (IllegalArgumentException bad) {
+                LOG.error("Sink {}: journal record {} cannot be read, skipped: {}", name, r.sequence(), bad.getMessage());
+                continue;
+            }
+            out.add(new SinkRecord(id + "-" + r.sequence(), r.sequence(), e.message(), e.username()));
+        }
+        return out;
+    }
+
+    SinkInfo info() {
+        String state;
+        synchronized (this) {
+            state = sink == null ? "offline" : paused ? "stopped" : failedInRow > 0 ? "retrying" : "running";
+        }
+        return new SinkInfo(name, state, topics, written.sum(), cursor.backlogRecords(), cursor.backlogBytes(),
+                retries.sum(), failedInRow, skipped.sum(), lastError, lastWriteTime);
+    }
+}

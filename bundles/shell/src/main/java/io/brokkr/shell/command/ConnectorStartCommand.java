@@ -1,0 +1,31 @@
+package io.brokkr.shell.command;
+
+import io.brokkr.api.BrokerService;
+import io.brokkr.shell.completers.SinkNameCompleter;
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Argument;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+
+@Service
+@Command(scope = "mqtt", name = "connector-start", description = "Resumes a connector stopped with connector-stop: it writes its backlog from the journal")
+public class ConnectorStartCommand implements Action {
+
+    @Reference
+    BrokerService broker;
+
+    @Argument(index = 0, name = "name", required = true, description = "Connector (sink) name, as mqtt:connectors lists it")
+    @Completion(SinkNameCompleter.class)
+    String name;
+
+    @Override
+    public Object execute() throws Exception {
+        if (!broker.setSinkRunning(name, true)) {
+            throw Formats.error("no connector named '" + name + "' (see mqtt:connectors)");
+        }
+        System.out.println("Started connector '" + name + "'");
+        return null;
+    }
+}
