@@ -113,17 +113,26 @@ public class RedisSink implements MessageSink {
         return "brokkr:" + name.replaceAll("\\s", "_");
     }
 
-    /** The exception's message followed by its causes' where they add something. */
+    /**
+     * The exception's message followed by its causes' where they add something; Jedis reports a failed connect with
+     * the reason of each address tried as a suppressed exception ("Failed to connect to h:p." + "Connection refused").
+     */
     static String describe(Throwable e) {
         StringBuilder sb = new StringBuilder();
         String last = null;
-        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-            if (last != null && last.contains(m)) {
-                continue;
+            if (last == null || !last.contains(m)) {
+                sb.append(sb.length() == 0 ? "" : ": ").append(m);
+                last = m;
             }
-            sb.append(sb.length() == 0 ? "" : ": ").append(m);
-            last = m;
+            if (t.getCause() == null && t.getSuppressed().length > 0) {
+                Throwable s = t.getSuppressed()[0];
+                while (s.getCause() != null && s.getCause() != s) {
+                    s = s.getCause();
+                }
+                sb.append(": ").append(s.getMessage() == null ? s.getClass().getSimpleName() : s.getMessage());
+            }
         }
         return sb.toString();
     }
