@@ -234,6 +234,29 @@ class RedisClusterSinkTest {
     }
 
     @Test
+    void deactivateClosesTheConnectionsToEveryNodeAndLeavesNoThread() throws Exception {
+        Set<Thread> before = Thread.getAllStackTraces().keySet();
+        activate("layout", "list");
+        write(sink, batch(1, 300, TOPICS));
+        assertEquals(3, nodesWithSinkConnections(), "connected to every master");
+        sink.deactivate();
+        RedisSinkTest.waitFor(() -> nodesWithSinkConnections() == 0, "connections closed on every node");
+        RedisSinkTest.waitFor(() -> before.containsAll(Thread.getAllStackTraces().keySet()), "no thread of the sink left");
+    }
+
+    static int nodesWithSinkConnections() {
+        int n = 0;
+        for (RedisServer node : nodes) {
+            try (Jedis c = new Jedis("127.0.0.1", node.port)) {
+                if (c.clientList().contains("name=brokkr:io.brokkr.connector.redis~test ")) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    @Test
     void noSeedNodeAnsweringFailsWithTheNodes() throws IOException {
         int nobody = RedisServer.freePort(false);
         sink.activate(config("nodes", "127.0.0.1:" + nobody, "timeout.ms", 1000));
