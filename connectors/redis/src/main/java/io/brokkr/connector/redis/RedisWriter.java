@@ -1,0 +1,339 @@
+package io.brokkr.connector.redis;
+
+import io.brokkr.api.storage.RecordFormat;
+import io.brokkr.api.storage.SinkRecord;
+import io.brokkr.connector.redis.Settings.Endpoint;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Connection;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.RedisClusterClient;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.params.SetParams;
+import redis.clients.jedis.params.XAddParams;
+import redis.clients.jedis.resps.StreamEntry;
+
+/**
+ * Writes batches to one Redis endpoint (a standalone server or a cluster) through one Jedis client, one pipeline (one
+ * round trip per node) per batch. Not thread-safe: {@link RedisSink} calls it from one thread at a time.
+ *
+ * <p>Idempotency per layout (a re-written record leaves one copy):
+ * <ul>
+ *   <li>stream: the entry id is {@code <sequence>-0} (sequence 0: {@code 0-1}, as {@code 0-0} is not a valid id).
+ *       XADD of an id that is not above the stream's top fails with "equal or smaller"; such a record is then looked up
+ *       with XRANGE and counts as written only if the entry is there (and holds the same record id when the
+ *       {@code id} field is written), so that a record is never silently skipped.</li>
+ *   <li>list: a Lua script pushes a topic's records and keeps the highest sequence pushed in {@code <key>:seq}
+ *       (in a cluster {@code {<key>}:seq}, in the list's hash slot) in the same atomic step; a record at or below
+ *       that mark is not pushed again.</li>
+ *   <li>key: the key name ends with the sequence, a re-write overwrites the same key.</li>
+ * </ul>
+ */
+final class RedisWriter implements AutoCloseable {
+
+    /** The start of the error XADD answers for an id at or below the stream's top. */
+    static final String XADD_ID_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller";
+
+    /**
+     * KEYS[1] the list, KEYS[2] its high-water mark; ARGV: sequence, JSON, sequence, JSON, ... in increasing
+     * sequence order. Pushes the records above the mark, moves the mark, returns how many were pushed.
+     */
+    static final String LIST_PUSH_SCRIPT = """
+            local top = tonumber(redis.call('GET', KEYS[2]) or '-1')
+            local pushed = 0
+            for i = 1, #ARGV, 2 do
+              local seq = tonumber(ARGV[i])
+              if seq > top then
+                redis.call('RPUSH', KEYS[1], ARGV[i + 1])
+                top = seq
+                pushed = pushed + 1
+              end
+            end
+            if pushed > 0 then
+              redis.call('SET', KEYS[2], string.format('%d', top))
+            end
+            return pushed
+            """;
+
+    private final Endpoint endpoint;
+    private final UnifiedJedis client;
+
+    private RedisWriter(Endpoint endpoint, UnifiedJedis client) {
+        this.endpoint = endpoint;
+        this.client = client;
+    }
+
+    Endpoint endpoint() {
+        return endpoint;
+    }
+
+    /**
+     * Creates the client. A standalone client connects lazily (on the first write); a cluster client reads the slot
+     * map from the seed nodes here and fails if none answers.
+     */
+    static RedisWriter open(Endpoint e, String clientName) throws IOException, GeneralSecurityException {
+        DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(e.timeoutMs()).socketTimeoutMillis(e.timeoutMs())
+                .clientName(clientName);
+        if (e.user() != null) {
+            config.user(e.user());
+        }
+        if (e.password() != null) {
+            config.password(e.password());
+        }
+        if (!e.cluster()) {
+            config.database(e.database());
+        }
+        if (e.ssl()) {
+            SSLParameters params = new SSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            config.ssl(true).sslSocketFactory(sslContext(e).getSocketFactory()).sslParameters(params);
+        }
+        GenericObjectPoolConfig<Connection> pool = new GenericObjectPoolConfig<>();
+        // a connection that the server closed (restart) is replaced before use instead of failing one batch
+        pool.setTestOnBorrow(true);
+        pool.setMaxTotal(4);
+        pool.setMaxWait(Duration.ofMillis(e.timeoutMs()));
+        pool.setJmxEnabled(false);
+        UnifiedJedis client;
+        if (e.cluster()) {
+            client = RedisClusterClient.builder().nodes(new LinkedHashSet<>(e.nodes())).clientConfig(config.build())
+                    .poolConfig(pool).maxAttempts(2).maxTotalRetriesDuration(Duration.ofMillis(2L * e.timeoutMs()))
+                    .build();
+        } else {
+            client = RedisClient.builder().hostAndPort(e.nodes().get(0)).clientConfig(config.build())
+                    .poolConfig(pool).build();
+        }
+        return new RedisWriter(e, client);
+    }
+
+    private static SSLContext sslContext(Endpoint e) throws IOException, GeneralSecurityException {
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        if (e.truststore() == null) {
+            ctx.init(null, null, null);
+            return ctx;
+        }
+        Path path = Path.of(e.truststore());
+        KeyStore trust;
+        byte[] bytes = Files.readAllBytes(path);
+        if (new String(bytes, 0, Math.min(bytes.length, 64), StandardCharsets.US_ASCII).contains("-----BEGIN")) {
+            trust = KeyStore.getInstance(KeyStore.getDefaultType());
+            trust.load(null, null);
+            int i = 0;
+            try (InputStream in = Files.newInputStream(path)) {
+                for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                    trust.setCertificateEntry("ca-" + i++, c);
+                }
+            }
+            if (i == 0) {
+                throw new GeneralSecurityException("no certificate in " + path);
+            }
+        } else {
+            trust = KeyStore.getInstance(KeyStore.getDefaultType());
+            char[] pw = e.truststorePassword() == null ? null : e.truststorePassword().toCharArray();
+            try (InputStream in = Files.newInputStream(path)) {
+                trust.load(in, pw);
+            }
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    /**
+     * Writes a batch in one pipeline and checks every answer.
+     *
+     * @throws RuntimeException (Jedis' own or {@link IllegalStateException}) naming the command and key that failed
+     */
+    void write(List<SinkRecord> batch, Settings s) {
+        switch (s.layout()) {
+            case STREAM -> writeStream(batch, s);
+            case LIST -> writeList(batch, s);
+            case KEY -> writeKeys(batch, s);
+        }
+    }
+
+    // ---- stream ----
+
+    static StreamEntryID entryId(long sequence) {
+        return sequence == 0 ? new StreamEntryID(0, 1) : new StreamEntryID(sequence, 0);
+    }
+
+    private void writeStream(List<SinkRecord> batch, Settings s) {
+        List<Response<StreamEntryID>> answers = new ArrayList<>(batch.size());
+        try (AbstractPipeline p = client.pipelined()) {
+            for (SinkRecord r : batch) {
+                answers.add(p.xadd(s.keyPrefix() + r.message().topic(),
+                        XAddParams.xAddParams().id(entryId(r.sequence())), streamFields(s.format(), r)));
+            }
+            p.sync();
+        }
+        List<SinkRecord> present = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            try {
+                answers.get(i).get();
+            } catch (JedisDataException e) {
+                if (e.getMessage() == null || !e.getMessage().startsWith(XADD_ID_TOO_SMALL)) {
+                    throw failed("XADD", s.keyPrefix() + batch.get(i).message().topic(), e);
+                }
+                present.add(batch.get(i));
+            }
+        }
+        if (!present.isEmpty()) {
+            verifyPresent(present, s);
+        }
+    }
+
+    /** The records XADD refused as not above the stream's top: written before only if their entry is there. */
+    private void verifyPresent(List<SinkRecord> records, Settings s) {
+        List<Response<List<StreamEntry>>> answers = new ArrayList<>(records.size());
+        try (AbstractPipeline p = client.pipelined()) {
+            for (SinkRecord r : records) {
+                StreamEntryID id = entryId(r.sequence());
+                answers.add(p.xrange(s.keyPrefix() + r.message().topic(), id, id, 1));
+            }
+            p.sync();
+        }
+        for (int i = 0; i < records.size(); i++) {
+            SinkRecord r = records.get(i);
+            String key = s.keyPrefix() + r.message().topic();
+            List<StreamEntry> found = answers.get(i).get();
+            if (found.isEmpty()) {
+                throw new IllegalStateException("XADD " + key + " " + entryId(r.sequence()) + " (record " + r.id()
+                        + "): the stream's top id is higher but the entry is not there; a stream takes only"
+                        + " increasing ids (was it trimmed, or written from another journal?)");
+            }
+            String written = found.get(0).getFields().get("id");
+            if (s.format().has(RecordFormat.Field.ID) && written != null && !written.equals(r.id())) {
+                throw new IllegalStateException("XADD " + key + " " + entryId(r.sequence()) + ": the entry holds record "
+                        + written + ", not " + r.id() + " (written from another journal?)");
+            }
+        }
+    }
+
+    /** The record's fields as stream entry fields: scalars as text, maps and lists (properties, a JSON payload) as JSON. */
+    static Map<String, String> streamFields(RecordFormat format, SinkRecord r) {
+        Map<String, Object> map = format.toMap(r);
+        Map<String, String> out = new LinkedHashMap<>(map.size() * 2);
+        for (Map.Entry<String, Object> e : map.entrySet()) {
+            Object v = e.getValue();
+            out.put(e.getKey(), v instanceof Map<?, ?> || v instanceof List<?> ? RecordFormat.toJson(v) : String.valueOf(v));
+        }
+        if (out.isEmpty()) {
+            // XADD needs at least one field
+            out.put("id", r.id());
+        }
+        return out;
+    }
+
+    // ---- list ----
+
+    /**
+     * The high-water mark of a list: {@code <key>:seq}; in a cluster {@code {<key>}:seq} so that it hashes to the
+     * list's slot (the script touches both), unless the key has a hash tag of its own, which {@code <key>:seq} keeps.
+     */
+    static String seqKey(String listKey, boolean cluster) {
+        if (!cluster || hasHashTag(listKey)) {
+            return listKey + ":seq";
+        }
+        return "{" + listKey + "}:seq";
+    }
+
+    private static boolean hasHashTag(String key) {
+        int open = key.indexOf('{');
+        if (open < 0) {
+            return false;
+        }
+        int close = key.indexOf('}', open + 1);
+        return close > open + 1;
+    }
+
+    private void writeList(List<SinkRecord> batch, Settings s) {
+        Map<String, List<String>> perKey = new LinkedHashMap<>();
+        for (SinkRecord r : batch) {
+            List<String> args = perKey.computeIfAbsent(s.keyPrefix() + r.message().topic(), k -> new ArrayList<>());
+            args.add(Long.toString(r.sequence()));
+            args.add(s.format().toJson(r));
+        }
+        Map<String, Response<Object>> answers = new LinkedHashMap<>();
+        boolean cluster = endpoint.cluster();
+        try (AbstractPipeline p = client.pipelined()) {
+            for (Map.Entry<String, List<String>> e : perKey.entrySet()) {
+                answers.put(e.getKey(), p.eval(LIST_PUSH_SCRIPT, List.of(e.getKey(), seqKey(e.getKey(), cluster)),
+                        e.getValue()));
+            }
+            p.sync();
+        }
+        for (Map.Entry<String, Response<Object>> e : answers.entrySet()) {
+            try {
+                Objects.requireNonNull(e.getValue().get());
+            } catch (JedisDataException ex) {
+                throw failed("EVAL (RPUSH)", e.getKey(), ex);
+            }
+        }
+    }
+
+    // ---- key ----
+
+    /** {@code <key.prefix><clientId>_<unixtime>_<sequence>}; a message of the broker itself has an empty client id. */
+    static String messageKey(String prefix, SinkRecord r) {
+        String clientId = r.message().publisherId() == null ? "" : r.message().publisherId();
+        return prefix + clientId + "_" + Math.floorDiv(r.message().timestamp(), 1000L) + "_" + r.sequence();
+    }
+
+    private void writeKeys(List<SinkRecord> batch, Settings s) {
+        List<Response<String>> answers = new ArrayList<>(batch.size());
+        List<String> keys = new ArrayList<>(batch.size());
+        SetParams params = s.ttlSeconds() > 0 ? SetParams.setParams().ex(s.ttlSeconds()) : null;
+        try (AbstractPipeline p = client.pipelined()) {
+            for (SinkRecord r : batch) {
+                String key = messageKey(s.keyPrefix(), r);
+                keys.add(key);
+                String json = s.format().toJson(r);
+                answers.add(params == null ? p.set(key, json) : p.set(key, json, params));
+            }
+            p.sync();
+        }
+        for (int i = 0; i < answers.size(); i++) {
+            try {
+                answers.get(i).get();
+            } catch (JedisDataException e) {
+                throw failed("SET", keys.get(i), e);
+            }
+        }
+    }
+
+    private static IllegalStateException failed(String command, String key, JedisDataException e) {
+        return new IllegalStateException(command + " " + key + ": " + e.getMessage(), e);
+    }
+
+    /** Closes the client and its connection pools. */
+    @Override
+    public void close() {
+        client.close();
+    }
+}
