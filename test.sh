@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 . scripts/debian.sh
-need_packages mvn=maven mosquitto_sub=mosquitto-clients mosquitto=mosquitto
+need_packages mvn=maven mosquitto_sub=mosquitto-clients mosquitto=mosquitto pg_ctlcluster=postgresql
 need_python_modules paho.mqtt.client=python3-paho-mqtt
 use_java17
 

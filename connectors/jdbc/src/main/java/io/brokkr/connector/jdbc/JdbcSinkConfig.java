@@ -36,9 +36,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(description = "How the payload is written: text (text column), json (jsonb column) or base64 "
             + "(text column)", options = {
-                @org.osgi.service.metatype.annotations.Option(value = "text"),
-                @org.osgi.service.metatype.annotations.Option(value = "json"),
-                @org.osgi.service.metatype.annotations.Option(value = "base64")})
+                @org.osgi.service.metatype.annotations.Option(label = "text", value = "text"),
+                @org.osgi.service.metatype.annotations.Option(label = "json", value = "json"),
+                @org.osgi.service.metatype.annotations.Option(label = "base64", value = "base64")})
     String format() default "text";
 
     @AttributeDefinition(description = "Columns written (the others stay NULL), comma separated: id, sender, user, "
