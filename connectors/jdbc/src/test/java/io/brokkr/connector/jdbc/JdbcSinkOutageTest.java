@@ -5,10 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.brokkr.api.storage.SinkRecord;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The JDBC connector when its server stops, stops answering, or is down when the sink starts. */
 class JdbcSinkOutageTest extends JdbcSinkTestSupport {
+
+    @AfterEach
+    void serverRunsAgain() throws Exception {
+        pg.ensureRunning();   // also after a failed test, so that the next one does not fail for that
+    }
 
     @Test
     void aStoppedServerFailsTheWriteAndTheSameBatchSucceedsOnceItIsBack() throws Exception {

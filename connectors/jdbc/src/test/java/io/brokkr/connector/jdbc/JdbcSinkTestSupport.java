@@ -15,7 +15,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
@@ -28,6 +31,12 @@ abstract class JdbcSinkTestSupport {
     static final long T0 = 1_796_083_141_123L;   // 2026-11-30T23:59:01.123Z
 
     static PostgresServer pg;
+    /** The thread every write of a test runs on (daemon: a write stuck after a failed test does not hold the JVM). */
+    private static final ExecutorService SINK_THREAD = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "sink-thread");
+        t.setDaemon(true);
+        return t;
+    });
     private final List<JdbcSink> sinks = new ArrayList<>();
 
     @BeforeAll
@@ -72,9 +81,18 @@ abstract class JdbcSinkTestSupport {
         return sink;
     }
 
+    /**
+     * Calls {@code write} on a thread of its own, as the broker does (write blocks its caller), so that a write that
+     * hangs fails the test after 60 s instead of hanging it.
+     */
+    static CompletableFuture<Void> writeOnSinkThread(JdbcSink sink, List<SinkRecord> batch) {
+        return CompletableFuture.supplyAsync(() -> sink.write(batch), SINK_THREAD)
+                .thenCompose(stage -> stage);
+    }
+
     static void write(JdbcSink sink, List<SinkRecord> batch) throws Exception {
         try {
-            sink.write(batch).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            writeOnSinkThread(sink, batch).get(60, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             throw new AssertionError("write failed: " + e.getCause().getMessage(), e.getCause());
         }
@@ -83,7 +101,7 @@ abstract class JdbcSinkTestSupport {
     /** Writes a batch that must fail; returns the failure's message. */
     static String failure(JdbcSink sink, List<SinkRecord> batch) throws InterruptedException, TimeoutException {
         try {
-            sink.write(batch).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            writeOnSinkThread(sink, batch).get(60, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             assertNotNull(e.getCause().getMessage());
             return e.getCause().getMessage();

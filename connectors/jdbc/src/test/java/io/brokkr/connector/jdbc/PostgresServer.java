@@ -103,6 +103,16 @@ final class PostgresServer implements AutoCloseable {
         run(60, "pg_ctl", "-D", data.toString(), "-m", "fast", "-w", "-t", "60", "stop");
     }
 
+    /** After a test that stopped or suspended the server: lets it run again (for the next test of the class). */
+    void ensureRunning() throws IOException, InterruptedException {
+        if (suspended) {
+            signal("CONT");
+        }
+        if (!Files.exists(data.resolve("postmaster.pid"))) {
+            startServer();
+        }
+    }
+
     /** Process ids of the postmaster and of every process it forked (sessions, background workers). */
     List<Long> processIds() throws IOException {
         long pid = Long.parseLong(Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim());
