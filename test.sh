@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 . scripts/debian.sh
-need_packages mvn=maven mosquitto_sub=mosquitto-clients mosquitto=mosquitto redis-server=redis-server
+need_packages mvn=maven mosquitto_sub=mosquitto-clients mosquitto=mosquitto redis-server=redis-server \
+  pg_ctlcluster=postgresql
 need_python_modules paho.mqtt.client=python3-paho-mqtt
 use_java17
 
