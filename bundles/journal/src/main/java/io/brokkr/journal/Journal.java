@@ -1,0 +1,1039 @@
+package io.brokkr.journal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An embedded append-only disk journal.
+ *
+ * <p><b>Appending.</b> {@link #append} never blocks: it puts the record on a bounded multi-producer queue and returns a
+ * future. One writer thread drains the queue in batches (group commit): it assigns the sequences, writes the batch
+ * with one {@link FileChannel#write} per segment touched (more only if the batch outgrows its 1 MiB buffer), calls
+ * {@code force(false)} once, and then completes the batch's futures with their sequences. A completed future means
+ * the record is on disk. The futures complete on the writer thread: dependent actions must be short and must not
+ * block (hand work to another executor, e.g. with {@code thenRunAsync} or an event loop's {@code execute}).
+ *
+ * <p><b>Reading.</b> Each consumer has a named {@link Cursor} with a durable committed position; see there.
+ *
+ * <p><b>On disk</b> ({@link JournalConfig#dir()}): {@code lock} (a {@link FileLock} held while open),
+ * {@code journal.id} (the {@link #id()}), {@code cursors} (cursor positions, replaced atomically: written to a
+ * temporary file, forced, moved) and the segment files {@code <base sequence, 20 digits>.seg}. A segment holds the
+ * records {@code base, base+1, ...} back to back, each {@code [int length][int crc32c][long sequence][body]}
+ * (big-endian; the CRC-32C covers sequence and body). A segment is rolled (a new one started) before it would grow
+ * past {@link JournalConfig#segmentBytes()}.
+ *
+ * <p><b>Recovery.</b> {@link #open} scans every segment; at the first record that is torn (cut short) or corrupt (bad
+ * length, checksum or sequence) it truncates that segment there and logs a warning. Records after a torn tail were
+ * never acknowledged (their force had not returned), so nothing acknowledged is lost by a crash.
+ *
+ * <p><b>Release.</b> A segment file other than the active one is deleted when every cursor's <em>saved</em>
+ * committed position is at or past its last record. With no cursors every record is released at once: its segment is
+ * deleted as soon as it is rolled, so the disk holds at most about one segment. The disk use is therefore bounded by
+ * the slowest cursor's backlog plus one segment; drop a cursor whose consumer is gone ({@link #dropCursor}).
+ *
+ * <p><b>Sequences</b> start at 1, increase strictly and are never reused, also across reopen and after every segment
+ * was deleted (the active segment, never deleted, is named by its base sequence; the cursors file keeps the last
+ * sequence too).
+ */
+public final class Journal implements AutoCloseable {
+  /** Bytes of a record header: length, crc32c, sequence. */
+  static final int HEADER = 16;
+
+  private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
+  private static final String LOCK_FILE = "lock";
+  private static final String ID_FILE = "journal.id";
+  private static final String CURSORS_FILE = "cursors";
+  private static final Pattern SEGMENT_NAME = Pattern.compile("\\d{20}\\.seg");
+  private static final int CURSORS_MAGIC = 0x424a4355; // "BJCU"
+  private static final int CURSORS_VERSION = 1;
+  /** {@link #appenders}: the closed bit with no append in flight. */
+  private static final int CLOSED = Integer.MIN_VALUE;
+  private static final int WRITE_BUFFER_BYTES = 1 << 20;
+  /** A poll reads at most this much in one go (but always one whole record). */
+  private static final int MAX_POLL_READ = 4 << 20;
+
+  private final JournalConfig config;
+  private final Path dir;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private final String id;
+  private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+  private final ConcurrentHashMap<String, CursorImpl> cursors = new ConcurrentHashMap<>();
+  /** Guards the creation and removal of cursors against the writer's snapshot of them (no I/O under it). */
+  private final Object cursorLock = new Object();
+  private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicLong queuedBytes = new AtomicLong();
+  /** Appends in flight (inside {@link #append}); the sign bit is set by {@link #close()}. */
+  private final AtomicInteger appenders = new AtomicInteger();
+  private final CountDownLatch closedLatch = new CountDownLatch(1);
+  private final Thread writer;
+  private final long saveIntervalNanos;
+
+  /** The last durable sequence (published by the writer after each force). */
+  private volatile long lastSequence;
+  /** Set when a write or force failed: every later append fails with it (a failed fsync cannot be retried). */
+  private volatile Throwable failure;
+  private volatile boolean writerParked;
+  private volatile boolean cursorsDirty;
+  private volatile boolean closed;
+
+  // writer thread only
+  private long nextSequence;
+  private Segment active;
+  private ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE_BUFFER_BYTES);
+  private final CRC32C crc = new CRC32C();
+  /** Records up to this sequence are released (from the last saved cursor positions). */
+  private long releaseBound;
+
+  // counters, written by the writer thread only
+  private volatile long appends;
+  private volatile long fsyncs;
+  private volatile long bytesWritten;
+  private volatile long cursorSaves;
+
+  private Journal(JournalConfig config, FileChannel lockChannel, FileLock lock) throws IOException {
+    this.config = config;
+    this.dir = config.dir();
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+    this.saveIntervalNanos = Math.max(config.cursorSaveInterval().toNanos(), 1_000_000L);
+    try (Stream<Path> tmp = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) tmp.filter(p -> p.getFileName().toString().endsWith(".tmp"))::iterator) {
+        Files.deleteIfExists(p);
+      }
+    }
+    this.id = loadOrCreateId();
+    Map<String, Long> savedCursors = new TreeMap<>();
+    long savedLast = loadCursors(savedCursors);
+    recoverSegments(savedLast);
+    long first = firstSequence();
+    for (Map.Entry<String, Long> e : savedCursors.entrySet()) {
+      long c = e.getValue();
+      long clamped = Math.min(Math.max(c, first - 1), lastSequence);
+      if (clamped != c) {
+        LOG.warn("Journal {}: cursor '{}' was at {}, records on disk are {}..{}; it continues at {}", dir, e.getKey(),
+            c, first, lastSequence, clamped);
+      }
+      cursors.put(e.getKey(), new CursorImpl(e.getKey(), clamped));
+    }
+    releaseBound = cursors.isEmpty() ? lastSequence
+        : cursors.values().stream().mapToLong(c -> c.committed).min().orElse(lastSequence);
+    writer = new Thread(this::runWriter, "brokkr-journal-" + dir.getFileName());
+    writer.setDaemon(true);
+    writer.start();
+    LOG.info("Journal {} opened: id {}, records {}..{} in {} segment(s), cursors {}", dir, id, first, lastSequence,
+        segments.size(), cursors.keySet());
+  }
+
+  /**
+   * Opens (creating it if needed) the journal in {@link JournalConfig#dir()}: takes the lock, recovers the segments
+   * (truncating a torn tail) and the cursors, and starts the writer thread.
+   *
+   * @throws IOException if the directory is already open (by this JVM or another process: the message says which),
+   *                     or cannot be read or written
+   */
+  public static Journal open(JournalConfig config) throws IOException {
+    Path dir = config.dir();
+    Files.createDirectories(dir);
+    FileChannel lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = lockChannel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lockChannel.close();
+      throw new IOException("journal " + dir + " is already open in this JVM (close the other Journal first)", e);
+    } catch (IOException | RuntimeException e) {
+      lockChannel.close();
+      throw e;
+    }
+    if (lock == null) {
+      lockChannel.close();
+      throw new IOException("journal " + dir + " is locked by another process");
+    }
+    try {
+      return new Journal(config, lockChannel, lock);
+    } catch (IOException | RuntimeException | Error e) {
+      try {
+        lock.release();
+      } finally {
+        lockChannel.close();
+      }
+      throw e;
+    }
+  }
+
+  /** @return the journal's id: a random UUID made when the directory was first used, the same after reopen */
+  public String id() {
+    return id;
+  }
+
+  /** @return the id of the record with this sequence, {@code id() + "-" + sequence}: unique across journals */
+  public String recordId(long sequence) {
+    return id + "-" + sequence;
+  }
+
+  /** @return the config the journal was opened with */
+  public JournalConfig config() {
+    return config;
+  }
+
+  /**
+   * Appends a record. Never blocks: the record is queued for the writer thread, which writes and forces it with the
+   * other records queued meanwhile. The returned future completes (on the writer thread) with the record's sequence
+   * once it is forced to disk, and fails with
+   * <ul>
+   *   <li>{@link JournalFullException} at once if {@link JournalConfig#maxQueuedBytes()} is reached: the journal
+   *       applies backpressure by failing fast, the caller decides (retry later, drop, or slow its producer down);</li>
+   *   <li>{@link JournalClosedException} if the journal is closed;</li>
+   *   <li>an {@link IOException} if the write or the force failed (then every later append fails too);</li>
+   *   <li>{@link IllegalArgumentException} if the body is larger than {@link JournalConfig#maxRecordBytes()}.</li>
+   * </ul>
+   * The body must not be modified after the call (it is written from the caller's array).
+   */
+  public CompletableFuture<Long> append(byte[] body) {
+    Objects.requireNonNull(body, "body");
+    CompletableFuture<Long> future = new CompletableFuture<>();
+    int s;
+    do {
+      s = appenders.get();
+      if (s < 0) {
+        future.completeExceptionally(new JournalClosedException("journal " + dir + " is closed"));
+        return future;
+      }
+    } while (!appenders.compareAndSet(s, s + 1));
+    try {
+      Throwable f = failure;
+      if (f != null) {
+        future.completeExceptionally(new IOException("journal " + dir + " failed: " + f, f));
+        return future;
+      }
+      if (body.length > config.maxRecordBytes()) {
+        future.completeExceptionally(new IllegalArgumentException(
+            "record of " + body.length + " bytes is larger than maxRecordBytes " + config.maxRecordBytes()));
+        return future;
+      }
+      long size = (long) body.length + HEADER;
+      if (queuedBytes.addAndGet(size) > config.maxQueuedBytes()) {
+        queuedBytes.addAndGet(-size);
+        future.completeExceptionally(new JournalFullException("journal " + dir + ": " + config.maxQueuedBytes()
+            + " bytes already queued for the disk"));
+        return future;
+      }
+      queue.offer(new Pending(body, future));
+      if (writerParked) {
+        LockSupport.unpark(writer);
+      }
+      return future;
+    } finally {
+      appenders.decrementAndGet();
+    }
+  }
+
+  /**
+   * Returns the named cursor, creating it if it does not exist: a new cursor starts after {@link #lastSequence()}
+   * (it sees only records appended from now on). A cursor's committed position survives close and reopen.
+   *
+   * @throws IllegalStateException if the journal is closed
+   */
+  public Cursor cursor(String name) {
+    Objects.requireNonNull(name, "name");
+    if (name.isEmpty() || name.length() > 1024) {
+      throw new IllegalArgumentException("a cursor name has 1 to 1024 characters: '" + name + "'");
+    }
+    checkOpen();
+    CursorImpl c = cursors.get(name);
+    if (c != null) {
+      return c;
+    }
+    synchronized (cursorLock) {
+      c = cursors.get(name);
+      if (c == null) {
+        c = new CursorImpl(name, lastSequence);
+        cursors.put(name, c);
+        cursorsDirty = true;
+      }
+      return c;
+    }
+  }
+
+  /**
+   * Removes the named cursor (its backlog no longer holds records on disk once the change is saved). The dropped
+   * {@link Cursor} object must not be used any more.
+   *
+   * @return whether the cursor existed
+   */
+  public boolean dropCursor(String name) {
+    synchronized (cursorLock) {
+      CursorImpl c = cursors.remove(name);
+      if (c == null) {
+        return false;
+      }
+      c.dropped = true;
+      cursorsDirty = true;
+      return true;
+    }
+  }
+
+  /** @return the names of the cursors (a snapshot) */
+  public Set<String> cursorNames() {
+    return Collections.unmodifiableSet(new java.util.TreeSet<>(cursors.keySet()));
+  }
+
+  /** @return the first sequence retained on disk, or {@code lastSequence() + 1} if none is */
+  public long firstSequence() {
+    for (Segment s : segments.values()) {
+      if (s.durableCount > 0) {
+        return s.base;
+      }
+    }
+    return lastSequence + 1;
+  }
+
+  /** @return the last sequence appended and durable (0 if none ever was) */
+  public long lastSequence() {
+    return lastSequence;
+  }
+
+  /** @return counters since open and what is on disk now */
+  public JournalStats stats() {
+    int n = 0;
+    long bytes = 0;
+    long records = 0;
+    for (Segment s : segments.values()) {
+      n++;
+      bytes += s.durableBytes();
+      records += s.durableCount;
+    }
+    return new JournalStats(appends, fsyncs, bytesWritten, n, bytes, records, queuedBytes.get(), cursorSaves);
+  }
+
+  /**
+   * Closes the journal: refuses further appends, lets the writer write, force and complete every append already
+   * queued, saves the cursor positions, closes the files and releases the lock. Waits for all that; idempotent.
+   * Must not be called from a future's callback running on the writer thread.
+   */
+  @Override
+  public void close() {
+    if (Thread.currentThread() == writer) {
+      throw new IllegalStateException("Journal.close() called on the journal's writer thread (from an append's "
+          + "callback): it would wait for itself");
+    }
+    int s;
+    do {
+      s = appenders.get();
+      if (s < 0) {
+        awaitUninterruptibly(closedLatch);
+        return;
+      }
+    } while (!appenders.compareAndSet(s, s | CLOSED));
+    try {
+      while (appenders.get() != CLOSED) {
+        Thread.onSpinWait();
+      }
+      LockSupport.unpark(writer);
+      boolean interrupted = false;
+      while (writer.isAlive()) {
+        try {
+          writer.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      closed = true;
+      for (Segment seg : segments.values()) {
+        closeQuietly(seg.channel);
+      }
+      try {
+        lock.release();
+      } catch (IOException e) {
+        LOG.warn("Journal {}: releasing the lock failed", dir, e);
+      }
+      closeQuietly(lockChannel);
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      LOG.info("Journal {} closed at sequence {}", dir, lastSequence);
+    } finally {
+      closedLatch.countDown();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Journal[" + dir + ", id " + id + ", " + firstSequence() + ".." + lastSequence + "]";
+  }
+
+  // ------------------------------------------------------------------------------------------------------ writer
+
+  private void runWriter() {
+    ArrayList<Pending> batch = new ArrayList<>();
+    long lastSave = System.nanoTime();
+    while (true) {
+      boolean closing = appenders.get() == CLOSED; // read before the poll: no offer can follow it
+      Pending p = queue.poll();
+      if (p == null) {
+        if (closing) {
+          break;
+        }
+        lastSave = maybeSaveCursors(lastSave);
+        writerParked = true;
+        if (queue.isEmpty() && appenders.get() != CLOSED) {
+          LockSupport.parkNanos(this, saveIntervalNanos);
+        }
+        writerParked = false;
+        continue;
+      }
+      int max = config.maxBatchRecords();
+      do {
+        batch.add(p);
+      } while (batch.size() < max && (p = queue.poll()) != null);
+      writeBatch(batch);
+      batch.clear();
+      lastSave = maybeSaveCursors(lastSave);
+    }
+    if (failure == null) {
+      try {
+        saveCursors();
+      } catch (IOException e) {
+        LOG.error("Journal {}: saving the cursor positions at close failed", dir, e);
+      }
+      releaseSegments();
+    }
+  }
+
+  /** Writes, forces and completes one batch; on an I/O error fails it and every later append. */
+  private void writeBatch(List<Pending> batch) {
+    long queued = 0;
+    for (Pending p : batch) {
+      queued += (long) p.body.length + HEADER;
+    }
+    if (failure != null) {
+      queuedBytes.addAndGet(-queued);
+      for (Pending p : batch) {
+        p.future.completeExceptionally(new IOException("journal " + dir + " failed: " + failure, failure));
+      }
+      return;
+    }
+    boolean rolled = false;
+    try {
+      Segment seg = active;
+      ByteBuffer buf = buffer;
+      buf.clear();
+      for (Pending p : batch) {
+        int len = p.body.length;
+        int size = HEADER + len;
+        if (seg.count > 0 && seg.writePos + size > config.segmentBytes()) {
+          flush(seg, buf);
+          seg.channel.force(false);
+          fsyncs++;
+          seg.published();
+          seg = roll();
+          rolled = true;
+        }
+        if (buf.remaining() < size) {
+          flush(seg, buf);
+          if (buf.capacity() < size) {
+            buf = ByteBuffer.allocateDirect(size);
+            buffer = buf;
+          }
+        }
+        long seq = nextSequence++;
+        int at = buf.position();
+        buf.putInt(len).putInt(0).putLong(seq).put(p.body);
+        crc.reset();
+        crc.update(buf.duplicate().position(at + 8).limit(at + size));
+        buf.putInt(at + 4, (int) crc.getValue());
+        seg.added(size);
+        p.sequence = seq;
+      }
+      flush(seg, buf);
+      seg.channel.force(false);
+      fsyncs++;
+      seg.published();
+    } catch (IOException | RuntimeException | Error e) {
+      failure = e;
+      LOG.error("Journal {}: writing a batch of {} records failed; the journal refuses appends from now on", dir,
+          batch.size(), e);
+      queuedBytes.addAndGet(-queued);
+      for (Pending p : batch) {
+        p.future.completeExceptionally(new IOException("journal " + dir + ": write failed: " + e, e));
+      }
+      return;
+    }
+    long last = nextSequence - 1;
+    lastSequence = last;
+    appends += batch.size();
+    queuedBytes.addAndGet(-queued);
+    for (Pending p : batch) {
+      p.future.complete(p.sequence);
+    }
+    for (CursorImpl c : cursors.values()) {
+      Runnable l = c.listener;
+      if (l != null && c.readPos < last) {
+        runListener(c, l);
+      }
+    }
+    if (rolled) {
+      if (cursorsDirty) {
+        try {
+          saveCursors();
+        } catch (IOException e) {
+          LOG.warn("Journal {}: saving the cursor positions failed (will retry)", dir, e);
+        }
+      }
+      releaseSegments();
+    }
+  }
+
+  /** Writes the buffer at the segment's position before the records placed in it; clears it. */
+  private void flush(Segment seg, ByteBuffer buf) throws IOException {
+    long at = seg.writePos - buf.position();
+    buf.flip();
+    int n = buf.remaining();
+    while (buf.hasRemaining()) {
+      at += seg.channel.write(buf, at);
+    }
+    buf.clear();
+    bytesWritten += n;
+  }
+
+  /** Starts a new segment at {@link #nextSequence} and makes it the active one. */
+  private Segment roll() throws IOException {
+    Segment s = createSegment(nextSequence);
+    active = s;
+    return s;
+  }
+
+  private Segment createSegment(long base) throws IOException {
+    Path path = dir.resolve(Segment.fileName(base));
+    FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        StandardOpenOption.WRITE);
+    forceDirectory();
+    Segment s = new Segment(base, path, ch);
+    segments.put(base, s);
+    return s;
+  }
+
+  private long maybeSaveCursors(long lastSave) {
+    long now = System.nanoTime();
+    if (!cursorsDirty || now - lastSave < saveIntervalNanos) {
+      return lastSave;
+    }
+    try {
+      saveCursors();
+    } catch (IOException e) {
+      LOG.warn("Journal {}: saving the cursor positions failed (will retry)", dir, e);
+      return now;
+    }
+    releaseSegments();
+    return now;
+  }
+
+  /** Writer thread: writes the cursor positions (temp file, force, atomic move) and updates the release bound. */
+  private void saveCursors() throws IOException {
+    Map<String, Long> snapshot = new TreeMap<>();
+    long last;
+    synchronized (cursorLock) {
+      cursorsDirty = false;
+      last = lastSequence;
+      for (CursorImpl c : cursors.values()) {
+        snapshot.put(c.name, c.committed);
+      }
+    }
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      DataOutputStream out = new DataOutputStream(bytes);
+      out.writeInt(CURSORS_MAGIC);
+      out.writeInt(CURSORS_VERSION);
+      out.writeLong(last);
+      out.writeInt(snapshot.size());
+      for (Map.Entry<String, Long> e : snapshot.entrySet()) {
+        out.writeUTF(e.getKey());
+        out.writeLong(e.getValue());
+      }
+      CRC32C c = new CRC32C();
+      c.update(bytes.toByteArray());
+      out.writeInt((int) c.getValue());
+      out.flush();
+      writeAtomically(dir.resolve(CURSORS_FILE), bytes.toByteArray());
+    } catch (IOException e) {
+      cursorsDirty = true;
+      throw e;
+    }
+    cursorSaves++;
+    releaseBound = snapshot.isEmpty() ? last : Collections.min(snapshot.values());
+  }
+
+  /** Writer thread: deletes the segments (not the active one) whose records are all at or below the release bound. */
+  private void releaseSegments() {
+    synchronized (cursorLock) {
+      if (!cursorsDirty && cursors.isEmpty()) {
+        releaseBound = lastSequence; // no cursor, none created since the last save: everything is released
+      }
+    }
+    for (Segment s : segments.values()) {
+      if (s == active || s.lastDurable() > releaseBound) {
+        break;
+      }
+      segments.remove(s.base);
+      s.deleted = true;
+      closeQuietly(s.channel);
+      try {
+        Files.deleteIfExists(s.path);
+        LOG.debug("Journal {}: released segment {} (records {}..{})", dir, s.path.getFileName(), s.base,
+            s.lastDurable());
+      } catch (IOException e) {
+        LOG.warn("Journal {}: deleting released segment {} failed", dir, s.path, e);
+      }
+    }
+  }
+
+  private void runListener(CursorImpl c, Runnable l) {
+    try {
+      l.run();
+    } catch (RuntimeException e) {
+      LOG.warn("Journal {}: onAvailable listener of cursor '{}' failed", dir, c.name, e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------- recovery
+
+  private String loadOrCreateId() throws IOException {
+    Path p = dir.resolve(ID_FILE);
+    if (Files.exists(p)) {
+      String s = Files.readString(p, StandardCharsets.UTF_8).trim();
+      if (!s.isEmpty()) {
+        return s;
+      }
+    }
+    String s = UUID.randomUUID().toString();
+    writeAtomically(p, (s + "\n").getBytes(StandardCharsets.UTF_8));
+    return s;
+  }
+
+  /** Reads the cursors file into {@code into}; returns the last sequence it recorded (0 without a file). */
+  private long loadCursors(Map<String, Long> into) throws IOException {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(dir.resolve(CURSORS_FILE));
+    } catch (NoSuchFileException e) {
+      return 0;
+    }
+    if (bytes.length < 24) {
+      throw new IOException("journal " + dir + ": the cursors file is cut short (" + bytes.length + " bytes)");
+    }
+    CRC32C c = new CRC32C();
+    c.update(bytes, 0, bytes.length - 4);
+    int stored = ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt();
+    if ((int) c.getValue() != stored) {
+      throw new IOException("journal " + dir + ": the cursors file does not match its checksum");
+    }
+    DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes, 0, bytes.length - 4));
+    if (in.readInt() != CURSORS_MAGIC || in.readInt() != CURSORS_VERSION) {
+      throw new IOException("journal " + dir + ": the cursors file has an unknown format");
+    }
+    long last = in.readLong();
+    int n = in.readInt();
+    for (int i = 0; i < n; i++) {
+      into.put(in.readUTF(), in.readLong());
+    }
+    return last;
+  }
+
+  /** Opens and scans the segment files, truncates torn or corrupt tails, and sets up the active segment. */
+  private void recoverSegments(long savedLast) throws IOException {
+    List<Path> files;
+    try (Stream<Path> list = Files.list(dir)) {
+      files = list.filter(p -> SEGMENT_NAME.matcher(p.getFileName().toString()).matches()).sorted().toList();
+    }
+    Segment prev = null;
+    for (Path f : files) {
+      String name = f.getFileName().toString();
+      long base = Long.parseLong(name.substring(0, name.length() - 4));
+      if (base < 1 || (prev != null && base <= prev.lastDurable())) {
+        throw new IOException("journal " + dir + ": segment " + name + " overlaps the records before it");
+      }
+      Segment s = scan(f, base);
+      if (prev != null && prev.durableCount == 0) {
+        // an empty segment that is not the last one holds nothing
+        segments.remove(prev.base);
+        closeQuietly(prev.channel);
+        Files.deleteIfExists(prev.path);
+      }
+      if (prev != null && prev.durableCount > 0 && prev.lastDurable() + 1 != base) {
+        LOG.warn("Journal {}: records {}..{} are missing (a corrupt segment was truncated)", dir,
+            prev.lastDurable() + 1, base - 1);
+      }
+      segments.put(base, s);
+      prev = s;
+    }
+    long next = Math.max(savedLast + 1, 1);
+    if (prev != null) {
+      next = Math.max(next, prev.base + prev.count);
+    }
+    if (prev != null && prev.base + prev.count == next) {
+      active = prev;
+    } else {
+      if (prev != null && prev.count == 0) {
+        segments.remove(prev.base);
+        closeQuietly(prev.channel);
+        Files.deleteIfExists(prev.path);
+      }
+      active = createSegment(next);
+    }
+    nextSequence = next;
+    lastSequence = next - 1;
+  }
+
+  /** Scans one segment file; truncates it at the first torn or corrupt record. */
+  private Segment scan(Path path, long base) throws IOException {
+    FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    Segment s = new Segment(base, path, ch);
+    try {
+      long size = ch.size();
+      Window w = new Window(ch);
+      CRC32C c = new CRC32C();
+      long pos = 0;
+      String problem = null;
+      while (pos < size) {
+        if (size - pos < HEADER) {
+          problem = "a torn record header";
+          break;
+        }
+        ByteBuffer b = w.at(pos, HEADER);
+        int at = b.position();
+        int len = b.getInt(at);
+        int stored = b.getInt(at + 4);
+        long seq = b.getLong(at + 8);
+        if (len < 0 || len > size - pos - HEADER) {
+          problem = "a torn record (length " + len + ", " + (size - pos - HEADER) + " bytes left)";
+          break;
+        }
+        if (seq != base + s.count) {
+          problem = "an unexpected sequence " + seq + " (expected " + (base + s.count) + ")";
+          break;
+        }
+        b = w.at(pos, HEADER + len);
+        at = b.position();
+        c.reset();
+        c.update(b.array(), b.arrayOffset() + at + 8, 8 + len);
+        if ((int) c.getValue() != stored) {
+          problem = "a record whose checksum does not match (sequence " + seq + ")";
+          break;
+        }
+        s.added(HEADER + len);
+        pos += HEADER + len;
+      }
+      if (problem != null) {
+        LOG.warn("Journal {}: segment {} has {} at byte {}; truncating it there ({} bytes dropped, {} good records "
+            + "kept)", dir, path.getFileName(), problem, pos, size - pos, s.count);
+        ch.truncate(pos);
+        ch.force(true);
+      }
+      s.published();
+      return s;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(ch);
+      throw e;
+    }
+  }
+
+  /** A sliding read window over a file, for the recovery scan. */
+  private static final class Window {
+    private final FileChannel ch;
+    private ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+    private long start;
+
+    Window(FileChannel ch) {
+      this.ch = ch;
+      buf.limit(0);
+    }
+
+    /** @return the buffer with its position at file position {@code pos} and at least {@code need} bytes after it */
+    ByteBuffer at(long pos, int need) throws IOException {
+      if (pos < start || pos + need > start + buf.limit()) {
+        if (buf.capacity() < need) {
+          buf = ByteBuffer.allocate(need);
+        }
+        buf.clear();
+        start = pos;
+        while (buf.position() < need) {
+          if (ch.read(buf, start + buf.position()) < 0) {
+            throw new IOException("unexpected end of file at " + (start + buf.position()));
+          }
+        }
+        buf.flip();
+      }
+      return buf.position((int) (pos - start));
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------ helpers
+
+  private void writeAtomically(Path target, byte[] bytes) throws IOException {
+    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+      ch.force(true);
+    }
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Forces the directory entry of a new file (Linux allows opening a directory for this; elsewhere it is skipped). */
+  private void forceDirectory() {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      LOG.debug("Journal {}: forcing the directory is not supported here", dir, e);
+    }
+  }
+
+  private void checkOpen() {
+    if (appenders.get() < 0) {
+      throw new IllegalStateException("journal " + dir + " is closed");
+    }
+  }
+
+  private static void closeQuietly(FileChannel ch) {
+    try {
+      ch.close();
+    } catch (IOException e) {
+      LOG.debug("closing {} failed", ch, e);
+    }
+  }
+
+  private static void awaitUninterruptibly(CountDownLatch latch) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        latch.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** An append waiting for the writer. */
+  private static final class Pending {
+    final byte[] body;
+    final CompletableFuture<Long> future;
+    long sequence;
+
+    Pending(byte[] body, CompletableFuture<Long> future) {
+      this.body = body;
+      this.future = future;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------ cursors
+
+  private final class CursorImpl implements Cursor {
+    final String name;
+    volatile long committed;
+    volatile long readPos;
+    volatile Runnable listener;
+    volatile boolean dropped;
+
+    CursorImpl(String name, long position) {
+      this.name = name;
+      this.committed = position;
+      this.readPos = position;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public List<JournalRecord> poll(int maxRecords, long maxBytes) {
+      checkUsable();
+      if (maxRecords <= 0) {
+        return List.of();
+      }
+      long last = lastSequence;
+      long from = readPos + 1;
+      while (from <= last) {
+        Map.Entry<Long, Segment> e = segments.floorEntry(from);
+        Segment seg = e != null ? e.getValue() : null;
+        if (seg == null || from > seg.lastDurable()) {
+          Map.Entry<Long, Segment> h = segments.higherEntry(from);
+          if (h == null) {
+            return List.of();
+          }
+          from = h.getKey(); // records before it are gone (released or lost to corruption)
+          continue;
+        }
+        int idx = (int) (from - seg.base);
+        int avail = (int) Math.min(seg.durableCount - idx, Math.min(maxRecords, last - from + 1));
+        int[] off = seg.offsets;
+        int start = off[idx];
+        int k = 1;
+        while (k < avail) {
+          long span = (long) off[idx + k + 1] - start;
+          if (span - (long) HEADER * (k + 1) > maxBytes || span > MAX_POLL_READ) {
+            break;
+          }
+          k++;
+        }
+        ByteBuffer b;
+        try {
+          b = seg.read(start, off[idx + k] - start);
+        } catch (IOException ex) {
+          throw new UncheckedIOException("journal " + dir + ": reading " + seg.path.getFileName() + " failed", ex);
+        }
+        List<JournalRecord> out = new ArrayList<>(k);
+        CRC32C c = new CRC32C();
+        for (int i = 0; i < k; i++) {
+          int at = b.position();
+          int len = b.getInt(at);
+          int stored = b.getInt(at + 4);
+          long seq = b.getLong(at + 8);
+          c.reset();
+          c.update(b.array(), b.arrayOffset() + at + 8, 8 + len);
+          if (seq != from + i || (int) c.getValue() != stored) {
+            throw new UncheckedIOException(new IOException("journal " + dir + ": record " + (from + i) + " in "
+                + seg.path.getFileName() + " is corrupt on disk"));
+          }
+          byte[] body = new byte[len];
+          b.position(at + HEADER);
+          b.get(body);
+          out.add(new JournalRecord(seq, body));
+        }
+        readPos = from + k - 1;
+        return out;
+      }
+      return List.of();
+    }
+
+    @Override
+    public void commit(long sequence) {
+      checkUsable();
+      long s = Math.min(sequence, lastSequence);
+      if (s <= committed) {
+        return;
+      }
+      committed = s;
+      if (readPos < s) {
+        readPos = s;
+      }
+      cursorsDirty = true;
+    }
+
+    @Override
+    public void rewind() {
+      checkUsable();
+      readPos = committed;
+    }
+
+    @Override
+    public long committed() {
+      return committed;
+    }
+
+    @Override
+    public long readPosition() {
+      return readPos;
+    }
+
+    @Override
+    public long backlogRecords() {
+      long c = committed;
+      long n = 0;
+      for (Segment seg : segmentsFrom(c + 1)) {
+        int dc = seg.durableCount;
+        long firstIdx = Math.max(0, c + 1 - seg.base);
+        if (firstIdx < dc) {
+          n += dc - firstIdx;
+        }
+      }
+      return n;
+    }
+
+    @Override
+    public long backlogBytes() {
+      long c = committed;
+      long bytes = 0;
+      for (Segment seg : segmentsFrom(c + 1)) {
+        int dc = seg.durableCount;
+        int[] off = seg.offsets;
+        long firstIdx = Math.max(0, c + 1 - seg.base);
+        if (firstIdx < dc) {
+          bytes += off[dc] - off[(int) firstIdx] - (long) HEADER * (dc - firstIdx);
+        }
+      }
+      return bytes;
+    }
+
+    @Override
+    public void onAvailable(Runnable l) {
+      listener = l;
+      if (l != null && readPos < lastSequence) {
+        runListener(this, l);
+      }
+    }
+
+    private Iterable<Segment> segmentsFrom(long seq) {
+      Long k = segments.floorKey(seq);
+      return (k == null ? segments : segments.tailMap(k, true)).values();
+    }
+
+    private void checkUsable() {
+      if (dropped) {
+        throw new IllegalStateException("cursor '" + name + "' was dropped");
+      }
+      if (closed) {
+        throw new IllegalStateException("journal " + dir + " is closed");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "Cursor[" + name + ", committed " + committed + ", read " + readPos + "]";
+    }
+  }
+}
