@@ -162,21 +162,24 @@ final class SinkRunner {
         t.start();
     }
 
-    /** Stops the thread and waits for it; a batch it had not committed is read again by the next thread. */
+    /**
+     * Stops the thread and waits for it; a batch it had not committed is read again by the next thread. The thread is
+     * woken, never interrupted: an interrupt during a journal read would close the journal's file channel.
+     */
     private void stopThread() {
         Thread t = thread;
         thread = null;
         if (t == null) {
             return;
         }
-        t.interrupt();
+        wake();
         try {
             t.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         if (t.isAlive()) {
-            LOG.warn("Sink {}: its thread did not stop within 10 s (a write that ignores interruption?)", name);
+            LOG.warn("Sink {}: its thread did not stop within 10 s", name);
         }
     }
 
@@ -204,7 +207,7 @@ final class SinkRunner {
                     continue;
                 }
                 if (recs.size() < max && linger > 0) {
-                    Thread.sleep(linger);
+                    pause(linger);
                     List<JournalRecord> more = cursor.poll(max - recs.size(), MAX_BATCH_BYTES);
                     if (!more.isEmpty()) {
                         recs = new ArrayList<>(recs);
@@ -219,7 +222,9 @@ final class SinkRunner {
                 }
                 while (true) {
                     try {
-                        s.write(batch).toCompletableFuture().get(WRITE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+                        if (!await(s.write(batch).toCompletableFuture(), me)) {
+                            return; // stopped while writing: the batch is read again by the next thread
+                        }
                         cursor.commit(last);
                         written.add(batch.size());
                         lastWriteTime = System.currentTimeMillis();
@@ -241,7 +246,7 @@ final class SinkRunner {
                             LOG.warn("Sink {}: write of {} records failed (attempt {}), retrying in {} ms: {}", name,
                                     batch.size(), failedInRow, backoff, msg);
                         }
-                        Thread.sleep(backoff);
+                        pause(backoff);
                         backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
                         if (!current(me)) {
                             return;
@@ -254,6 +259,39 @@ final class SinkRunner {
         } catch (RuntimeException | Error e) {
             lastError = String.valueOf(e);
             LOG.error("Sink {}: its thread failed: {}", name, e.toString(), e);
+        }
+    }
+
+    /** Waits for a write, waking every 100 ms to see whether this thread was stopped (false then). */
+    private boolean await(java.util.concurrent.CompletableFuture<?> f, Thread me)
+            throws ExecutionException, TimeoutException, InterruptedException {
+        long deadline = System.currentTimeMillis() + WRITE_TIMEOUT_MILLIS;
+        while (true) {
+            try {
+                f.get(100, TimeUnit.MILLISECONDS);
+                return true;
+            } catch (TimeoutException notYet) {
+                if (!current(me)) {
+                    return false;
+                }
+                if (System.currentTimeMillis() > deadline) {
+                    throw notYet;
+                }
+            }
+        }
+    }
+
+    /** Sleeps, woken early by {@link #wake()}. */
+    private void pause(long millis) throws InterruptedException {
+        synchronized (signal) {
+            signal.wait(millis);
+        }
+    }
+
+    private void wake() {
+        synchronized (signal) {
+            available = true;
+            signal.notifyAll();
         }
     }
 
