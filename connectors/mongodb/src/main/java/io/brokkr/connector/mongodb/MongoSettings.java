@@ -82,11 +82,10 @@ record MongoSettings(ConnectionString connection, MongoCredential credential, in
             throw new IllegalArgumentException("database: '" + database + "' is not a valid database name: "
                     + e.getMessage());
         }
-        try {
-            MongoNamespace.checkCollectionNameValidity(collection);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("collection: '" + collection + "' is not a valid collection name: "
-                    + e.getMessage());
+        // MongoDB's naming rules (the driver checks only that the name is not empty)
+        if (collection.contains("$") || collection.indexOf('\0') >= 0 || collection.startsWith("system.")) {
+            throw new IllegalArgumentException("collection: '" + collection + "' is not a valid collection name:"
+                    + " it must not contain '$' or a null character, nor start with 'system.'");
         }
         return new MongoSettings(cs, credential, connect, selection, socket, database, collection,
                 RecordFormat.from(config));

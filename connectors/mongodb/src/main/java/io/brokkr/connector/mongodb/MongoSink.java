@@ -125,6 +125,11 @@ public class MongoSink implements MessageSink {
                 client.getDatabase(settings.database()).getCollection(settings.collection()), null);
     }
 
+    /** The client writes use now, or null when the configuration is bad or the component is stopped. */
+    MongoClient client() {
+        return state.client();
+    }
+
     /** The sink's name for messages: the configuration's PID, as the broker names the sink. */
     private static String name(Map<String, Object> props) {
         Object pid = props.get("service.pid");
