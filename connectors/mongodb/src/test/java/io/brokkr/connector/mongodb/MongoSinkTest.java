@@ -19,6 +19,7 @@ import io.brokkr.api.UserProperty;
 import io.brokkr.api.storage.SinkRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Date;
 import java.util.HashMap;
@@ -26,11 +27,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterEach;
@@ -210,7 +213,7 @@ class MongoSinkTest {
         MongoSink sink = sink();
         // larger than MongoDB's 16 MiB document limit
         byte[] big = new byte[17 * 1024 * 1024];
-        java.util.Arrays.fill(big, (byte) 'a');
+        Arrays.fill(big, (byte) 'a');
         String why = failure(sink.write(List.of(record(1, "a", big))));
         assertTrue(why.startsWith("insert into brokkr.messages at 127.0.0.1:" + server.port() + " failed: "), why);
         assertTrue(why.toLowerCase().contains("size"), why);
@@ -470,6 +473,36 @@ class MongoSinkTest {
                 "threads of the sink's client left after deactivate");
         assertNull(sink.client());
         assertEquals("connector io.brokkr.connector.mongodb~test is stopped", failure(sink.write(batch(5, 1))));
+    }
+
+    @Test
+    void deactivateDuringAWriteEndsTheWriteAtOnce() throws Exception {
+        MongoSink sink = sink();
+        written(sink.write(batch(0, 1)));
+        server.stop();
+        written(sink.write(batch(0, 0))); // an empty batch needs no server
+        sink.write(batch(0, 1)); // the pooled connection's failure; the next write waits for a server
+        AtomicReference<Thread> writer = new AtomicReference<>();
+        CompletableFuture<String> pending = CompletableFuture.supplyAsync(() -> {
+            writer.set(Thread.currentThread());
+            return failure(sink.write(batch(1, 1)));
+        });
+        // wait until the write is inside the driver, waiting for a server (for up to 5 s)
+        long deadline = System.currentTimeMillis() + 4_000;
+        while (!waitsForAServer(writer.get())) {
+            assertTrue(System.currentTimeMillis() < deadline, "the write did not start waiting for a server");
+            Thread.sleep(10);
+        }
+        long t0 = System.nanoTime();
+        sink.deactivate();
+        String why = pending.get(30, TimeUnit.SECONDS);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertTrue(why.contains("the connector was reconfigured or stopped during the write"), why);
+        assertTrue(ms < 2_000, "the write ended " + ms + " ms after deactivate: " + why);
+    }
+
+    private static boolean waitsForAServer(Thread t) {
+        return t != null && Arrays.stream(t.getStackTrace()).anyMatch(f -> f.getMethodName().equals("selectServer"));
     }
 
     /** Threads of the MongoDB driver (server monitors, round-trip-time monitors, the pools' maintenance timers). */
