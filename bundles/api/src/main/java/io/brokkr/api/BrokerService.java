@@ -48,18 +48,14 @@ public interface BrokerService {
     boolean kick(String clientId, boolean removeSession);
 
     /** The message sinks (storage connectors) the broker knows, running or not. */
-    default List<SinkInfo> sinks() {
-        return List.of();
-    }
+    List<SinkInfo> sinks();
 
     /**
      * Pauses ({@code running = false}) or resumes a sink. A paused sink's messages wait for it in the journal.
      *
      * @return false if no sink has this name
      */
-    default boolean setSinkRunning(String name, boolean running) {
-        return false;
-    }
+    boolean setSinkRunning(String name, boolean running);
 
     /**
      * Forgets a sink that is no longer wanted: its backlog in the journal is released, and a sink with this name that
@@ -68,14 +64,10 @@ public interface BrokerService {
      * @return false if no sink has this name
      * @throws IllegalStateException if the sink's service is still registered (uninstall or stop it first)
      */
-    default boolean removeSink(String name) {
-        return false;
-    }
+    boolean removeSink(String name);
 
     /** The asynchronous observers and their queues. */
-    default List<ObserverInfo> observers() {
-        return List.of();
-    }
+    List<ObserverInfo> observers();
 
     /** The client connected with this id, if any. */
     default Optional<ClientInfo> client(String clientId) {

@@ -351,4 +351,24 @@ public class BrokerComponent implements BrokerService {
     public boolean kick(String clientId, boolean removeSession) {
         return broker.kick(clientId, removeSession);
     }
+
+    @Override
+    public List<io.brokkr.api.SinkInfo> sinks() {
+        return broker.sinks();
+    }
+
+    @Override
+    public boolean setSinkRunning(String name, boolean running) {
+        return broker.setSinkRunning(name, running);
+    }
+
+    @Override
+    public boolean removeSink(String name) {
+        return broker.removeSink(name);
+    }
+
+    @Override
+    public List<io.brokkr.api.ObserverInfo> observers() {
+        return broker.observers();
+    }
 }

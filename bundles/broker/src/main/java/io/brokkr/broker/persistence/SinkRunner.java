@@ -51,7 +51,7 @@ final class SinkRunner {
     private int batchSize = 500;
     private long lingerMillis = 5;
     private boolean paused;
-    private Thread thread;
+    private volatile Thread thread;
     private volatile boolean closed;
 
     SinkRunner(String name, Journal journal, List<String> topics, long maxBacklogBytes) {
@@ -183,10 +183,9 @@ final class SinkRunner {
         }
     }
 
+    /** Unsynchronized: {@link #stopThread} waits for the thread while holding this object's monitor. */
     private boolean current(Thread t) {
-        synchronized (this) {
-            return thread == t && !closed;
-        }
+        return thread == t && !closed;
     }
 
     private void run(MessageSink s) {
@@ -207,7 +206,7 @@ final class SinkRunner {
                     continue;
                 }
                 if (recs.size() < max && linger > 0) {
-                    pause(linger);
+                    pause(linger, me);
                     List<JournalRecord> more = cursor.poll(max - recs.size(), MAX_BATCH_BYTES);
                     if (!more.isEmpty()) {
                         recs = new ArrayList<>(recs);
@@ -246,7 +245,7 @@ final class SinkRunner {
                             LOG.warn("Sink {}: write of {} records failed (attempt {}), retrying in {} ms: {}", name,
                                     batch.size(), failedInRow, backoff, msg);
                         }
-                        pause(backoff);
+                        pause(backoff, me);
                         backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
                         if (!current(me)) {
                             return;
@@ -281,10 +280,17 @@ final class SinkRunner {
         }
     }
 
-    /** Sleeps, woken early by {@link #wake()}. */
-    private void pause(long millis) throws InterruptedException {
+    /**
+     * Sleeps for {@code millis}, or less if this thread is stopped meanwhile ({@link #wake()}); new journal records
+     * do not shorten it (a back-off must last its time).
+     */
+    private void pause(long millis, Thread me) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000;
         synchronized (signal) {
-            signal.wait(millis);
+            long left;
+            while (current(me) && (left = deadline - System.nanoTime()) > 0) {
+                signal.wait(Math.max(1, left / 1_000_000));
+            }
         }
     }
 
