@@ -357,6 +357,79 @@ class JournalTest {
   }
 
   @Test
+  void aCorruptRecordInAnOlderSegmentKeepsTheLaterSegmentsAndCursorsSkipTheGap() throws Exception {
+    Journal j = openSmallSegments();
+    j.cursor("sink");
+    for (int i = 1; i <= 12; i++) {
+      append(j, i + "-" + "x".repeat(980)); // about 1000 bytes: 4 records per segment
+    }
+    j.close();
+    opened.remove(j);
+    List<Path> segs = segmentFiles();
+    assertEquals(3, segs.size());
+    try (RandomAccessFile f = new RandomAccessFile(segs.get(0).toFile(), "rw")) {
+      long pos = 2 * 1000 + Journal.HEADER + 10; // in the body of record 3
+      f.seek(pos);
+      int b = f.read();
+      f.seek(pos);
+      f.write(b ^ 0x01);
+    }
+    Journal k = openSmallSegments();
+    assertEquals(12, k.lastSequence());
+    Cursor c = k.cursor("sink");
+    assertEquals(10, c.backlogRecords(), "records 3 and 4 are lost");
+    List<Long> seqs = pollAll(c).stream().map(JournalRecord::sequence).toList();
+    assertEquals(List.of(1L, 2L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L), seqs);
+  }
+
+  @Test
+  void aSinkPollingWhileOthersAppendGetsEverythingInOrder() throws Exception {
+    Journal j = open(JournalConfig.builder(dir).segmentBytes(64 << 10).cursorSaveInterval(Duration.ofMillis(10))
+        .build()); // about 16 segments
+    Cursor c = j.cursor("sink");
+    int threads = 4;
+    int each = 1500;
+    java.util.concurrent.Semaphore available = new java.util.concurrent.Semaphore(0);
+    c.onAvailable(available::release);
+    List<JournalRecord> got = new ArrayList<>();
+    Thread sink = new Thread(() -> {
+      try {
+        while (got.size() < threads * each) {
+          available.tryAcquire(10, TimeUnit.SECONDS);
+          available.drainPermits();
+          for (List<JournalRecord> b = c.poll(37, 4000); !b.isEmpty(); b = c.poll(37, 4000)) {
+            got.addAll(b);
+            c.commit(b.get(b.size() - 1).sequence());
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    sink.start();
+    List<Thread> ts = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      int tt = t;
+      ts.add(new Thread(() -> {
+        for (int i = 0; i < each; i++) {
+          j.append(body(tt + "/" + i + "/" + "p".repeat(i % 300)));
+        }
+      }));
+    }
+    ts.forEach(Thread::start);
+    for (Thread t : ts) {
+      t.join(20_000);
+    }
+    sink.join(20_000);
+    assertFalse(sink.isAlive());
+    assertEquals(threads * each, got.size());
+    for (int i = 0; i < got.size(); i++) {
+      assertEquals(i + 1, got.get(i).sequence());
+    }
+    waitUntil("the committed segments are released", () -> j.stats().segments() == 1);
+  }
+
+  @Test
   void aSegmentIsDeletedOnlyAfterEveryCursorCommittedPastIt() throws Exception {
     Journal j = openSmallSegments();
     Cursor fast = j.cursor("fast");
@@ -461,6 +534,25 @@ class JournalTest {
     c.rewind();
     assertEquals(2, c.readPosition());
     assertEquals(List.of("r3", "r4", "r5"), c.poll(10, Long.MAX_VALUE).stream().map(JournalTest::text).toList());
+  }
+
+  @Test
+  void aDamagedCursorsFileStopsTheOpenInsteadOfForgettingTheCursors() throws Exception {
+    Journal j = open();
+    j.cursor("sink");
+    append(j, "r1");
+    j.close();
+    opened.remove(j);
+    Path cursors = dir.resolve("cursors");
+    byte[] bytes = Files.readAllBytes(cursors);
+    bytes[bytes.length / 2] ^= 0x10;
+    Files.write(cursors, bytes);
+    IOException e = assertThrows(IOException.class, this::open);
+    assertTrue(e.getMessage().contains("cursors file"), e.getMessage());
+    Files.delete(cursors); // an operator's decision: the cursors are gone
+    Journal k = open(); // and the failed open released the lock
+    assertEquals(Set.of(), k.cursorNames());
+    assertEquals(1, k.lastSequence());
   }
 
   @Test
