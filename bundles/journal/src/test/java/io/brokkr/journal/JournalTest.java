@@ -195,17 +195,57 @@ class JournalTest {
   @Test
   void groupCommitForcesOncePerBatch() throws Exception {
     Journal j = open();
+    // hold the writer thread in a listener while 8 threads append: everything they append waits in the queue, and
+    // must then go to disk in batches of maxBatchRecords (4096) with one force each
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Cursor c = j.cursor("sink");
+    c.onAvailable(() -> {
+      entered.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    assertEquals(1, j.append(new byte[64]).get(10, TimeUnit.SECONDS));
+    assertTrue(entered.await(10, TimeUnit.SECONDS));
+    long fsyncsBefore = j.stats().fsyncs();
     int threads = 8;
     int each = 2000;
-    CountDownLatch start = new CountDownLatch(1);
+    List<CompletableFuture<Long>> all = new java.util.concurrent.CopyOnWriteArrayList<>();
     List<Thread> ts = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
       ts.add(new Thread(() -> {
-        try {
-          start.await();
-        } catch (InterruptedException e) {
-          return;
+        for (int i = 0; i < each; i++) {
+          all.add(j.append(new byte[64]));
         }
+      }));
+    }
+    ts.forEach(Thread::start);
+    for (Thread t : ts) {
+      t.join(20_000);
+    }
+    c.onAvailable(null);
+    release.countDown();
+    for (CompletableFuture<Long> f : all) {
+      f.get(10, TimeUnit.SECONDS);
+    }
+    JournalStats s = j.stats();
+    assertEquals(1 + threads * each, s.appends());
+    long batches = (threads * each + 4095) / 4096;
+    assertEquals(batches, s.fsyncs() - fsyncsBefore, "one force per batch of 4096");
+    assertEquals((1 + threads * each) * (64L + 16), s.bytesWritten());
+  }
+
+  @Test
+  void concurrentAppendersShareForces() throws Exception {
+    Journal j = open();
+    int threads = 8;
+    int each = 2000;
+    List<Thread> ts = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      ts.add(new Thread(() -> {
         List<CompletableFuture<Long>> fs = new ArrayList<>();
         for (int i = 0; i < each; i++) {
           fs.add(j.append(new byte[64]));
@@ -214,14 +254,13 @@ class JournalTest {
       }));
     }
     ts.forEach(Thread::start);
-    start.countDown();
     for (Thread t : ts) {
       t.join(20_000);
     }
     JournalStats s = j.stats();
     assertEquals(threads * each, s.appends());
-    assertTrue(s.fsyncs() * 10 <= s.appends(), "fsyncs " + s.fsyncs() + " for " + s.appends() + " appends");
-    assertEquals(threads * each * (64L + 16), s.bytesWritten());
+    // how many share a force depends on the scheduling; that they share at all is the point
+    assertTrue(s.fsyncs() < s.appends(), "fsyncs " + s.fsyncs() + " for " + s.appends() + " appends");
   }
 
   @Test
@@ -610,8 +649,12 @@ class JournalTest {
     assertEquals(0, now.getCount());
     c.poll(10, Long.MAX_VALUE);
     c.onAvailable(null);
-    int before = calls.get();
+    // once this append is acknowledged, the writer has finished notifying for the batch of "y" (it may still have
+    // seen the first listener there)
     append(j, "z");
+    int before = calls.get();
+    append(j, "z2");
+    append(j, "z3"); // the notification of z2's batch is over too
     assertEquals(before, calls.get(), "removed listener not called");
   }
 
