@@ -611,9 +611,7 @@ public final class Journal implements AutoCloseable {
       if (s == active || s.lastDurable() > releaseBound) {
         break;
       }
-      segments.remove(s.base);
-      s.deleted = true;
-      closeQuietly(s.channel);
+      // the file goes first, so that what firstSequence() and stats() show is already true on disk
       try {
         Files.deleteIfExists(s.path);
         LOG.debug("Journal {}: released segment {} (records {}..{})", dir, s.path.getFileName(), s.base,
@@ -621,6 +619,8 @@ public final class Journal implements AutoCloseable {
       } catch (IOException e) {
         LOG.warn("Journal {}: deleting released segment {} failed", dir, s.path, e);
       }
+      segments.remove(s.base);
+      closeQuietly(s.channel);
     }
   }
 

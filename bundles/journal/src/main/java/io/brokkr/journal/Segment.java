@@ -27,7 +27,6 @@ final class Segment {
   /** Writer thread only: records written (durable or not) and the write position. */
   int count;
   long writePos;
-  volatile boolean deleted;
 
   Segment(long base, Path path, FileChannel channel) {
     this.base = base;
