@@ -54,9 +54,16 @@ public class ConnectorsIT extends BrokerTestSupport {
 
     @Before
     public void start() throws Exception {
-        port = openListener(LISTENER);
+        port = freePort(); // a fixed port: the listener gets the same one again after the broker restarts
+        putListener(LISTENER, port);
+        awaitBound(LISTENER, port);
         redisPort = freePort();
         redisDir = Files.createTempDirectory("brokkr-it-redis");
+        startRedis();
+    }
+
+    /** Starts redis-server on {@link #redisPort} with its data in {@link #redisDir} (kept across restarts). */
+    private void startRedis() throws Exception {
         redis = new ProcessBuilder(tool("redis-server", "redis-server"), "--port", String.valueOf(redisPort), "--bind",
                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir.toString())
                 .redirectErrorStream(true).redirectOutput(redisDir.resolve("redis.log").toFile()).start();
@@ -99,11 +106,12 @@ public class ConnectorsIT extends BrokerTestSupport {
                 "--raw"));
         c.addAll(List.of(args));
         Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
-        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8); // before waiting: a full
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {                                            // pipe would block it
             p.destroyForcibly();
             fail(String.join(" ", c) + " did not finish");
         }
-        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return out;
     }
 
     /** The payloads in the stream of a topic, in stream order (the sink writes only the payload field). */
@@ -254,6 +262,17 @@ public class ConnectorsIT extends BrokerTestSupport {
         assertTrue(executeCommand("mqtt:connectors", 10_000L, true).contains("stopped"));
         executeCommand("mqtt:connector-start " + SINK, 10_000L, true);
         awaitState("running");
+
+        // the database stopped (its data saved) and started again while messages come in
+        redisCli("SHUTDOWN", "SAVE");
+        redis.waitFor(10, TimeUnit.SECONDS);
+        load.awaitMore(100);
+        await("sink retrying while Redis is down", () -> sink().map(s -> s.state().equals("retrying")
+                && s.lastError() != null).orElse(false));
+        load.awaitMore(100);
+        startRedis();
+        awaitState("running");
+        load.awaitMore(200);
 
         // the broker restarted
         Bundle brokerBundle = bundle("io.brokkr.broker");
