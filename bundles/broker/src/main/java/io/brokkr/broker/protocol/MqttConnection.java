@@ -239,7 +239,10 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * subscriber that caused it.
      */
     private void processOrHold(MqttMessage m) {
-        if (readPaused || !heldWhilePaused.isEmpty()) {
+        if (readPaused || holding()) {
+            if (heldWhilePaused == null) {
+                heldWhilePaused = new java.util.ArrayDeque<>();
+            }
             heldWhilePaused.add(m);
         } else {
             process(m);
@@ -252,7 +255,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      */
     private void processHeld() {
         MqttMessage m;
-        while (!readPaused && (m = heldWhilePaused.peek()) != null) {
+        while (!readPaused && holding() && (m = heldWhilePaused.peek()) != null) {
             heldWhilePaused.poll();
             if (state == State.CLOSED) {
                 ReferenceCountUtil.release(m);
@@ -260,7 +263,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 process(m);
             }
         }
-        if (!readPaused && heldWhilePaused.isEmpty() && state == State.CONNECTED) {
+        if (!readPaused && !holding() && state == State.CONNECTED) {
             channel.config().setAutoRead(true);
         }
     }
@@ -415,7 +418,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         for (MqttMessage m : held) {
             ReferenceCountUtil.release(m);
         }
-        for (MqttMessage m; (m = heldWhilePaused.poll()) != null; ) {
+        for (MqttMessage m; holding() && (m = heldWhilePaused.poll()) != null; ) {
             ReferenceCountUtil.release(m);
         }
         if (!link.compareAndSet(UNLINKED, CLOSED_UNLINKED) && release()) {
@@ -843,8 +846,15 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public static final long THROTTLE_MAX_MILLIS = 500;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
     private boolean readPaused;
-    /** Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}). */
-    private final java.util.ArrayDeque<MqttMessage> heldWhilePaused = new java.util.ArrayDeque<>();
+    /**
+     * Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}); created when the
+     * first one is held (an idle connection does without the queue's 112 bytes).
+     */
+    private java.util.ArrayDeque<MqttMessage> heldWhilePaused;
+
+    private boolean holding() {
+        return heldWhilePaused != null && !heldWhilePaused.isEmpty();
+    }
 
     /**
      * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long QoS 1/2
@@ -873,7 +883,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
-                if (!heldWhilePaused.isEmpty()) {
+                if (holding()) {
                     // not from here: this may run inside the handling of a PUBLISH, before its PUBACK is written
                     channel.eventLoop().execute(this::processHeld);
                 } else if (state == State.CONNECTED) {
