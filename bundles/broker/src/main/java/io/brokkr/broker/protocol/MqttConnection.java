@@ -981,7 +981,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             }
             return;
         }
-        if (qos == 2 && s.inboundQos2.contains(packetId)) {
+        if (qos == 2 && s.inboundQos2Open(packetId)) {
             // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
             ackPublish(s, qos, packetId, 0);
             return;
@@ -990,7 +990,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         // the open QoS 2 flows and the QoS 1 PUBLISHes whose PUBACK waits for routing are the count, and a QoS 1
         // or 2 PUBLISH arriving while Receive Maximum of them are open is one too many (section 4.9). 3.x has no
         // Receive Maximum: there, only the open QoS 2 flows (state the broker keeps) are bounded.
-        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2.size() + pendingQos1Acks >= cfg.receiveMaximum()) {
+        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2Count() + pendingQos1Acks >= cfg.receiveMaximum()) {
             disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
             return;
         }
@@ -1008,7 +1008,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             return;
         }
         if (qos == 2) {
-            s.inboundQos2.add(packetId); // a duplicate arriving while this one is routed is recognised
+            s.openInboundQos2(packetId); // a duplicate arriving while this one is routed is recognised
         }
         RouteResult routed = broker.publish(context, message, this);
         if (qos > 0) {
@@ -1086,14 +1086,14 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
         }
         if (qos == 2 && rc >= 0x80) {
-            s.inboundQos2.remove(packetId); // the flow ends here: a PUBLISH with this id is a new message
+            s.closeInboundQos2(packetId); // the flow ends here: a PUBLISH with this id is a new message
         }
         writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
         s.scheduleFlush();
     }
 
     private void onPubRel(Session s, int packetId) {
-        boolean known = s.inboundQos2.remove(packetId);
+        boolean known = s.closeInboundQos2(packetId);
         writePubReply(MqttMessageType.PUBCOMP, packetId, known || !isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
         s.scheduleFlush();
     }

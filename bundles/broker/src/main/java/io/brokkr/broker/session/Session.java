@@ -96,8 +96,12 @@ public final class Session {
 
     /** Subscriptions by full filter (with $share prefix). */
     public final Map<String, Subscription> subscriptions = new HashMap<>();
-    /** Outbound QoS 1/2 messages awaiting acknowledgement, in send order. */
-    public final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
+    /**
+     * Outbound QoS 1/2 messages awaiting acknowledgement, in send order: an empty immutable map until the first one
+     * is sent (a LinkedHashMap then), so that an idle session does without the map's 56 bytes. Only
+     * {@link #sendInflight} adds; every removal finds the entry first, so it removes from the LinkedHashMap.
+     */
+    private Map<Integer, Inflight> inflight = Map.of();
     /**
      * Messages waiting for the inflight window or for the client to come back. Starts with room for one (the default
      * of 16 would cost every idle session 60 bytes); it grows on demand.
@@ -113,9 +117,9 @@ public final class Session {
      * Apart from {@link #queue} so that they do not wait behind QoS 1/2 messages held back by the inflight window; they
      * count against the same bounds.
      */
-    private final ArrayDeque<Delivery> qos0Waiting = new ArrayDeque<>(0);
-    /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
-    public final Set<Integer> inboundQos2 = new HashSet<>();
+    private ArrayDeque<Delivery> qos0Waiting; // created when the first one has to wait (48 bytes per idle session)
+    /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released; created with the first one. */
+    private Set<Integer> inboundQos2;
 
     public volatile ClientChannel connection;
     public volatile boolean online;
@@ -301,12 +305,14 @@ public final class Session {
         pendingWillClient = null;
         broker.counters().storedMessages.addAndGet(-queuedCount());
         queue.clear();
-        qos0Waiting.clear();
+        qos0Waiting = null;
         queuedBytes = 0;
-        inflight.clear();
+        if (!inflight.isEmpty()) {
+            inflight.clear();
+        }
         retainedPending = null;
         awaitingResend = 0;
-        inboundQos2.clear();
+        inboundQos2 = null;
     }
 
     /**
@@ -423,10 +429,13 @@ public final class Session {
             return enqueue(d);
         }
         if (d.qos() == 0) {
-            if (qos0Waiting.isEmpty() && conn.isWritable()) {
+            if ((qos0Waiting == null || qos0Waiting.isEmpty()) && conn.isWritable()) {
                 conn.writePublish(d, 0, false);
                 scheduleFlush();
                 return true;
+            }
+            if (qos0Waiting == null) {
+                qos0Waiting = new ArrayDeque<>(0);
             }
             return enqueue(qos0Waiting, d);
         }
@@ -446,13 +455,13 @@ public final class Session {
 
     /** Messages waiting in this session: its queue and the QoS 0 messages waiting for the socket. */
     public int queuedCount() {
-        return queue.size() + qos0Waiting.size();
+        return queue.size() + (qos0Waiting == null ? 0 : qos0Waiting.size());
     }
 
     /** Sends the QoS 0 messages that wait for the socket while it is writable. */
     private void drainQos0(ClientChannel conn, long now) {
         Delivery d;
-        while (conn.isWritable() && (d = qos0Waiting.poll()) != null) {
+        while (qos0Waiting != null && conn.isWritable() && (d = qos0Waiting.poll()) != null) {
             queuedBytes -= queuedSize(d);
             broker.counters().storedMessages.decrementAndGet();
             if (!d.message().isExpired(now)) {
@@ -466,7 +475,7 @@ public final class Session {
      * set, else they are dropped (counted).
      */
     private void releaseQos0Waiting() {
-        if (qos0Waiting.isEmpty()) {
+        if (qos0Waiting == null || qos0Waiting.isEmpty()) {
             return;
         }
         if (broker.config().queueQos0()) {
@@ -612,6 +621,9 @@ public final class Session {
 
     private void sendInflight(ClientChannel conn, Delivery d) {
         int id = nextPacketId();
+        if (!(inflight instanceof LinkedHashMap)) {
+            inflight = new LinkedHashMap<>();
+        }
         inflight.put(id, new Inflight(d));
         if (!conn.writePublish(d, id, false)) {
             // not sendable (over the client's Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25]
@@ -782,6 +794,33 @@ public final class Session {
 
     /** The connection's outbound buffer at the last {@link #stalled()} sample. */
     private volatile long lastPendingBytes;
+
+    // ------------------------------------------------------------------------------------------------ inbound QoS 2
+
+    /** Whether an inbound QoS 2 flow with this packet id is open (PUBREC sent, PUBREL not received yet). */
+    public boolean inboundQos2Open(int packetId) {
+        return inboundQos2 != null && inboundQos2.contains(packetId);
+    }
+
+    /** The open inbound QoS 2 flows. */
+    public int inboundQos2Count() {
+        return inboundQos2 == null ? 0 : inboundQos2.size();
+    }
+
+    /** Opens the inbound QoS 2 flow of a PUBLISH with this packet id. */
+    public void openInboundQos2(int packetId) {
+        if (inboundQos2 == null) {
+            inboundQos2 = new HashSet<>();
+        }
+        inboundQos2.add(packetId);
+    }
+
+    /** Ends the inbound QoS 2 flow with this packet id; false if none was open. */
+    public boolean closeInboundQos2(int packetId) {
+        return inboundQos2 != null && inboundQos2.remove(packetId);
+    }
+
+    // ------------------------------------------------------------------------------------------------ outbound acks
 
     public void onPubAck(int packetId) {
         Inflight f = inflight.get(packetId);
