@@ -45,7 +45,6 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
-import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -233,8 +232,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
         p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
-        p.addLast("encoder", MqttEncoder.INSTANCE);
-        p.addLast("publish-encoder", PublishEncoder.INSTANCE); // PUBLISH without properties, before the encoder
+        p.addLast("encoder", PublishEncoder.INSTANCE); // PUBLISH without properties itself, the rest by MqttEncoder
         p.addLast("mqtt", new MqttConnection(this, listener));
     }
 
