@@ -13,7 +13,6 @@ import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
 import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
-import io.brokkr.broker.transport.ConnectSniffer;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.PacketInspector;
 import io.netty.buffer.ByteBuf;
@@ -152,7 +151,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * other one does not.
      */
     private final AtomicInteger link = new AtomicInteger(UNLINKED);
-    /** SUBSCRIBE packets received (for {@link PacketInspector#BAD_SUBSCRIBE}). */
+    /** SUBSCRIBE packets received (for {@link PacketInspector#badSubscribe}). */
     private int subscribeCount;
 
     /*
@@ -437,7 +436,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     private void onDecoderFailure(Throwable cause) {
         if (state == State.NEW) {
             if (cause instanceof MqttUnacceptableProtocolVersionException) {
-                Integer level = channel.attr(ConnectSniffer.PROTOCOL_LEVEL).get();
+                PacketInspector inspector = channel.pipeline().get(PacketInspector.class);
+                Integer level = inspector == null ? null : inspector.connectLevel();
                 LOG.info("Connection {}: unsupported protocol version ({}, level {}), refusing", remote(),
                         cause.getMessage(), level);
                 // Level 5+ clients get the MQTT 5 code 0x84 in an MQTT 5 CONNACK, older ones 0x01 [MQTT-3.1.2-2].
@@ -1125,8 +1125,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             protocolError("SUBSCRIBE without topic filters"); // [MQTT-3.8.3-2]
             return;
         }
-        Integer bad = channel.attr(PacketInspector.BAD_SUBSCRIBE).get();
-        if (bad != null && bad == subscribeCount) {
+        PacketInspector inspector = channel.pipeline().get(PacketInspector.class);
+        if (inspector != null && inspector.badSubscribe() == subscribeCount) {
             disconnect(RC_MALFORMED, "reserved bits set in subscription options"); // [MQTT-3.8.3-5]
             return;
         }
