@@ -66,7 +66,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -150,7 +150,10 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * moves it from LINKED to RELEASED reports the end of the connection (stats, interceptors' onDisconnect); the
      * other one does not.
      */
-    private final AtomicInteger link = new AtomicInteger(UNLINKED);
+    private volatile int linkState = UNLINKED;
+    /** Changes {@link #linkState} (rather than an AtomicInteger per connection: 16 bytes less). */
+    private static final AtomicIntegerFieldUpdater<MqttConnection> LINK =
+            AtomicIntegerFieldUpdater.newUpdater(MqttConnection.class, "linkState");
     /** SUBSCRIBE packets received (for {@link PacketInspector#badSubscribe}). */
     private int subscribeCount;
 
@@ -420,7 +423,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         for (MqttMessage m; holding() && (m = heldWhilePaused.poll()) != null; ) {
             ReferenceCountUtil.release(m);
         }
-        if (!link.compareAndSet(UNLINKED, CLOSED_UNLINKED) && release()) {
+        if (!LINK.compareAndSet(this, UNLINKED, CLOSED_UNLINKED) && release()) {
             Session s = session;
             boolean sendWill = sendWillOnClose;
             BrokerConnectionContext cc = context;
@@ -730,7 +733,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      */
     public boolean link(Session s) {
         session = s;
-        if (link.compareAndSet(UNLINKED, LINKED)) {
+        if (LINK.compareAndSet(this, UNLINKED, LINKED)) {
             return true;
         }
         session = null;
@@ -742,7 +745,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * Any thread.
      */
     public boolean release() {
-        return link.compareAndSet(LINKED, RELEASED);
+        return LINK.compareAndSet(this, LINKED, RELEASED);
     }
 
     /**
