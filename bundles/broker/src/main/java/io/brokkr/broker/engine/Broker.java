@@ -480,7 +480,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         for (Subscription sub : s.subscriptions.values()) {
             tree.unsubscribe(sub.shareGroup(), sub.filter(), s);
         }
-        s.subscriptions.clear();
+        s.clearSubscriptions();
         sessions.remove(s.clientId, s);
         List<Delivery> orphans = s.takeShared(null, true);
         s.end();
@@ -584,7 +584,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                     ? new Subscription(group, filter, qos, t.option().isNoLocal(), t.option().isRetainAsPublished(),
                     t.option().retainHandling().value(), subId)
                     : new Subscription(group, filter, qos, false, false, 0, 0);
-            Subscription prev = s.subscriptions.put(full, sub);
+            Subscription prev = s.putSubscription(full, sub);
             tree.subscribe(group, filter, s, sub);
             granted[i] = sub;
             isNew[i] = prev == null;
@@ -619,7 +619,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     /** Runs on the session loop. */
     @Override
     public boolean unsubscribe(Session s, String full) {
-        Subscription prev = s.subscriptions.remove(full);
+        Subscription prev = s.removeSubscription(full);
         if (prev != null) {
             tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
             if (prev.shareGroup() == null) {

@@ -94,8 +94,29 @@ public final class Session {
     public final int loopIndex;
     private final SessionHost broker;
 
-    /** Subscriptions by full filter (with $share prefix). */
-    public final Map<String, Subscription> subscriptions = new HashMap<>();
+    /**
+     * Subscriptions by full filter (with $share prefix). Read it; change it only through {@link #putSubscription},
+     * {@link #removeSubscription} and {@link #clearSubscriptions}: it is an empty immutable map until the first
+     * subscription (a HashMap then), so that a session without subscriptions does without the map's 48 bytes.
+     */
+    public Map<String, Subscription> subscriptions = Map.of();
+
+    /** Adds or replaces the subscription with this full filter; returns the one replaced, or null. */
+    public Subscription putSubscription(String full, Subscription sub) {
+        if (!(subscriptions instanceof HashMap)) {
+            subscriptions = new HashMap<>();
+        }
+        return subscriptions.put(full, sub);
+    }
+
+    /** Removes the subscription with this full filter; returns it, or null if there was none. */
+    public Subscription removeSubscription(String full) {
+        return subscriptions.isEmpty() ? null : subscriptions.remove(full);
+    }
+
+    public void clearSubscriptions() {
+        subscriptions = Map.of();
+    }
     /**
      * Outbound QoS 1/2 messages awaiting acknowledgement, in send order: an empty immutable map until the first one
      * is sent (a LinkedHashMap then), so that an idle session does without the map's 56 bytes. Only
