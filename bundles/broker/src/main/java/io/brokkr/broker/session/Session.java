@@ -124,10 +124,34 @@ public final class Session {
      */
     private Map<Integer, Inflight> inflight = Map.of();
     /**
-     * Messages waiting for the inflight window or for the client to come back. Starts with room for one (the default
-     * of 16 would cost every idle session 60 bytes); it grows on demand.
+     * Messages waiting for the inflight window or for the client to come back. Read it; only {@link #enqueue} and
+     * {@link #releaseQos0Waiting} add to it. Until the first message is queued it is the shared empty
+     * {@link #NO_QUEUE} (an idle session does without the queue's 48 bytes); then a queue of its own, which starts
+     * with room for one (the default of 16 would cost every session 60 bytes) and grows on demand.
      */
-    public final ArrayDeque<Delivery> queue = new ArrayDeque<>(0);
+    public ArrayDeque<Delivery> queue = NO_QUEUE;
+    /** The {@link #queue} of every session that never queued a message: always empty, it refuses additions. */
+    private static final ArrayDeque<Delivery> NO_QUEUE = new ArrayDeque<>(0) {
+        @Override
+        public void addFirst(Delivery d) {
+            throw new UnsupportedOperationException("shared empty queue");
+        }
+
+        @Override
+        public void addLast(Delivery d) {
+            throw new UnsupportedOperationException("shared empty queue");
+        }
+
+        @Override
+        public boolean addAll(java.util.Collection<? extends Delivery> c) {
+            throw new UnsupportedOperationException("shared empty queue");
+        }
+
+        @Override
+        public void clear() {
+            // empty already (and shared: no writes)
+        }
+    };
     /**
      * Sum of {@link #queuedSize} over {@link #queue} and {@link #qos0Waiting}, bounded by max.queued.bytes. Every
      * removal subtracts what its addition added.
@@ -500,6 +524,9 @@ public final class Session {
             return;
         }
         if (broker.config().queueQos0()) {
+            if (queue == NO_QUEUE) {
+                queue = new ArrayDeque<>(qos0Waiting.size());
+            }
             queue.addAll(qos0Waiting);
         } else {
             for (Delivery d : qos0Waiting) {
@@ -529,6 +556,9 @@ public final class Session {
                         cfg.maxQueuedMessages(), maxBytes, d.message().topic(), size);
             }
             return false;
+        }
+        if (into == NO_QUEUE) {
+            into = queue = new ArrayDeque<>(0);
         }
         into.add(d);
         queuedBytes += size;
