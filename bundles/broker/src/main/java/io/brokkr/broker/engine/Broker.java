@@ -36,6 +36,7 @@ import io.brokkr.broker.topic.Topics;
 import io.brokkr.broker.transport.EpollSupport;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.ListenerHost;
+import io.brokkr.broker.transport.PacketInspector;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPipeline;
@@ -227,11 +228,11 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     @Override
     public void addMqttHandlers(ChannelPipeline p, Listener listener) {
         BrokerConfig cfg = config();
-        p.addLast(MqttConnection.IDLE_HANDLER,
+        p.addFirst(MqttConnection.IDLE_HANDLER, // first: every read counts, also one that decodes to nothing yet
                 new IdleStateHandler(Listener.CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
-        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
+        p.get(PacketInspector.class).decodeWith(new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
         p.addLast("encoder", PublishEncoder.INSTANCE); // PUBLISH without properties itself, the rest by MqttEncoder
         p.addLast("mqtt", new MqttConnection(this, listener));
     }

@@ -4,6 +4,7 @@ import io.brokkr.broker.config.Stats;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.util.AttributeKey;
@@ -35,6 +36,12 @@ public final class PacketInspector extends ChannelDuplexHandler {
     private static final short UNKNOWN = -1;
 
     private final Stats stats;
+    /**
+     * The MQTT decoder, run inside this handler on the bytes it has looked at rather than as a pipeline handler of
+     * its own (a handler context less per connection, 56 bytes); null until {@link #decodeWith}: then the bytes go on
+     * undecoded.
+     */
+    private ChannelInboundHandler decoder;
     /** The fixed header being read: its first byte, the remaining length so far and the bytes seen. */
     private byte first;
     private byte headerLength;
@@ -51,8 +58,17 @@ public final class PacketInspector extends ChannelDuplexHandler {
         this.stats = stats;
     }
 
+    /**
+     * Decodes the bytes with {@code d} (Netty's MQTT decoder, not sharable), as if it were the next handler: what it
+     * decodes goes on from this handler, and it gets the read-complete, inactive, user event and removal calls. Set
+     * once, when the MQTT handlers are added, before the first read.
+     */
+    public void decodeWith(ChannelInboundHandler d) {
+        decoder = d;
+    }
+
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (connectLevel == UNREAD) {
             Integer level = msg instanceof ByteBuf b ? level(b) : null; // the first read only
             connectLevel = level == null ? UNKNOWN : (short) (int) level;
@@ -63,7 +79,45 @@ public final class PacketInspector extends ChannelDuplexHandler {
                 inspect(ctx, b);
             }
         }
-        ctx.fireChannelRead(msg);
+        if (decoder != null) {
+            decoder.channelRead(ctx, msg);
+        } else {
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (decoder != null) {
+            decoder.channelReadComplete(ctx);
+        } else {
+            ctx.fireChannelReadComplete();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (decoder != null) {
+            decoder.channelInactive(ctx); // decodes what is left, then passes the event on
+        } else {
+            ctx.fireChannelInactive();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (decoder != null) {
+            decoder.userEventTriggered(ctx, evt);
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+        if (decoder != null) {
+            decoder.handlerRemoved(ctx); // releases its buffer (passing on what it held undecoded)
+        }
     }
 
     @Override
