@@ -163,7 +163,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * silence (one and a half times the keep alive) and the one timer, all on the connection's (session) loop.
      */
     private long lastReadNanos;
-    private long keepAliveNanos;
+    private int keepAliveMillis; // an int, not nanoseconds in a long: the object stays within 120 bytes
     private ScheduledFuture<?> keepAliveTimer;
 
     public MqttConnection(ConnectionHost broker, Listener listener) {
@@ -272,19 +272,19 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (keepAliveNanos > 0) {
+        if (keepAliveMillis > 0) {
             lastReadNanos = System.nanoTime(); // each socket read, as IdleStateHandler counts them
         }
         ctx.fireChannelReadComplete();
     }
 
-    /** The keep alive timer: closes the connection after {@link #keepAliveNanos} without a read, else re-arms. */
+    /** The keep alive timer: closes the connection after {@link #keepAliveMillis} without a read, else re-arms. */
     private void checkKeepAlive() {
         keepAliveTimer = null;
         if (state == State.CLOSED || !channel.isActive()) {
             return;
         }
-        long left = keepAliveNanos - (System.nanoTime() - lastReadNanos);
+        long left = TimeUnit.MILLISECONDS.toNanos(keepAliveMillis) - (System.nanoTime() - lastReadNanos);
         if (left > 0) {
             keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, left, TimeUnit.NANOSECONDS);
             return;
@@ -787,9 +787,9 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         if (keepAlive > 0) {
             // [MQTT-3.1.2-22] one and a half times the keep alive period; armed here, on the loop the channel
             // stays on, so its timer runs there
-            keepAliveNanos = TimeUnit.MILLISECONDS.toNanos(keepAlive * 1500L);
+            keepAliveMillis = keepAlive * 1500; // at most 65,535 s: fits
             lastReadNanos = System.nanoTime();
-            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, keepAliveNanos, TimeUnit.NANOSECONDS);
+            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, keepAliveMillis, TimeUnit.MILLISECONDS);
         }
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         BrokerConfig cfg = broker.config();
