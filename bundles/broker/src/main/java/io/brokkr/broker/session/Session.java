@@ -175,10 +175,15 @@ public final class Session {
     /** False until the first connection attached (a fresh session has nothing to clean). */
     public boolean everAttached;
 
-    private Message will;
-    /** The client that set {@link #will}: the will is published as this client's message. */
-    private ConnectionContext willClient;
-    private long willDelay;
+    /**
+     * A will, the client that set it (the will is published as this client's message) and its delay in seconds: one
+     * object (for sessions with a will) rather than three fields in every session.
+     */
+    private record Will(Message message, ConnectionContext client, long delay) {
+    }
+
+    /** The will of the current connection, or null. */
+    private Will will;
     private ScheduledFuture<?> willTask;
     private ScheduledFuture<?> expiryTask;
     private int nextPacketId = 1;
@@ -217,9 +222,7 @@ public final class Session {
         this.protocolVersion = conn.protocolVersion();
         this.queueFullPolicy = broker.config().queueFullPolicyOf(clientId, conn.listenerQueueFullPolicy());
         this.expiryInterval = expiry;
-        this.will = newWill;
-        this.willClient = newWill == null ? null : conn.context();
-        this.willDelay = newWillDelay;
+        this.will = newWill == null ? null : new Will(newWill, conn.context(), newWillDelay);
         this.disconnectedAt = 0;
         updateInfo();
     }
@@ -300,21 +303,18 @@ public final class Session {
         releaseQos0Waiting();
         releaseThrottled(); // offline sessions queue up to max.queued.messages and slow nobody down
         disconnectedAt = System.currentTimeMillis();
-        Message w = will;
-        ConnectionContext wc = willClient;
+        Will w = will;
         will = null;
-        willClient = null;
         if (w != null && sendWill) {
-            if (willDelay == 0 || expiryInterval == 0) {
-                broker.publishWill(w, wc);
+            if (w.delay() == 0 || expiryInterval == 0) {
+                broker.publishWill(w.message(), w.client());
             } else {
-                long delay = Math.min(willDelay, expiryInterval);
+                long delay = Math.min(w.delay(), expiryInterval);
                 willTask = loop.schedule(() -> {
                     willTask = null;
-                    broker.publishWill(w, wc);
+                    broker.publishWill(w.message(), w.client());
                 }, delay, TimeUnit.SECONDS);
                 pendingWill = w;
-                pendingWillClient = wc;
             }
         }
         if (expiryInterval == 0) {
@@ -331,8 +331,8 @@ public final class Session {
         updateInfo();
     }
 
-    private Message pendingWill;
-    private ConnectionContext pendingWillClient;
+    /** The will of a connection gone, waiting for its delay ({@link #willTask}), or null. */
+    private Will pendingWill;
 
     /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
     public void end() {
@@ -343,11 +343,10 @@ public final class Session {
             willTask.cancel(false);
             willTask = null;
             if (pendingWill != null) {
-                broker.publishWill(pendingWill, pendingWillClient);
+                broker.publishWill(pendingWill.message(), pendingWill.client());
             }
         }
         pendingWill = null;
-        pendingWillClient = null;
         broker.counters().storedMessages.addAndGet(-queuedCount());
         queue.clear();
         qos0Waiting = null;
@@ -410,7 +409,6 @@ public final class Session {
             willTask = null;
         }
         pendingWill = null;
-        pendingWillClient = null;
     }
 
     private void cancelExpiry() {
@@ -422,16 +420,17 @@ public final class Session {
 
     /** The will of the current connection (for takeover handling). */
     public Message will() {
-        return will;
+        return will == null ? null : will.message();
     }
 
     /** The client that set {@link #will()}. */
     public ConnectionContext willClient() {
-        return willClient;
+        return will == null ? null : will.client();
     }
 
+    /** The delay of {@link #will()} in seconds (0 without a will). */
     public long willDelay() {
-        return willDelay;
+        return will == null ? 0 : will.delay();
     }
 
     /** Another connection takes this session over: forget the old connection; the broker handles its will. */
@@ -439,7 +438,6 @@ public final class Session {
         connection = null;
         online = false;
         will = null;
-        willClient = null;
         releaseQos0Waiting();
         releaseThrottled();
         outboundReset();
