@@ -64,7 +64,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.slf4j.Logger;
@@ -160,11 +159,13 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     /*
      * Keep alive [MQTT-3.1.2-22], timed here rather than by an IdleStateHandler (which costs an idle connection about
      * 260 bytes of heap with its pipeline context and timer tasks): the time of the last socket read, the allowed
-     * silence (one and a half times the keep alive) and the one timer, all on the connection's (session) loop.
+     * silence (one and a half times the keep alive) and the timer, kept by the KeepAliveTimers of the connection's
+     * (session) loop: when it is next checked and its place there (-1: not armed).
      */
     private long lastReadNanos;
-    private int keepAliveMillis; // an int, not nanoseconds in a long: the object stays within 120 bytes
-    private ScheduledFuture<?> keepAliveTimer;
+    private int keepAliveMillis; // an int, not nanoseconds in a long: the object stays small
+    long keepAliveCheckAt;
+    int keepAliveIndex = -1;
 
     public MqttConnection(ConnectionHost broker, Listener listener) {
         this.broker = broker;
@@ -278,15 +279,18 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         ctx.fireChannelReadComplete();
     }
 
-    /** The keep alive timer: closes the connection after {@link #keepAliveMillis} without a read, else re-arms. */
-    private void checkKeepAlive() {
-        keepAliveTimer = null;
+    /**
+     * The keep alive timer (run by {@link KeepAliveTimers} on the channel's loop): closes the connection after
+     * {@link #keepAliveMillis} without a read, else re-arms.
+     */
+    void checkKeepAlive() {
         if (state == State.CLOSED || !channel.isActive()) {
             return;
         }
-        long left = TimeUnit.MILLISECONDS.toNanos(keepAliveMillis) - (System.nanoTime() - lastReadNanos);
+        long now = System.nanoTime();
+        long left = TimeUnit.MILLISECONDS.toNanos(keepAliveMillis) - (now - lastReadNanos);
         if (left > 0) {
-            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, left, TimeUnit.NANOSECONDS);
+            KeepAliveTimers.current().add(this, now + left, channel.eventLoop());
             return;
         }
         LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, info.keepAlive());
@@ -411,9 +415,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         State was = state;
         state = State.CLOSED;
-        if (keepAliveTimer != null) {
-            keepAliveTimer.cancel(false);
-            keepAliveTimer = null;
+        if (keepAliveIndex >= 0) {
+            KeepAliveTimers.current().remove(this); // the channel's loop: the one it was armed on
         }
         List<MqttMessage> held = heldBeforeConnack;
         heldBeforeConnack = new ArrayList<>(0);
@@ -780,6 +783,14 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         channel.close();
     }
 
+    /** Arms the keep alive timer. Channel loop. */
+    private void armKeepAlive() {
+        if (state != State.CLOSED && keepAliveIndex < 0) {
+            KeepAliveTimers.current().add(this, lastReadNanos + TimeUnit.MILLISECONDS.toNanos(keepAliveMillis),
+                    channel.eventLoop());
+        }
+    }
+
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
     public void connected(Session s, boolean sessionPresent, ConnectParams p) {
         int keepAlive = info.keepAlive();
@@ -789,7 +800,12 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             // stays on, so its timer runs there
             keepAliveMillis = keepAlive * 1500; // at most 65,535 s: fits
             lastReadNanos = System.nanoTime();
-            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, keepAliveMillis, TimeUnit.MILLISECONDS);
+            io.netty.channel.EventLoop loop = channel.eventLoop();
+            if (loop.inEventLoop()) {
+                armKeepAlive();
+            } else {
+                loop.execute(this::armKeepAlive);
+            }
         }
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         BrokerConfig cfg = broker.config();
