@@ -115,7 +115,13 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     private State state = State.NEW;
 
     private ProtocolVersion version = ProtocolVersion.MQTT_3_1_1;
-    private volatile ClientInfo info;
+    /** Of the CONNECT; set before {@link #connectedAt}, which publishes it (and the rest of the CONNECT state). */
+    private boolean cleanStart;
+    /**
+     * When the CONNECT was accepted (epoch millis), 0 before: written last, after everything {@link #info()} reads,
+     * and read first by it.
+     */
+    private volatile long connectedAt;
     /** Created at CONNECT, before authentication; the same object for every extension call of this connection. */
     private volatile BrokerConnectionContext context;
     private volatile Session session;
@@ -180,8 +186,23 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         return version == ProtocolVersion.MQTT_5;
     }
 
+    /**
+     * The management view of this connection, or null before its CONNECT was accepted. Made on each call from the
+     * connection's own fields rather than kept: an idle connection does without the object and its address string
+     * (about 100 bytes). Any thread.
+     */
     public ClientInfo info() {
-        return info;
+        long at = connectedAt;
+        if (at == 0) {
+            return null;
+        }
+        return new ClientInfo(clientId, context.username(), remote(), listener.name(), version, cleanStart,
+                keepAlive(), at);
+    }
+
+    /** The keep alive in force (the client's, or the server's cap), in seconds. */
+    private int keepAlive() {
+        return keepAliveMillis / 1500;
     }
 
     /** The extensions' view of this connection; null before CONNECT. */
@@ -293,7 +314,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             KeepAliveTimers.current().add(this, now + left, channel.eventLoop());
             return;
         }
-        LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, info.keepAlive());
+        LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, keepAlive());
         disconnect(RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
     }
 
@@ -366,7 +387,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
             if (state == State.CONNECTED) {
-                LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, info.keepAlive());
+                LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, keepAlive());
                 disconnect(RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
             } else {
                 LOG.info("Connection {}: no CONNECT within the connect timeout, closing", remote());
@@ -670,8 +691,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 return;
             }
             ctx.principal(r.principal());
-            ClientInfo ci = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
-                    finalKeepAlive, System.currentTimeMillis());
+            long acceptedAt = System.currentTimeMillis();
             if (finalWill != null
                     && !broker.authorizePublish(ctx, finalWill.topic(), finalWill.qos(), finalWill.retain())) {
                 // the will is published later on the client's behalf: it is authorized now, as the client that set
@@ -681,7 +701,10 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 connAckAndClose(mapRefusal(RC_NOT_AUTHORIZED), "not authorized to publish the will");
                 return;
             }
-            info = ci;
+            this.cleanStart = cleanStart;
+            // [MQTT-3.1.2-22] one and a half times the keep alive period (at most 65,535 s: fits)
+            keepAliveMillis = finalKeepAlive * 1500;
+            connectedAt = acceptedAt; // last: publishes the above to info()
             ConnectParams p = new ConnectParams(cleanStart, sessionExpiry, expiryCapped, finalAssigned,
                     finalServerKeepAlive, finalWill, finalWillDelay);
             broker.connect(this, p);
@@ -793,12 +816,9 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
     public void connected(Session s, boolean sessionPresent, ConnectParams p) {
-        int keepAlive = info.keepAlive();
         channel.pipeline().remove(IDLE_HANDLER); // the CONNECT timeout
-        if (keepAlive > 0) {
-            // [MQTT-3.1.2-22] one and a half times the keep alive period; armed here, on the loop the channel
-            // stays on, so its timer runs there
-            keepAliveMillis = keepAlive * 1500; // at most 65,535 s: fits
+        if (keepAliveMillis > 0) {
+            // armed here, on the loop the channel stays on, so its timer runs there
             lastReadNanos = System.nanoTime();
             io.netty.channel.EventLoop loop = channel.eventLoop();
             if (loop.inEventLoop()) {
