@@ -24,7 +24,6 @@ import io.brokkr.broker.persistence.SinkDispatcher;
 import io.brokkr.broker.protocol.Codec;
 import io.brokkr.broker.protocol.ConnectionHost;
 import io.brokkr.broker.protocol.MqttConnection;
-import io.brokkr.broker.protocol.PublishEncoder;
 import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
@@ -233,7 +232,6 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
         p.get(PacketInspector.class).decodeWith(new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
-        p.addLast("encoder", PublishEncoder.INSTANCE); // PUBLISH without properties itself, the rest by MqttEncoder
         p.addLast("mqtt", new MqttConnection(this, listener));
     }
 

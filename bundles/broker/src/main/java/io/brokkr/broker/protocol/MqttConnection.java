@@ -22,6 +22,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.mqtt.MqttConnAckMessage;
@@ -749,7 +750,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
                 new MqttConnAckVariableHeader(code, false, props));
         broker.counters().messagesSent.increment();
-        channel.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
+        send(ack, true, channel.newPromise()).addListener(ChannelFutureListener.CLOSE);
     }
 
     /**
@@ -1352,7 +1353,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         ByteBuf b = retainedBatch;
         if (b != null) {
             retainedBatch = null;
-            channel.write(b, channel.voidPromise());
+            send(b, false, channel.voidPromise());
         }
     }
 
@@ -1370,11 +1371,29 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     void write(MqttMessage m, boolean flush) {
         broker.counters().messagesSent.increment();
-        if (flush) {
-            channel.writeAndFlush(m, channel.voidPromise());
-        } else {
-            channel.write(m, channel.voidPromise());
+        send(m, flush, channel.voidPromise());
+    }
+
+    /**
+     * Writes a packet (or bytes) to the client: encoded here by {@link PublishEncoder}, which is not a pipeline
+     * handler (a handler context less per connection, 56 bytes), then written on through the handlers in front of
+     * this one. Any thread, like {@link Channel#write}: the write itself happens on the channel's loop, in order.
+     */
+    private ChannelFuture send(Object msg, boolean flush, ChannelPromise promise) {
+        ChannelHandlerContext ctx = channel.pipeline().context(this);
+        if (ctx == null) {
+            // removed with the pipeline of a closed channel: the write fails there (and releases msg)
+            return flush ? channel.writeAndFlush(msg, promise) : channel.write(msg, promise);
         }
+        try {
+            PublishEncoder.INSTANCE.write(ctx, msg, promise);
+        } catch (Throwable t) {
+            promise.tryFailure(t); // as the pipeline does when a handler's write throws
+        }
+        if (flush) {
+            ctx.flush();
+        }
+        return promise;
     }
 
     public void flush() {
@@ -1404,11 +1423,11 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                     new MqttFixedHeader(MqttMessageType.DISCONNECT, false, MqttQoS.AT_MOST_ONCE, false, 0),
                     new MqttReasonCodeAndPropertiesVariableHeader((byte) reasonCode, props));
             broker.counters().messagesSent.increment();
-            closeAfterFlush(channel.writeAndFlush(d));
+            closeAfterFlush(send(d, true, channel.newPromise()));
         } else if (!wasNew) {
             // what was written just before (a CONNACK, an acknowledgement) still reaches the client: a 3.x client
             // taken over right after its CONNECT gets its CONNACK, then the close
-            closeAfterFlush(channel.writeAndFlush(Unpooled.EMPTY_BUFFER));
+            closeAfterFlush(send(Unpooled.EMPTY_BUFFER, true, channel.newPromise()));
         } else {
             channel.close();
         }

@@ -16,7 +16,8 @@ import io.netty.util.AttributeKey;
 /**
  * The connection's encoder: encodes outbound PUBLISH packets without properties (every MQTT 3.x PUBLISH, and MQTT 5
  * ones whose only property byte is the empty length) straight into one buffer; everything else it hands to Netty's
- * {@code MqttEncoder}, which is not in the pipeline itself (one handler context less per connection, 56 bytes).
+ * {@code MqttEncoder}. Neither is in the pipeline: {@link MqttConnection} calls {@link #write} with its own context
+ * for every write (a handler context less per connection for each, 56 bytes).
  *
  * <p>Why: for every MQTT 5 packet Netty's encoder allocates two pooled buffers for the properties (and a list of
  * them) even when there are none, then copies them; at a few hundred thousand messages a second that made MQTT 5
