@@ -25,7 +25,6 @@ import io.brokkr.broker.persistence.SinkHub;
 import io.brokkr.broker.protocol.Codec;
 import io.brokkr.broker.protocol.ConnectionHost;
 import io.brokkr.broker.protocol.MqttConnection;
-import io.brokkr.broker.protocol.PublishEncoder;
 import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
@@ -37,6 +36,7 @@ import io.brokkr.broker.topic.Topics;
 import io.brokkr.broker.transport.EpollSupport;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.ListenerHost;
+import io.brokkr.broker.transport.PacketInspector;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPipeline;
@@ -46,7 +46,6 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
-import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -240,13 +239,11 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     @Override
     public void addMqttHandlers(ChannelPipeline p, Listener listener) {
         BrokerConfig cfg = config();
-        p.addLast(MqttConnection.IDLE_HANDLER,
+        p.addFirst(MqttConnection.IDLE_HANDLER, // first: every read counts, also one that decodes to nothing yet
                 new IdleStateHandler(Listener.CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
-        p.addLast("decoder", new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
-        p.addLast("encoder", MqttEncoder.INSTANCE);
-        p.addLast("publish-encoder", PublishEncoder.INSTANCE); // PUBLISH without properties, before the encoder
+        p.get(PacketInspector.class).decodeWith(new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
         p.addLast("mqtt", new MqttConnection(this, listener));
     }
 
@@ -583,7 +580,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         for (Subscription sub : s.subscriptions.values()) {
             tree.unsubscribe(sub.shareGroup(), sub.filter(), s);
         }
-        s.subscriptions.clear();
+        s.clearSubscriptions();
         sessions.remove(s.clientId, s);
         List<Delivery> orphans = s.takeShared(null, true);
         s.end();
@@ -687,7 +684,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                     ? new Subscription(group, filter, qos, t.option().isNoLocal(), t.option().isRetainAsPublished(),
                     t.option().retainHandling().value(), subId)
                     : new Subscription(group, filter, qos, false, false, 0, 0);
-            Subscription prev = s.subscriptions.put(full, sub);
+            Subscription prev = s.putSubscription(full, sub);
             tree.subscribe(group, filter, s, sub);
             granted[i] = sub;
             isNew[i] = prev == null;
@@ -725,7 +722,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     /** Runs on the session loop. */
     @Override
     public boolean unsubscribe(Session s, String full) {
-        Subscription prev = s.subscriptions.remove(full);
+        Subscription prev = s.removeSubscription(full);
         if (prev != null) {
             tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
             if (prev.shareGroup() == null) {

@@ -8,6 +8,8 @@ import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -25,22 +27,21 @@ import javax.net.ssl.SSLSession;
  */
 final class BrokerConnectionContext implements ConnectionContext {
 
-    private final String listenerName;
-    private final String listenerType;
+    private final ListenerConfig listener; // the one of the CONNECT: a later reconfiguration does not change it
     private final InetSocketAddress localAddress;
     private final InetSocketAddress remoteAddress;
     private final ProtocolVersion protocolVersion;
     private final String clientId;
     private final String username;
-    private final SSLSession sslSession;
-    private final List<X509Certificate> peerCertificates;
-    private final ConcurrentMap<String, Object> attributes = new ConcurrentHashMap<>();
+    /** Null on a plain TCP connection (one field for the two, to keep the object at 48 bytes). */
+    private final Tls tls;
+    /** Created on first use (most connections' extensions keep no attributes): 64 bytes less per connection. */
+    private volatile ConcurrentMap<String, Object> attributes;
     private volatile BrokkrPrincipal principal;
 
     BrokerConnectionContext(ListenerConfig listener, Channel channel, ProtocolVersion protocolVersion,
                             String clientId, String username) {
-        this.listenerName = listener.name();
-        this.listenerType = listener.type();
+        this.listener = listener;
         this.localAddress = inet(channel.localAddress());
         this.remoteAddress = inet(channel.remoteAddress());
         this.protocolVersion = protocolVersion;
@@ -49,8 +50,11 @@ final class BrokerConnectionContext implements ConnectionContext {
         // no listener type adds TLS yet; a TLS listener puts an SslHandler into the pipeline, whose handshake is
         // complete before the first MQTT packet is decoded
         SslHandler ssl = channel.pipeline().get(SslHandler.class);
-        this.sslSession = ssl == null ? null : ssl.engine().getSession();
-        this.peerCertificates = sslSession == null ? null : peerChain(sslSession);
+        SSLSession session = ssl == null ? null : ssl.engine().getSession();
+        this.tls = session == null ? null : new Tls(session, peerChain(session));
+    }
+
+    private record Tls(SSLSession session, List<X509Certificate> peerCertificates) {
     }
 
     private static InetSocketAddress inet(SocketAddress a) {
@@ -80,12 +84,12 @@ final class BrokerConnectionContext implements ConnectionContext {
 
     @Override
     public String listenerName() {
-        return listenerName;
+        return listener.name();
     }
 
     @Override
     public String listenerType() {
-        return listenerType;
+        return listener.type();
     }
 
     @Override
@@ -115,12 +119,12 @@ final class BrokerConnectionContext implements ConnectionContext {
 
     @Override
     public SSLSession sslSession() {
-        return sslSession;
+        return tls == null ? null : tls.session();
     }
 
     @Override
     public List<X509Certificate> peerCertificates() {
-        return peerCertificates;
+        return tls == null ? null : tls.peerCertificates();
     }
 
     @Override
@@ -130,11 +134,30 @@ final class BrokerConnectionContext implements ConnectionContext {
 
     @Override
     public ConcurrentMap<String, Object> attributes() {
-        return attributes;
+        ConcurrentMap<String, Object> a = attributes;
+        if (a == null) {
+            ConcurrentMap<String, Object> created = new ConcurrentHashMap<>();
+            a = (ConcurrentMap<String, Object>) ATTRIBUTES.compareAndExchange(this, null, created);
+            if (a == null) {
+                a = created; // any thread: whoever sets it first wins, the others use that one
+            }
+        }
+        return a;
+    }
+
+    private static final VarHandle ATTRIBUTES;
+
+    static {
+        try {
+            ATTRIBUTES = MethodHandles.lookup().findVarHandle(BrokerConnectionContext.class, "attributes",
+                    ConcurrentMap.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     @Override
     public String toString() {
-        return "ConnectionContext[" + clientId + " from " + remoteAddress + " on " + listenerName + "]";
+        return "ConnectionContext[" + clientId + " from " + remoteAddress + " on " + listener.name() + "]";
     }
 }

@@ -13,7 +13,6 @@ import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
 import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
-import io.brokkr.broker.transport.ConnectSniffer;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.PacketInspector;
 import io.netty.buffer.ByteBuf;
@@ -23,6 +22,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.mqtt.MqttConnAckMessage;
@@ -65,9 +65,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,7 +116,13 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     private State state = State.NEW;
 
     private ProtocolVersion version = ProtocolVersion.MQTT_3_1_1;
-    private volatile ClientInfo info;
+    /** Of the CONNECT; set before {@link #connectedAt}, which publishes it (and the rest of the CONNECT state). */
+    private boolean cleanStart;
+    /**
+     * When the CONNECT was accepted (epoch millis), 0 before: written last, after everything {@link #info()} reads,
+     * and read first by it.
+     */
+    private volatile long connectedAt;
     /** Created at CONNECT, before authentication; the same object for every extension call of this connection. */
     private volatile BrokerConnectionContext context;
     private volatile Session session;
@@ -151,18 +156,23 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * moves it from LINKED to RELEASED reports the end of the connection (stats, interceptors' onDisconnect); the
      * other one does not.
      */
-    private final AtomicInteger link = new AtomicInteger(UNLINKED);
-    /** SUBSCRIBE packets received (for {@link PacketInspector#BAD_SUBSCRIBE}). */
+    private volatile int linkState = UNLINKED;
+    /** Changes {@link #linkState} (rather than an AtomicInteger per connection: 16 bytes less). */
+    private static final AtomicIntegerFieldUpdater<MqttConnection> LINK =
+            AtomicIntegerFieldUpdater.newUpdater(MqttConnection.class, "linkState");
+    /** SUBSCRIBE packets received (for {@link PacketInspector#badSubscribe}). */
     private int subscribeCount;
 
     /*
      * Keep alive [MQTT-3.1.2-22], timed here rather than by an IdleStateHandler (which costs an idle connection about
      * 260 bytes of heap with its pipeline context and timer tasks): the time of the last socket read, the allowed
-     * silence (one and a half times the keep alive) and the one timer, all on the connection's (session) loop.
+     * silence (one and a half times the keep alive) and the timer, kept by the KeepAliveTimers of the connection's
+     * (session) loop: when it is next checked and its place there (-1: not armed).
      */
     private long lastReadNanos;
-    private long keepAliveNanos;
-    private ScheduledFuture<?> keepAliveTimer;
+    private int keepAliveMillis; // an int, not nanoseconds in a long: the object stays small
+    long keepAliveCheckAt;
+    int keepAliveIndex = -1;
 
     public MqttConnection(ConnectionHost broker, Listener listener) {
         this.broker = broker;
@@ -177,8 +187,23 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         return version == ProtocolVersion.MQTT_5;
     }
 
+    /**
+     * The management view of this connection, or null before its CONNECT was accepted. Made on each call from the
+     * connection's own fields rather than kept: an idle connection does without the object and its address string
+     * (about 100 bytes). Any thread.
+     */
     public ClientInfo info() {
-        return info;
+        long at = connectedAt;
+        if (at == 0) {
+            return null;
+        }
+        return new ClientInfo(clientId, context.username(), remote(), listener.name(), version, cleanStart,
+                keepAlive(), at);
+    }
+
+    /** The keep alive in force (the client's, or the server's cap), in seconds. */
+    private int keepAlive() {
+        return keepAliveMillis / 1500;
     }
 
     /** The extensions' view of this connection; null before CONNECT. */
@@ -239,7 +264,10 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * subscriber that caused it.
      */
     private void processOrHold(MqttMessage m) {
-        if (readPaused || !heldWhilePaused.isEmpty()) {
+        if (readPaused || holding()) {
+            if (heldWhilePaused == null) {
+                heldWhilePaused = new java.util.ArrayDeque<>();
+            }
             heldWhilePaused.add(m);
         } else {
             process(m);
@@ -252,7 +280,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      */
     private void processHeld() {
         MqttMessage m;
-        while (!readPaused && (m = heldWhilePaused.peek()) != null) {
+        while (!readPaused && holding() && (m = heldWhilePaused.peek()) != null) {
             heldWhilePaused.poll();
             if (state == State.CLOSED) {
                 ReferenceCountUtil.release(m);
@@ -260,31 +288,34 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 process(m);
             }
         }
-        if (!readPaused && heldWhilePaused.isEmpty() && state == State.CONNECTED) {
+        if (!readPaused && !holding() && state == State.CONNECTED) {
             channel.config().setAutoRead(true);
         }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (keepAliveNanos > 0) {
+        if (keepAliveMillis > 0) {
             lastReadNanos = System.nanoTime(); // each socket read, as IdleStateHandler counts them
         }
         ctx.fireChannelReadComplete();
     }
 
-    /** The keep alive timer: closes the connection after {@link #keepAliveNanos} without a read, else re-arms. */
-    private void checkKeepAlive() {
-        keepAliveTimer = null;
+    /**
+     * The keep alive timer (run by {@link KeepAliveTimers} on the channel's loop): closes the connection after
+     * {@link #keepAliveMillis} without a read, else re-arms.
+     */
+    void checkKeepAlive() {
         if (state == State.CLOSED || !channel.isActive()) {
             return;
         }
-        long left = keepAliveNanos - (System.nanoTime() - lastReadNanos);
+        long now = System.nanoTime();
+        long left = TimeUnit.MILLISECONDS.toNanos(keepAliveMillis) - (now - lastReadNanos);
         if (left > 0) {
-            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, left, TimeUnit.NANOSECONDS);
+            KeepAliveTimers.current().add(this, now + left, channel.eventLoop());
             return;
         }
-        LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, info.keepAlive());
+        LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, keepAlive());
         disconnect(RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
     }
 
@@ -357,7 +388,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
             if (state == State.CONNECTED) {
-                LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, info.keepAlive());
+                LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, keepAlive());
                 disconnect(RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
             } else {
                 LOG.info("Connection {}: no CONNECT within the connect timeout, closing", remote());
@@ -406,19 +437,18 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         State was = state;
         state = State.CLOSED;
-        if (keepAliveTimer != null) {
-            keepAliveTimer.cancel(false);
-            keepAliveTimer = null;
+        if (keepAliveIndex >= 0) {
+            KeepAliveTimers.current().remove(this); // the channel's loop: the one it was armed on
         }
         List<MqttMessage> held = heldBeforeConnack;
         heldBeforeConnack = new ArrayList<>(0);
         for (MqttMessage m : held) {
             ReferenceCountUtil.release(m);
         }
-        for (MqttMessage m; (m = heldWhilePaused.poll()) != null; ) {
+        for (MqttMessage m; holding() && (m = heldWhilePaused.poll()) != null; ) {
             ReferenceCountUtil.release(m);
         }
-        if (!link.compareAndSet(UNLINKED, CLOSED_UNLINKED) && release()) {
+        if (!LINK.compareAndSet(this, UNLINKED, CLOSED_UNLINKED) && release()) {
             Session s = session;
             boolean sendWill = sendWillOnClose;
             BrokerConnectionContext cc = context;
@@ -434,7 +464,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     private void onDecoderFailure(Throwable cause) {
         if (state == State.NEW) {
             if (cause instanceof MqttUnacceptableProtocolVersionException) {
-                Integer level = channel.attr(ConnectSniffer.PROTOCOL_LEVEL).get();
+                PacketInspector inspector = channel.pipeline().get(PacketInspector.class);
+                Integer level = inspector == null ? null : inspector.connectLevel();
                 LOG.info("Connection {}: unsupported protocol version ({}, level {}), refusing", remote(),
                         cause.getMessage(), level);
                 // Level 5+ clients get the MQTT 5 code 0x84 in an MQTT 5 CONNACK, older ones 0x01 [MQTT-3.1.2-2].
@@ -661,8 +692,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 return;
             }
             ctx.principal(r.principal());
-            ClientInfo ci = new ClientInfo(finalId, pl.userName(), remote(), listener.name(), version, cleanStart,
-                    finalKeepAlive, System.currentTimeMillis());
+            long acceptedAt = System.currentTimeMillis();
             if (finalWill != null
                     && !broker.authorizePublish(ctx, finalWill.topic(), finalWill.qos(), finalWill.retain())) {
                 // the will is published later on the client's behalf: it is authorized now, as the client that set
@@ -672,7 +702,10 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 connAckAndClose(mapRefusal(RC_NOT_AUTHORIZED), "not authorized to publish the will");
                 return;
             }
-            info = ci;
+            this.cleanStart = cleanStart;
+            // [MQTT-3.1.2-22] one and a half times the keep alive period (at most 65,535 s: fits)
+            keepAliveMillis = finalKeepAlive * 1500;
+            connectedAt = acceptedAt; // last: publishes the above to info()
             ConnectParams p = new ConnectParams(cleanStart, sessionExpiry, expiryCapped, finalAssigned,
                     finalServerKeepAlive, finalWill, finalWillDelay);
             broker.connect(this, p);
@@ -717,7 +750,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
                 new MqttConnAckVariableHeader(code, false, props));
         broker.counters().messagesSent.increment();
-        channel.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
+        send(ack, true, channel.newPromise()).addListener(ChannelFutureListener.CLOSE);
     }
 
     /**
@@ -727,7 +760,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      */
     public boolean link(Session s) {
         session = s;
-        if (link.compareAndSet(UNLINKED, LINKED)) {
+        if (LINK.compareAndSet(this, UNLINKED, LINKED)) {
             return true;
         }
         session = null;
@@ -739,7 +772,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * Any thread.
      */
     public boolean release() {
-        return link.compareAndSet(LINKED, RELEASED);
+        return LINK.compareAndSet(this, LINKED, RELEASED);
     }
 
     /**
@@ -774,16 +807,26 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         channel.close();
     }
 
+    /** Arms the keep alive timer. Channel loop. */
+    private void armKeepAlive() {
+        if (state != State.CLOSED && keepAliveIndex < 0) {
+            KeepAliveTimers.current().add(this, lastReadNanos + TimeUnit.MILLISECONDS.toNanos(keepAliveMillis),
+                    channel.eventLoop());
+        }
+    }
+
     /** Runs on the session loop (after {@link #link}): send CONNACK. */
     public void connected(Session s, boolean sessionPresent, ConnectParams p) {
-        int keepAlive = info.keepAlive();
         channel.pipeline().remove(IDLE_HANDLER); // the CONNECT timeout
-        if (keepAlive > 0) {
-            // [MQTT-3.1.2-22] one and a half times the keep alive period; armed here, on the loop the channel
-            // stays on, so its timer runs there
-            keepAliveNanos = TimeUnit.MILLISECONDS.toNanos(keepAlive * 1500L);
+        if (keepAliveMillis > 0) {
+            // armed here, on the loop the channel stays on, so its timer runs there
             lastReadNanos = System.nanoTime();
-            keepAliveTimer = channel.eventLoop().schedule(this::checkKeepAlive, keepAliveNanos, TimeUnit.NANOSECONDS);
+            io.netty.channel.EventLoop loop = channel.eventLoop();
+            if (loop.inEventLoop()) {
+                armKeepAlive();
+            } else {
+                loop.execute(this::armKeepAlive);
+            }
         }
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         BrokerConfig cfg = broker.config();
@@ -843,8 +886,15 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public static final long THROTTLE_MAX_MILLIS = 500;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
     private boolean readPaused;
-    /** Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}). */
-    private final java.util.ArrayDeque<MqttMessage> heldWhilePaused = new java.util.ArrayDeque<>();
+    /**
+     * Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}); created when the
+     * first one is held (an idle connection does without the queue's 112 bytes).
+     */
+    private java.util.ArrayDeque<MqttMessage> heldWhilePaused;
+
+    private boolean holding() {
+        return heldWhilePaused != null && !heldWhilePaused.isEmpty();
+    }
 
     /**
      * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long QoS 1/2
@@ -873,7 +923,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
-                if (!heldWhilePaused.isEmpty()) {
+                if (holding()) {
                     // not from here: this may run inside the handling of a PUBLISH, before its PUBACK is written
                     channel.eventLoop().execute(this::processHeld);
                 } else if (state == State.CONNECTED) {
@@ -971,7 +1021,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             }
             return;
         }
-        if (qos == 2 && s.inboundQos2.contains(packetId)) {
+        if (qos == 2 && s.inboundQos2Open(packetId)) {
             // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
             ackPublish(s, qos, packetId, 0);
             return;
@@ -980,7 +1030,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         // the open QoS 2 flows and the QoS 1 PUBLISHes whose PUBACK waits for routing are the count, and a QoS 1
         // or 2 PUBLISH arriving while Receive Maximum of them are open is one too many (section 4.9). 3.x has no
         // Receive Maximum: there, only the open QoS 2 flows (state the broker keeps) are bounded.
-        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2.size() + pendingQos1Acks >= cfg.receiveMaximum()) {
+        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2Count() + pendingQos1Acks >= cfg.receiveMaximum()) {
             disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
             return;
         }
@@ -998,7 +1048,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             return;
         }
         if (qos == 2) {
-            s.inboundQos2.add(packetId); // a duplicate arriving while this one is routed is recognised
+            s.openInboundQos2(packetId); // a duplicate arriving while this one is routed is recognised
         }
         RouteResult routed = broker.publish(context, message, this);
         if (qos > 0) {
@@ -1086,14 +1136,14 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
         }
         if (qos == 2 && rc >= 0x80) {
-            s.inboundQos2.remove(packetId); // the flow ends here: a PUBLISH with this id is a new message
+            s.closeInboundQos2(packetId); // the flow ends here: a PUBLISH with this id is a new message
         }
         writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
         s.scheduleFlush();
     }
 
     private void onPubRel(Session s, int packetId) {
-        boolean known = s.inboundQos2.remove(packetId);
+        boolean known = s.closeInboundQos2(packetId);
         writePubReply(MqttMessageType.PUBCOMP, packetId, known || !isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
         s.scheduleFlush();
     }
@@ -1125,8 +1175,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             protocolError("SUBSCRIBE without topic filters"); // [MQTT-3.8.3-2]
             return;
         }
-        Integer bad = channel.attr(PacketInspector.BAD_SUBSCRIBE).get();
-        if (bad != null && bad == subscribeCount) {
+        PacketInspector inspector = channel.pipeline().get(PacketInspector.class);
+        if (inspector != null && inspector.badSubscribe() == subscribeCount) {
             disconnect(RC_MALFORMED, "reserved bits set in subscription options"); // [MQTT-3.8.3-5]
             return;
         }
@@ -1313,7 +1363,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         ByteBuf b = retainedBatch;
         if (b != null) {
             retainedBatch = null;
-            channel.write(b, channel.voidPromise());
+            send(b, false, channel.voidPromise());
         }
     }
 
@@ -1331,11 +1381,29 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     void write(MqttMessage m, boolean flush) {
         broker.counters().messagesSent.increment();
-        if (flush) {
-            channel.writeAndFlush(m, channel.voidPromise());
-        } else {
-            channel.write(m, channel.voidPromise());
+        send(m, flush, channel.voidPromise());
+    }
+
+    /**
+     * Writes a packet (or bytes) to the client: encoded here by {@link PublishEncoder}, which is not a pipeline
+     * handler (a handler context less per connection, 56 bytes), then written on through the handlers in front of
+     * this one. Any thread, like {@link Channel#write}: the write itself happens on the channel's loop, in order.
+     */
+    private ChannelFuture send(Object msg, boolean flush, ChannelPromise promise) {
+        ChannelHandlerContext ctx = channel.pipeline().context(this);
+        if (ctx == null) {
+            // removed with the pipeline of a closed channel: the write fails there (and releases msg)
+            return flush ? channel.writeAndFlush(msg, promise) : channel.write(msg, promise);
         }
+        try {
+            PublishEncoder.INSTANCE.write(ctx, msg, promise);
+        } catch (Throwable t) {
+            promise.tryFailure(t); // as the pipeline does when a handler's write throws
+        }
+        if (flush) {
+            ctx.flush();
+        }
+        return promise;
     }
 
     public void flush() {
@@ -1365,11 +1433,11 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                     new MqttFixedHeader(MqttMessageType.DISCONNECT, false, MqttQoS.AT_MOST_ONCE, false, 0),
                     new MqttReasonCodeAndPropertiesVariableHeader((byte) reasonCode, props));
             broker.counters().messagesSent.increment();
-            closeAfterFlush(channel.writeAndFlush(d));
+            closeAfterFlush(send(d, true, channel.newPromise()));
         } else if (!wasNew) {
             // what was written just before (a CONNACK, an acknowledgement) still reaches the client: a 3.x client
             // taken over right after its CONNECT gets its CONNACK, then the close
-            closeAfterFlush(channel.writeAndFlush(Unpooled.EMPTY_BUFFER));
+            closeAfterFlush(send(Unpooled.EMPTY_BUFFER, true, channel.newPromise()));
         } else {
             channel.close();
         }

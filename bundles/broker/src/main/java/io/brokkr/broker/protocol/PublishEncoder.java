@@ -7,15 +7,17 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.util.AttributeKey;
 
 /**
- * Encodes outbound PUBLISH packets without properties (every MQTT 3.x PUBLISH, and MQTT 5 ones whose only property
- * byte is the empty length) straight into one buffer; everything else goes on to Netty's {@code MqttEncoder}. Sits
- * between that encoder and the connection handler.
+ * The connection's encoder: encodes outbound PUBLISH packets without properties (every MQTT 3.x PUBLISH, and MQTT 5
+ * ones whose only property byte is the empty length) straight into one buffer; everything else it hands to Netty's
+ * {@code MqttEncoder}. Neither is in the pipeline: {@link MqttConnection} calls {@link #write} with its own context
+ * for every write (a handler context less per connection for each, 56 bytes).
  *
  * <p>Why: for every MQTT 5 packet Netty's encoder allocates two pooled buffers for the properties (and a list of
  * them) even when there are none, then copies them; at a few hundred thousand messages a second that made MQTT 5
@@ -33,7 +35,7 @@ public final class PublishEncoder extends ChannelOutboundHandlerAdapter {
     }
 
     @Override
-    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof MqttPublishMessage p) {
             boolean v5 = ctx.channel().attr(MQTT_VERSION_KEY).get() == MqttVersion.MQTT_5;
             if (!v5 || Codec.isEmpty(p.variableHeader().properties())) {
@@ -47,7 +49,7 @@ public final class PublishEncoder extends ChannelOutboundHandlerAdapter {
                 return;
             }
         }
-        ctx.write(msg, promise);
+        MqttEncoder.INSTANCE.write(ctx, msg, promise); // writes what it encodes (and anything else) to ctx
     }
 
     /** A PUBLISH without properties (MQTT 5: an empty property length). */

@@ -94,15 +94,64 @@ public final class Session {
     public final int loopIndex;
     private final SessionHost broker;
 
-    /** Subscriptions by full filter (with $share prefix). */
-    public final Map<String, Subscription> subscriptions = new HashMap<>();
-    /** Outbound QoS 1/2 messages awaiting acknowledgement, in send order. */
-    public final LinkedHashMap<Integer, Inflight> inflight = new LinkedHashMap<>();
     /**
-     * Messages waiting for the inflight window or for the client to come back. Starts with room for one (the default
-     * of 16 would cost every idle session 60 bytes); it grows on demand.
+     * Subscriptions by full filter (with $share prefix). Read it; change it only through {@link #putSubscription},
+     * {@link #removeSubscription} and {@link #clearSubscriptions}: it is an empty immutable map until the first
+     * subscription (a HashMap then), so that a session without subscriptions does without the map's 48 bytes.
      */
-    public final ArrayDeque<Delivery> queue = new ArrayDeque<>(0);
+    public Map<String, Subscription> subscriptions = Map.of();
+
+    /** Adds or replaces the subscription with this full filter; returns the one replaced, or null. */
+    public Subscription putSubscription(String full, Subscription sub) {
+        if (!(subscriptions instanceof HashMap)) {
+            subscriptions = new HashMap<>();
+        }
+        return subscriptions.put(full, sub);
+    }
+
+    /** Removes the subscription with this full filter; returns it, or null if there was none. */
+    public Subscription removeSubscription(String full) {
+        return subscriptions.isEmpty() ? null : subscriptions.remove(full);
+    }
+
+    public void clearSubscriptions() {
+        subscriptions = Map.of();
+    }
+    /**
+     * Outbound QoS 1/2 messages awaiting acknowledgement, in send order: an empty immutable map until the first one
+     * is sent (a LinkedHashMap then), so that an idle session does without the map's 56 bytes. Only
+     * {@link #sendInflight} adds; every removal finds the entry first, so it removes from the LinkedHashMap.
+     */
+    private Map<Integer, Inflight> inflight = Map.of();
+    /**
+     * Messages waiting for the inflight window or for the client to come back. Read it; only {@link #enqueue} and
+     * {@link #releaseQos0Waiting} add to it. Until the first message is queued it is the shared empty
+     * {@link #NO_QUEUE} (an idle session does without the queue's 48 bytes); then a queue of its own, which starts
+     * with room for one (the default of 16 would cost every session 60 bytes) and grows on demand.
+     */
+    public ArrayDeque<Delivery> queue = NO_QUEUE;
+    /** The {@link #queue} of every session that never queued a message: always empty, it refuses additions. */
+    private static final ArrayDeque<Delivery> NO_QUEUE = new ArrayDeque<>(0) {
+        @Override
+        public void addFirst(Delivery d) {
+            throw new UnsupportedOperationException("shared empty queue");
+        }
+
+        @Override
+        public void addLast(Delivery d) {
+            throw new UnsupportedOperationException("shared empty queue");
+        }
+
+        @Override
+        public boolean addAll(java.util.Collection<? extends Delivery> c) {
+            throw new UnsupportedOperationException("shared empty queue");
+        }
+
+        @Override
+        public void clear() {
+            // empty already (and shared: no writes)
+        }
+    };
     /**
      * Sum of {@link #queuedSize} over {@link #queue} and {@link #qos0Waiting}, bounded by max.queued.bytes. Every
      * removal subtracts what its addition added.
@@ -113,9 +162,9 @@ public final class Session {
      * Apart from {@link #queue} so that they do not wait behind QoS 1/2 messages held back by the inflight window; they
      * count against the same bounds.
      */
-    private final ArrayDeque<Delivery> qos0Waiting = new ArrayDeque<>(0);
-    /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
-    public final Set<Integer> inboundQos2 = new HashSet<>();
+    private ArrayDeque<Delivery> qos0Waiting; // created when the first one has to wait (48 bytes per idle session)
+    /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released; created with the first one. */
+    private Set<Integer> inboundQos2;
 
     public volatile ClientChannel connection;
     public volatile boolean online;
@@ -126,10 +175,15 @@ public final class Session {
     /** False until the first connection attached (a fresh session has nothing to clean). */
     public boolean everAttached;
 
-    private Message will;
-    /** The client that set {@link #will}: the will is published as this client's message. */
-    private ConnectionContext willClient;
-    private long willDelay;
+    /**
+     * A will, the client that set it (the will is published as this client's message) and its delay in seconds: one
+     * object (for sessions with a will) rather than three fields in every session.
+     */
+    private record Will(Message message, ConnectionContext client, long delay) {
+    }
+
+    /** The will of the current connection, or null. */
+    private Will will;
     private ScheduledFuture<?> willTask;
     private ScheduledFuture<?> expiryTask;
     private int nextPacketId = 1;
@@ -168,9 +222,7 @@ public final class Session {
         this.protocolVersion = conn.protocolVersion();
         this.queueFullPolicy = broker.config().queueFullPolicyOf(clientId, conn.listenerQueueFullPolicy());
         this.expiryInterval = expiry;
-        this.will = newWill;
-        this.willClient = newWill == null ? null : conn.context();
-        this.willDelay = newWillDelay;
+        this.will = newWill == null ? null : new Will(newWill, conn.context(), newWillDelay);
         this.disconnectedAt = 0;
         updateInfo();
     }
@@ -251,21 +303,18 @@ public final class Session {
         releaseQos0Waiting();
         releaseThrottled(); // offline sessions queue up to max.queued.messages and slow nobody down
         disconnectedAt = System.currentTimeMillis();
-        Message w = will;
-        ConnectionContext wc = willClient;
+        Will w = will;
         will = null;
-        willClient = null;
         if (w != null && sendWill) {
-            if (willDelay == 0 || expiryInterval == 0) {
-                broker.publishWill(w, wc);
+            if (w.delay() == 0 || expiryInterval == 0) {
+                broker.publishWill(w.message(), w.client());
             } else {
-                long delay = Math.min(willDelay, expiryInterval);
+                long delay = Math.min(w.delay(), expiryInterval);
                 willTask = loop.schedule(() -> {
                     willTask = null;
-                    broker.publishWill(w, wc);
+                    broker.publishWill(w.message(), w.client());
                 }, delay, TimeUnit.SECONDS);
                 pendingWill = w;
-                pendingWillClient = wc;
             }
         }
         if (expiryInterval == 0) {
@@ -282,8 +331,8 @@ public final class Session {
         updateInfo();
     }
 
-    private Message pendingWill;
-    private ConnectionContext pendingWillClient;
+    /** The will of a connection gone, waiting for its delay ({@link #willTask}), or null. */
+    private Will pendingWill;
 
     /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
     public void end() {
@@ -294,19 +343,20 @@ public final class Session {
             willTask.cancel(false);
             willTask = null;
             if (pendingWill != null) {
-                broker.publishWill(pendingWill, pendingWillClient);
+                broker.publishWill(pendingWill.message(), pendingWill.client());
             }
         }
         pendingWill = null;
-        pendingWillClient = null;
         broker.counters().storedMessages.addAndGet(-queuedCount());
         queue.clear();
-        qos0Waiting.clear();
+        qos0Waiting = null;
         queuedBytes = 0;
-        inflight.clear();
+        if (!inflight.isEmpty()) {
+            inflight.clear();
+        }
         retainedPending = null;
         awaitingResend = 0;
-        inboundQos2.clear();
+        inboundQos2 = null;
     }
 
     /**
@@ -359,7 +409,6 @@ public final class Session {
             willTask = null;
         }
         pendingWill = null;
-        pendingWillClient = null;
     }
 
     private void cancelExpiry() {
@@ -371,16 +420,17 @@ public final class Session {
 
     /** The will of the current connection (for takeover handling). */
     public Message will() {
-        return will;
+        return will == null ? null : will.message();
     }
 
     /** The client that set {@link #will()}. */
     public ConnectionContext willClient() {
-        return willClient;
+        return will == null ? null : will.client();
     }
 
+    /** The delay of {@link #will()} in seconds (0 without a will). */
     public long willDelay() {
-        return willDelay;
+        return will == null ? 0 : will.delay();
     }
 
     /** Another connection takes this session over: forget the old connection; the broker handles its will. */
@@ -388,7 +438,6 @@ public final class Session {
         connection = null;
         online = false;
         will = null;
-        willClient = null;
         releaseQos0Waiting();
         releaseThrottled();
         outboundReset();
@@ -423,10 +472,13 @@ public final class Session {
             return enqueue(d);
         }
         if (d.qos() == 0) {
-            if (qos0Waiting.isEmpty() && conn.isWritable()) {
+            if ((qos0Waiting == null || qos0Waiting.isEmpty()) && conn.isWritable()) {
                 conn.writePublish(d, 0, false);
                 scheduleFlush();
                 return true;
+            }
+            if (qos0Waiting == null) {
+                qos0Waiting = new ArrayDeque<>(0);
             }
             return enqueue(qos0Waiting, d);
         }
@@ -446,13 +498,13 @@ public final class Session {
 
     /** Messages waiting in this session: its queue and the QoS 0 messages waiting for the socket. */
     public int queuedCount() {
-        return queue.size() + qos0Waiting.size();
+        return queue.size() + (qos0Waiting == null ? 0 : qos0Waiting.size());
     }
 
     /** Sends the QoS 0 messages that wait for the socket while it is writable. */
     private void drainQos0(ClientChannel conn, long now) {
         Delivery d;
-        while (conn.isWritable() && (d = qos0Waiting.poll()) != null) {
+        while (qos0Waiting != null && conn.isWritable() && (d = qos0Waiting.poll()) != null) {
             queuedBytes -= queuedSize(d);
             broker.counters().storedMessages.decrementAndGet();
             if (!d.message().isExpired(now)) {
@@ -466,10 +518,13 @@ public final class Session {
      * set, else they are dropped (counted).
      */
     private void releaseQos0Waiting() {
-        if (qos0Waiting.isEmpty()) {
+        if (qos0Waiting == null || qos0Waiting.isEmpty()) {
             return;
         }
         if (broker.config().queueQos0()) {
+            if (queue == NO_QUEUE) {
+                queue = new ArrayDeque<>(qos0Waiting.size());
+            }
             queue.addAll(qos0Waiting);
         } else {
             for (Delivery d : qos0Waiting) {
@@ -499,6 +554,9 @@ public final class Session {
                         cfg.maxQueuedMessages(), maxBytes, d.message().topic(), size);
             }
             return false;
+        }
+        if (into == NO_QUEUE) {
+            into = queue = new ArrayDeque<>(0);
         }
         into.add(d);
         queuedBytes += size;
@@ -612,6 +670,9 @@ public final class Session {
 
     private void sendInflight(ClientChannel conn, Delivery d) {
         int id = nextPacketId();
+        if (!(inflight instanceof LinkedHashMap)) {
+            inflight = new LinkedHashMap<>();
+        }
         inflight.put(id, new Inflight(d));
         if (!conn.writePublish(d, id, false)) {
             // not sendable (over the client's Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25]
@@ -782,6 +843,33 @@ public final class Session {
 
     /** The connection's outbound buffer at the last {@link #stalled()} sample. */
     private volatile long lastPendingBytes;
+
+    // ------------------------------------------------------------------------------------------------ inbound QoS 2
+
+    /** Whether an inbound QoS 2 flow with this packet id is open (PUBREC sent, PUBREL not received yet). */
+    public boolean inboundQos2Open(int packetId) {
+        return inboundQos2 != null && inboundQos2.contains(packetId);
+    }
+
+    /** The open inbound QoS 2 flows. */
+    public int inboundQos2Count() {
+        return inboundQos2 == null ? 0 : inboundQos2.size();
+    }
+
+    /** Opens the inbound QoS 2 flow of a PUBLISH with this packet id. */
+    public void openInboundQos2(int packetId) {
+        if (inboundQos2 == null) {
+            inboundQos2 = new HashSet<>();
+        }
+        inboundQos2.add(packetId);
+    }
+
+    /** Ends the inbound QoS 2 flow with this packet id; false if none was open. */
+    public boolean closeInboundQos2(int packetId) {
+        return inboundQos2 != null && inboundQos2.remove(packetId);
+    }
+
+    // ------------------------------------------------------------------------------------------------ outbound acks
 
     public void onPubAck(int packetId) {
         Inflight f = inflight.get(packetId);

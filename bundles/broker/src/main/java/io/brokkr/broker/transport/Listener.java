@@ -102,7 +102,6 @@ public final class Listener {
     private void initChannel(SocketChannel ch) {
         connections.add(ch);
         ChannelPipeline p = ch.pipeline();
-        p.addLast("sniffer", new ConnectSniffer());
         p.addLast("inspector", new PacketInspector(broker.counters())); // also counts the bytes in and out
         broker.addMqttHandlers(p, this);
     }

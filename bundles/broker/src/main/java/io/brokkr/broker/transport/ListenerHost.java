@@ -27,8 +27,9 @@ public interface ListenerHost {
     Stats counters();
 
     /**
-     * Adds the MQTT handlers (CONNECT timeout, codec, connection) of a new connection of {@code listener} at the end
-     * of its pipeline, behind the transport's handlers.
+     * Adds the MQTT handlers (CONNECT timeout, codec, connection) of a new connection of {@code listener} to its
+     * pipeline, which holds the transport's handlers: the connection's behind them, its decoder inside the
+     * {@link PacketInspector} ({@link PacketInspector#decodeWith}).
      */
     void addMqttHandlers(ChannelPipeline pipeline, Listener listener);
 

@@ -4,52 +4,120 @@ import io.brokkr.broker.config.Stats;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.util.AttributeKey;
 
 /**
  * Looks at the raw bytes in front of Netty's MQTT decoder for what the decoder drops before the broker sees it:
- * the reserved bits 6 and 7 of SUBSCRIBE options, which make the packet malformed [MQTT-3.8.3-5]. It follows
- * packet boundaries across reads (only SUBSCRIBE bodies are copied, and those are small), never changes or consumes
- * the bytes, and records the ordinal of the first offending SUBSCRIBE in {@link #BAD_SUBSCRIBE}; the connection
- * refuses that SUBSCRIBE when it is decoded.
- * <p>
- * It also counts the bytes read and written for the broker's statistics (one handler less in every connection's
- * pipeline than a separate counter).
+ * <ul>
+ * <li>the protocol level of the first CONNECT ({@link #connectLevel}): Netty's decoder refuses unknown levels
+ * without telling which level it was; the level decides whether the refusal is an MQTT 5 CONNACK with 0x84 (level
+ * above 5) or a 3.1.1 CONNACK with return code 1;</li>
+ * <li>the reserved bits 6 and 7 of SUBSCRIBE options, which make the packet malformed [MQTT-3.8.3-5]: it records
+ * the ordinal of the first offending SUBSCRIBE ({@link #badSubscribe}); the connection refuses that SUBSCRIBE when
+ * it is decoded.</li>
+ * </ul>
+ * It follows packet boundaries across reads (only SUBSCRIBE bodies are copied, and those are small) and never
+ * changes or consumes the bytes. It also counts the bytes read and written for the broker's statistics. One handler
+ * does all of this, and keeps what it found in its own fields rather than in channel attributes: every handler
+ * context and attribute is paid by every connection for as long as it is open.
  */
 public final class PacketInspector extends ChannelDuplexHandler {
 
-    /** 1-based ordinal (among the connection's SUBSCRIBE packets) of the first one with reserved option bits. */
-    public static final AttributeKey<Integer> BAD_SUBSCRIBE = AttributeKey.valueOf("brokkr.subscribe.bad");
     private static final AttributeKey<MqttVersion> NETTY_VERSION = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
     /** SUBSCRIBE bodies larger than this are not inspected (nobody sends such filters lists). */
     private static final int MAX_INSPECTED = 64 * 1024;
 
+    /** {@link #connectLevel} before the first read. */
+    private static final short UNREAD = -2;
+    /** {@link #connectLevel} when the first read did not hold the protocol level of a CONNECT. */
+    private static final short UNKNOWN = -1;
+
     private final Stats stats;
+    /**
+     * The MQTT decoder, run inside this handler on the bytes it has looked at rather than as a pipeline handler of
+     * its own (a handler context less per connection, 56 bytes); null until {@link #decodeWith}: then the bytes go on
+     * undecoded.
+     */
+    private ChannelInboundHandler decoder;
     /** The fixed header being read: its first byte, the remaining length so far and the bytes seen. */
-    private int first;
+    private byte first;
+    private byte headerLength;
     private int length;
-    private int headerLength;
     private long skip;
     private byte[] body;
     private int bodyFill;
     private int subscribes;
+    private int badSubscribe;
+    private short connectLevel = UNREAD;
     private boolean done;
 
     PacketInspector(Stats stats) {
         this.stats = stats;
     }
 
+    /**
+     * Decodes the bytes with {@code d} (Netty's MQTT decoder, not sharable), as if it were the next handler: what it
+     * decodes goes on from this handler, and it gets the read-complete, inactive, user event and removal calls. Set
+     * once, when the MQTT handlers are added, before the first read.
+     */
+    public void decodeWith(ChannelInboundHandler d) {
+        decoder = d;
+    }
+
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (connectLevel == UNREAD) {
+            Integer level = msg instanceof ByteBuf b ? level(b) : null; // the first read only
+            connectLevel = level == null ? UNKNOWN : (short) (int) level;
+        }
         if (msg instanceof ByteBuf b) {
             stats.bytesReceived.add(b.readableBytes());
             if (!done) {
                 inspect(ctx, b);
             }
         }
-        ctx.fireChannelRead(msg);
+        if (decoder != null) {
+            decoder.channelRead(ctx, msg);
+        } else {
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (decoder != null) {
+            decoder.channelReadComplete(ctx);
+        } else {
+            ctx.fireChannelReadComplete();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (decoder != null) {
+            decoder.channelInactive(ctx); // decodes what is left, then passes the event on
+        } else {
+            ctx.fireChannelInactive();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (decoder != null) {
+            decoder.userEventTriggered(ctx, evt);
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+        if (decoder != null) {
+            decoder.handlerRemoved(ctx); // releases its buffer (passing on what it held undecoded)
+        }
     }
 
     @Override
@@ -108,8 +176,48 @@ public final class PacketInspector extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * The protocol level byte of the connection's CONNECT, if the connection's first read held it (a CONNECT at
+     * its start, up to that byte), else null. Channel loop.
+     */
+    public Integer connectLevel() {
+        return connectLevel >= 0 ? Integer.valueOf(connectLevel) : null;
+    }
+
+    /**
+     * The 1-based ordinal (among the connection's SUBSCRIBE packets) of the first one with reserved option bits,
+     * or 0 if none had them. Channel loop.
+     */
+    public int badSubscribe() {
+        return badSubscribe;
+    }
+
+    /** The protocol level byte of a CONNECT at the start of the buffer, or null if it is not all there. */
+    static Integer level(ByteBuf b) {
+        int i = b.readerIndex();
+        int end = b.writerIndex();
+        if (end - i < 2 || (b.getUnsignedByte(i) & 0xF0) != 0x10) {
+            return null;
+        }
+        i++;
+        for (int n = 0; n < 4; n++) { // remaining length, variable byte integer
+            if (i >= end) {
+                return null;
+            }
+            if ((b.getUnsignedByte(i++) & 0x80) == 0) {
+                break;
+            }
+        }
+        if (end - i < 2) {
+            return null;
+        }
+        int nameLength = b.getUnsignedShort(i);
+        i += 2 + nameLength;
+        return i < end ? (int) b.getUnsignedByte(i) : null;
+    }
+
     private void check(ChannelHandlerContext ctx, byte[] p) {
-        Integer level = ctx.channel().attr(ConnectSniffer.PROTOCOL_LEVEL).get();
+        Integer level = connectLevel();
         MqttVersion nv = ctx.channel().attr(NETTY_VERSION).get();
         boolean v5;
         if (level != null) {
@@ -140,7 +248,9 @@ public final class PacketInspector extends ChannelDuplexHandler {
                 return; // truncated: the decoder refuses it
             }
             if ((p[i++] & 0xC0) != 0) {
-                ctx.channel().attr(BAD_SUBSCRIBE).setIfAbsent(subscribes);
+                if (badSubscribe == 0) {
+                    badSubscribe = subscribes;
+                }
                 done = true;
                 return;
             }

@@ -7,8 +7,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.mqtt.MqttConnAckMessage;
+import io.netty.handler.codec.mqtt.MqttConnAckVariableHeader;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
@@ -59,6 +64,29 @@ class PublishEncoderTest {
         assertArrayEquals(bytes(netty), bytes(ours));
     }
 
+    /** The connection's only encoder: packets other than PUBLISH come out as Netty's encoder writes them. */
+    @Test
+    void otherPacketsAsNettysEncoder() {
+        for (MqttVersion v : new MqttVersion[] {MqttVersion.MQTT_3_1_1, MqttVersion.MQTT_5}) {
+            EmbeddedChannel ours = channel(v, true);
+            EmbeddedChannel netty = channel(v, false);
+            for (EmbeddedChannel ch : new EmbeddedChannel[] {ours, netty}) {
+                ch.writeOutbound(new MqttConnAckMessage(
+                        new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                        new MqttConnAckVariableHeader(MqttConnectReturnCode.CONNECTION_ACCEPTED, true,
+                                MqttProperties.NO_PROPERTIES)));
+                ch.writeOutbound(new MqttMessage(
+                        new MqttFixedHeader(MqttMessageType.PUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                        MqttMessageIdVariableHeader.from(7)));
+                ch.writeOutbound(new MqttMessage(
+                        new MqttFixedHeader(MqttMessageType.PINGRESP, false, MqttQoS.AT_MOST_ONCE, false, 0)));
+            }
+            byte[] expected = bytes(netty);
+            assertEquals(v == MqttVersion.MQTT_5 ? 5 + 4 + 2 : 4 + 4 + 2, expected.length, v.toString()); // all three there
+            assertArrayEquals(expected, bytes(ours), v.toString());
+        }
+    }
+
     private static byte[] encode(MqttVersion v, boolean ours, String topic, int qos, boolean flags, byte[] payload) {
         EmbeddedChannel ch = channel(v, ours);
         ch.writeOutbound(publish(topic, qos, flags, payload, MqttProperties.NO_PROPERTIES));
@@ -66,7 +94,7 @@ class PublishEncoderTest {
     }
 
     private static EmbeddedChannel channel(MqttVersion v, boolean ours) {
-        EmbeddedChannel ch = ours ? new EmbeddedChannel(MqttEncoder.INSTANCE, PublishEncoder.INSTANCE)
+        EmbeddedChannel ch = ours ? new EmbeddedChannel(PublishEncoder.INSTANCE)
                 : new EmbeddedChannel(MqttEncoder.INSTANCE);
         ch.attr(VERSION).set(v);
         return ch;
