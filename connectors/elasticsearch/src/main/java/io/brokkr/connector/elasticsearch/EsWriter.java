@@ -75,6 +75,16 @@ final class EsWriter implements AutoCloseable {
      * @throws IOException with a message for the log and the broker's {@code last error}
      */
     void write(List<SinkRecord> batch, EsSettings s) throws IOException {
+        ClassLoader previous = Thread.currentThread().getContextClassLoader();
+        Thread.currentThread().setContextClassLoader(EsWriter.class.getClassLoader());
+        try {
+            bulk(batch, s);
+        } finally {
+            Thread.currentThread().setContextClassLoader(previous);
+        }
+    }
+
+    private void bulk(List<SinkRecord> batch, EsSettings s) throws IOException {
         List<BulkOperation> ops = new ArrayList<>(batch.size());
         RecordFormat format = s.format();
         for (SinkRecord r : batch) {
@@ -87,8 +97,6 @@ final class EsWriter implements AutoCloseable {
         }
         BulkRequest request = BulkRequest.of(b -> b.operations(ops));
         BulkResponse response;
-        ClassLoader previous = Thread.currentThread().getContextClassLoader();
-        Thread.currentThread().setContextClassLoader(EsWriter.class.getClassLoader());
         try {
             response = client.bulk(request);
         } catch (ElasticsearchException e) {
@@ -98,8 +106,6 @@ final class EsWriter implements AutoCloseable {
             throw new IOException(prefix(s) + transportMessage(e), e);
         } catch (IOException e) {
             throw new IOException(prefix(s) + ioMessage(e, s), e);
-        } finally {
-            Thread.currentThread().setContextClassLoader(previous);
         }
         if (response.errors()) {
             check(response, s);
