@@ -153,8 +153,54 @@ class ElasticsearchSinkHttpTest {
 
     @Test
     void aServerThatNeverAnswersFailsAfterTheSocketTimeout() throws Exception {
+        ServerSocket silent = silentServer();
+        ElasticsearchSink s = sink("url", "http://127.0.0.1:" + silent.getLocalPort(), "socket.timeout.ms", "1500");
+        long t0 = System.nanoTime();
+        Throwable t = writeFails(s, batch(1, "t", NOV_29));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms >= 1400 && ms < 10_000, "failed after " + ms + " ms");
+        assertTrue(t.getMessage().contains("did not answer within socket.timeout.ms=1500"), t.getMessage());
+    }
+
+    /** A bundle stop or a deleted cfg while a write waits for the server: the write ends at once, no thread stays. */
+    @Test
+    void deactivateDuringAWriteEndsItAtOnce() throws Exception {
+        ServerSocket silent = silentServer();
+        long before = ElasticsearchSinkTest.ioThreads();
+        ElasticsearchSink s = sink("url", "http://127.0.0.1:" + silent.getLocalPort(), "socket.timeout.ms", "60000");
+        java.util.concurrent.CompletableFuture<Void> result = new java.util.concurrent.CompletableFuture<>();
+        Thread writer = new Thread(() -> s.write(batch(5, "t", NOV_29)).whenComplete((v, e) -> {
+            if (e != null) {
+                result.completeExceptionally(e);
+            } else {
+                result.complete(v);
+            }
+        }), "sink-writer");
+        writer.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (silentAccepted.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10); // until the request is on its way
+        }
+        assertTrue(!silentAccepted.isEmpty(), "the connector connected");
+        long t0 = System.nanoTime();
+        s.deactivate();
+        Throwable t = assertThrows(ExecutionException.class, () -> result.get(10, TimeUnit.SECONDS)).getCause();
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "ended at once");
+        assertEquals("connector wire was closed during the write", t.getMessage());
+        writer.join(5000);
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ElasticsearchSinkTest.ioThreads() > before && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(before, ElasticsearchSinkTest.ioThreads(), "no I/O thread left");
+    }
+
+    private final List<Socket> silentAccepted = new CopyOnWriteArrayList<>();
+
+    /** Accepts connections, reads nothing, answers nothing. */
+    private ServerSocket silentServer() throws IOException {
         ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        List<Socket> accepted = new CopyOnWriteArrayList<>();
+        List<Socket> accepted = silentAccepted;
         Thread acceptor = new Thread(() -> {
             try {
                 while (true) {
@@ -172,12 +218,7 @@ class ElasticsearchSinkHttpTest {
                 s.close();
             }
         });
-        ElasticsearchSink s = sink("url", "http://127.0.0.1:" + silent.getLocalPort(), "socket.timeout.ms", "1500");
-        long t0 = System.nanoTime();
-        Throwable t = writeFails(s, batch(1, "t", NOV_29));
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(ms >= 1400 && ms < 10_000, "failed after " + ms + " ms");
-        assertTrue(t.getMessage().contains("did not answer within socket.timeout.ms=1500"), t.getMessage());
+        return silent;
     }
 
     @Test
