@@ -4,6 +4,7 @@ import io.brokkr.api.intercept.BrokerEvent;
 import io.brokkr.api.intercept.MessageObserver;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Modified;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +21,11 @@ import org.slf4j.LoggerFactory;
 public class ActivityLogger implements MessageObserver {
 
     private static final Logger LOG = LoggerFactory.getLogger(ActivityLogger.class);
+
+    /** A change of the shared cfg concerns the interceptor only: without this, DS would restart this component. */
+    @Modified
+    void modified() {
+    }
 
     @Override
     public void onEvent(BrokerEvent e) {
