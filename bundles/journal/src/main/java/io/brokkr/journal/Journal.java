@@ -293,6 +293,35 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
+   * Returns the named cursor, creating it if it does not exist at the committed position of the cursor {@code from}
+   * (so that it gets every record {@code from} has not committed yet: a consumer taking over from another), or after
+   * {@link #lastSequence()} if there is no cursor {@code from}. An existing cursor is returned unchanged.
+   *
+   * @throws IllegalStateException if the journal is closed
+   */
+  public Cursor cursor(String name, String from) {
+    Objects.requireNonNull(name, "name");
+    checkOpen();
+    synchronized (cursorLock) {
+      CursorImpl c = cursors.get(name);
+      if (c != null) {
+        return c;
+      }
+      CursorImpl source = from == null ? null : cursors.get(from);
+      if (source == null) {
+        return cursor(name);
+      }
+      if (name.isEmpty() || name.length() > 1024) {
+        throw new IllegalArgumentException("a cursor name has 1 to 1024 characters: '" + name + "'");
+      }
+      c = new CursorImpl(name, source.committed());
+      cursors.put(name, c);
+      cursorsDirty = true;
+      return c;
+    }
+  }
+
+  /**
    * Removes the named cursor (its backlog no longer holds records on disk once the change is saved). The dropped
    * {@link Cursor} object must not be used any more.
    *

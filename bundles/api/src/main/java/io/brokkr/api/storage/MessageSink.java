@@ -42,6 +42,12 @@ public interface MessageSink {
      * counted; QoS 1/2 messages are never skipped. Default 256 MiB.
      */
     String MAX_BACKLOG_BYTES = "max.backlog.bytes";
+    /**
+     * For a sink the broker does not know yet: the name of a known sink whose backlog it takes over, so that it
+     * starts at that sink's position instead of at the end of the journal (swapping one connector for another without
+     * a gap and without writing anything twice when the old one is stopped first). Ignored once the sink is known.
+     */
+    String START_FROM = "start.from";
     /** How the payload is written: {@code text} (default), {@code json} or {@code base64}; see {@link RecordFormat}. */
     String FORMAT = "format";
     /** Which fields are written, comma separated; see {@link RecordFormat}. */

@@ -130,9 +130,20 @@ public final class SinkHub implements AutoCloseable {
         ensureJournal();
         SinkRunner r = byName.get(name);
         if (r == null) {
-            r = new SinkRunner(name, journal, topics, maxBacklog);
+            Object f = props.get(MessageSink.START_FROM);
+            String from = f == null || f.toString().isBlank() ? null : f.toString().trim();
+            if (from != null && !byName.containsKey(from)) {
+                throw new IllegalArgumentException("sink " + name + ": " + MessageSink.START_FROM + " names no known sink: '"
+                        + from + "' (see mqtt:connectors)");
+            }
+            r = new SinkRunner(name, journal, topics, maxBacklog, from);
             byName.put(name, r);
-            LOG.info("Sink {} is new: it gets the messages on {} from now on", name, topics);
+            if (from == null) {
+                LOG.info("Sink {} is new: it gets the messages on {} from now on", name, topics);
+            } else {
+                LOG.info("Sink {} is new: it starts at the position of sink {} ({} records behind)", name, from,
+                        r.info().pendingRecords());
+            }
         } else {
             r.configure(topics, maxBacklog);
         }

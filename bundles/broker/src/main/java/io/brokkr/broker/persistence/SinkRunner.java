@@ -55,9 +55,17 @@ final class SinkRunner {
     private volatile boolean closed;
 
     SinkRunner(String name, Journal journal, List<String> topics, long maxBacklogBytes) {
+        this(name, journal, topics, maxBacklogBytes, null);
+    }
+
+    /**
+     * @param from for a sink without a cursor yet: the sink whose position it starts at (see
+     *             {@link io.brokkr.api.storage.MessageSink#START_FROM}), or null for the end of the journal
+     */
+    SinkRunner(String name, Journal journal, List<String> topics, long maxBacklogBytes, String from) {
         this.name = name;
         this.journal = journal;
-        this.cursor = journal.cursor(name);
+        this.cursor = journal.cursor(name, from);
         this.topics = List.copyOf(topics);
         this.maxBacklogBytes = maxBacklogBytes;
         cursor.onAvailable(() -> {

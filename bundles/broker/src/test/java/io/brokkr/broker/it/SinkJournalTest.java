@@ -275,6 +275,43 @@ class SinkJournalTest {
     }
 
     @Test
+    void aSinkStartingFromAnotherTakesOverItsBacklogWithoutAGapOrACopy() throws Exception {
+        start();
+        Store old = new Store();
+        broker.bindSink("old", old, Map.of("topics", "#"));
+        List<String> sent = new ArrayList<>();
+        try (RawClient c = RawClient.v5(TestBroker.port(broker), "pub")) {
+            for (int i = 0; i < 10; i++) {
+                c.publish1("t", "a" + i, i + 1);
+                sent.add("a" + i);
+            }
+            Await.until("old wrote the first ten", 5000, () -> old.byId.size() == 10);
+            broker.setSinkRunning("old", false); // stop the old one first: it falls behind
+            for (int i = 0; i < 10; i++) {
+                c.publish1("t", "b" + i, i + 11);
+                sent.add("b" + i);
+            }
+            Await.until("old has a backlog", 5000, () -> info("old").pendingRecords() == 10);
+            Store replacement = new Store();
+            broker.bindSink("new", replacement, Map.of("topics", "#", "start.from", "old"));
+            assertEquals(10, info("new").pendingRecords(), "starts at the old sink's position");
+            broker.unbindSink("old", old);
+            assertTrue(broker.removeSink("old"));
+            for (int i = 0; i < 10; i++) {
+                c.publish1("t", "c" + i, i + 21);
+                sent.add("c" + i);
+            }
+            Await.until("new wrote the rest", 5000, () -> replacement.byId.size() == 20);
+            List<String> all = new ArrayList<>(old.payloads());
+            all.addAll(replacement.payloads());
+            assertEquals(sent, all, "every message in one of the two stores, once, in order");
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> broker.bindSink("newer", new Store(), Map.of("start.from", "nope")));
+        assertTrue(e.getMessage().contains("nope"), e.getMessage());
+    }
+
+    @Test
     void aBadSinkPropertyIsRefusedWithItsName() {
         start();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
