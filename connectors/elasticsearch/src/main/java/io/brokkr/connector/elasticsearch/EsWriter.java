@@ -1,6 +1,6 @@
 package io.brokkr.connector.elasticsearch;
 
-import co.elastic.clients.elasticsearch.ElasticsearchClient;
+import co.elastic.clients.elasticsearch.ElasticsearchAsyncClient;
 import co.elastic.clients.elasticsearch._types.ElasticsearchException;
 import co.elastic.clients.elasticsearch._types.ErrorCause;
 import co.elastic.clients.elasticsearch.core.BulkRequest;
@@ -42,7 +42,10 @@ final class EsWriter implements AutoCloseable {
 
     private final String name;
     private final RestClient rest;
-    private final ElasticsearchClient client;
+    private final ElasticsearchAsyncClient client;
+    /** The bulk request being written, completed exceptionally by {@link #close()} so that a write ends at once. */
+    private volatile java.util.concurrent.CompletableFuture<BulkResponse> inFlight;
+    private volatile boolean closing;
 
     EsWriter(String name, EsSettings s) {
         this.name = name;
@@ -63,7 +66,7 @@ final class EsWriter implements AutoCloseable {
                             .setConnectionRequestTimeout(s.connectTimeoutMs()))
                     .build();
         });
-        this.client = withBundleLoader(() -> new ElasticsearchClient(new RestClientTransport(rest,
+        this.client = withBundleLoader(() -> new ElasticsearchAsyncClient(new RestClientTransport(rest,
                 new SimpleJsonpMapper(), new RestClientOptions(RequestOptions.DEFAULT, false),
                 NoopInstrumentation.INSTANCE)));
     }
@@ -98,7 +101,26 @@ final class EsWriter implements AutoCloseable {
         BulkRequest request = BulkRequest.of(b -> b.operations(ops));
         BulkResponse response;
         try {
-            response = client.bulk(request);
+            java.util.concurrent.CompletableFuture<BulkResponse> f = client.bulk(request);
+            inFlight = f;
+            if (closing) { // close() ran before inFlight was set: it could not end this request
+                f.completeExceptionally(new IOException("the connector was closed during the write"));
+            }
+            try {
+                // bounded even if the HTTP client loses the request (a client closed while it was being sent)
+                response = f.get(s.connectTimeoutMs() + (long) s.socketTimeoutMs() + 1000L,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof Exception cause ? cause : e;
+            } catch (java.util.concurrent.TimeoutException e) {
+                f.cancel(true);
+                throw new java.net.SocketTimeoutException("no answer within connect.timeout.ms + socket.timeout.ms");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            } finally {
+                inFlight = null;
+            }
         } catch (ElasticsearchException e) {
             throw new IOException(prefix(s) + "rejected the bulk request: HTTP " + e.status() + " "
                     + describe(e.error()), e);
@@ -106,6 +128,8 @@ final class EsWriter implements AutoCloseable {
             throw new IOException(prefix(s) + transportMessage(e), e);
         } catch (IOException e) {
             throw new IOException(prefix(s) + ioMessage(e, s), e);
+        } catch (Exception e) {
+            throw new IOException(prefix(s) + "failed: " + e, e);
         }
         if (response.errors()) {
             check(response, s);
@@ -188,6 +212,11 @@ final class EsWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
+        java.util.concurrent.CompletableFuture<BulkResponse> f = inFlight;
+        if (f != null) {
+            f.completeExceptionally(new IOException("the connector was closed during the write"));
+        }
         try {
             rest.close();
         } catch (IOException | RuntimeException e) {
