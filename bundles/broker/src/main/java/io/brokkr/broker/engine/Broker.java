@@ -26,6 +26,7 @@ import io.brokkr.broker.protocol.Codec;
 import io.brokkr.broker.protocol.ConnectionHost;
 import io.brokkr.broker.protocol.MqttConnection;
 import io.brokkr.broker.routing.RouteResult;
+import io.brokkr.broker.routing.Router;
 import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
 import io.brokkr.broker.session.Session;
@@ -53,7 +54,6 @@ import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -94,6 +94,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
     private EventLoop[] loops;
+    /** Routes messages to sessions (made at start, with the loops). */
+    private Router router;
     private boolean epoll;
     private long startedAt;
     private ScheduledFuture<?> sysTask;
@@ -130,6 +132,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             l.add((EventLoop) e);
         }
         loops = l.toArray(new EventLoop[0]);
+        router = new Router(loops, stats, () -> config);
         startedAt = System.currentTimeMillis();
         java.nio.file.Path journalDir = SinkHub.resolveDir(c.journalDir());
         try {
@@ -613,7 +616,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                     m.topic());
             return;
         }
-        Map.Entry<Session, Subscription> chosen = chooseMember(g);
+        Map.Entry<Session, Subscription> chosen = Router.chooseMember(g);
         Session s = chosen.getKey();
         Subscription sub = chosen.getValue();
         Delivery next = new Delivery(m, Math.min(m.qos(), sub.qos()), sub.retainAsPublished() && m.retain(),
@@ -625,20 +628,6 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         }
     }
 
-    /** Picks the member of a share group for one message: round robin, online members first. */
-    private static Map.Entry<Session, Subscription> chooseMember(
-            SubscriptionTree.SharedGroup<Session, Subscription> group) {
-        List<Map.Entry<Session, Subscription>> members = group.members();
-        int n = members.size();
-        int start = group.next();
-        for (int i = 0; i < n; i++) {
-            Map.Entry<Session, Subscription> e = members.get((start + i) % n);
-            if (e.getKey().online) {
-                return e;
-            }
-        }
-        return members.get(start % n);
-    }
 
     /**
      * Publishes a will as a message of the client that set it: interceptors get the {@link ConnectionContext} of the
@@ -797,7 +786,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     }
 
     private RouteResult route(Message m, MqttConnection from) {
-        Router r = new Router(m);
+        Router.Routing r = router.routing(m);
         tree.match(m.topic(), r);
         RouteResult result = r.dispatch();
         Session c = r.throttleFor();
@@ -807,253 +796,6 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         return result;
     }
 
-    /** Collects the targets of one message: one delivery per session (overlapping subscriptions merged). */
-    private final class Router implements SubscriptionTree.Visitor<Session, Subscription> {
-        private final Message message;
-        private Session first;
-        private Target firstTarget;
-        private IdentityHashMap<Session, Target> many;
-        private List<Target> shared;
-        /** A congested target whose queue.full.policy is throttle: it throttles the publisher on its own. */
-        private Session forcedThrottle;
-        /** A congested target with policy auto (it throttles the publisher if no target can take the message). */
-        private Session congested;
-        /** True once a target that can take the message now (not congested) was seen. */
-        private boolean anyFree;
-
-        Router(Message message) {
-            this.message = message;
-        }
-
-        @Override
-        public void subscription(Session s, Subscription sub) {
-            if (sub.noLocal() && s.clientId.equals(message.publisherId())) {
-                return;
-            }
-            if (first == null) {
-                first = s;
-                firstTarget = new Target(s, sub);
-                return;
-            }
-            if (first == s) {
-                firstTarget.merge(sub);
-                return;
-            }
-            if (many == null) {
-                many = new IdentityHashMap<>();
-            }
-            Target t = many.get(s);
-            if (t == null) {
-                many.put(s, new Target(s, sub));
-            } else {
-                t.merge(sub);
-            }
-        }
-
-        @Override
-        public void sharedGroup(SubscriptionTree.SharedGroup<Session, Subscription> group) {
-            Map.Entry<Session, Subscription> chosen = chooseMember(group);
-            if (shared == null) {
-                shared = new ArrayList<>(2);
-            }
-            Target t = new Target(chosen.getKey(), chosen.getValue());
-            t.shared = chosen.getValue();
-            shared.add(t);
-        }
-
-        /**
-         * The session whose congestion is to pause the publisher, or null: a target with queue.full.policy
-         * throttle that is congested, or, with policy auto, a congested target when no target could take the
-         * message at once. A slow subscriber that receives what others receive too thus costs the others nothing
-         * (its queue fills to its bound and overflows for it alone), while a fan-in whose only subscriber is the
-         * bottleneck slows its publishers down instead of overflowing.
-         */
-        Session throttleFor() {
-            if (forcedThrottle != null) {
-                return forcedThrottle;
-            }
-            return anyFree ? null : congested;
-        }
-
-        RouteResult dispatch() {
-            if (first == null && shared == null) {
-                return RouteResult.NO_TARGETS;
-            }
-            if (many == null && shared == null) {
-                return send(firstTarget);
-            }
-            List<Target> all = new ArrayList<>();
-            if (firstTarget != null) {
-                all.add(firstTarget);
-            }
-            if (many != null) {
-                all.addAll(many.values());
-            }
-            if (shared != null) {
-                all.addAll(shared);
-            }
-            // one task per event loop
-            @SuppressWarnings("unchecked")
-            List<Delivery>[] perLoop = new List[loops.length];
-            @SuppressWarnings("unchecked")
-            List<Session>[] perLoopSessions = new List[loops.length];
-            int takenHere = 0;
-            int otherLoops = 0;
-            for (Target t : all) {
-                Delivery d = t.delivery(message);
-                Session s = t.session;
-                boolean here = s.loop.inEventLoop();
-                int a = admit(s, d, here);
-                if (a != HAND_OFF) {
-                    takenHere += a;
-                    continue;
-                }
-                int idx = s.loopIndex;
-                if (perLoop[idx] == null) {
-                    perLoop[idx] = new ArrayList<>();
-                    perLoopSessions[idx] = new ArrayList<>();
-                    if (!here) {
-                        otherLoops++;
-                    }
-                }
-                perLoop[idx].add(d);
-                perLoopSessions[idx].add(s);
-                if (!here) {
-                    s.pendingDeliveries.incrementAndGet();
-                }
-            }
-            RouteResult result = otherLoops == 0 ? null : RouteResult.pending(all.size(), otherLoops + 1);
-            for (int i = 0; i < loops.length; i++) {
-                if (perLoop[i] != null) {
-                    List<Delivery> ds = perLoop[i];
-                    List<Session> ss = perLoopSessions[i];
-                    if (loops[i].inEventLoop()) {
-                        for (int k = 0; k < ds.size(); k++) {
-                            if (ss.get(k).deliver(ds.get(k))) {
-                                takenHere++;
-                            }
-                        }
-                    } else {
-                        handOff(loops[i], ds, ss, result);
-                    }
-                }
-            }
-            if (result == null) {
-                return RouteResult.done(all.size(), takenHere);
-            }
-            result.part(takenHere);
-            return result;
-        }
-
-        private RouteResult send(Target t) {
-            Delivery d = t.delivery(message);
-            Session s = t.session;
-            boolean here = s.loop.inEventLoop();
-            int a = admit(s, d, here);
-            if (a != HAND_OFF) {
-                return RouteResult.done(1, a);
-            }
-            if (here) {
-                return RouteResult.done(1, s.deliver(d) ? 1 : 0);
-            }
-            RouteResult result = RouteResult.pending(1, 1);
-            s.pendingDeliveries.incrementAndGet();
-            handOff(s.loop, List.of(d), List.of(s), result);
-            return result;
-        }
-
-        /**
-         * Runs the deliveries on their sessions' loop; they count in the sessions' pending deliveries until then.
-         * The result learns how many were taken.
-         */
-        private void handOff(EventLoop loop, List<Delivery> ds, List<Session> ss, RouteResult result) {
-            try {
-                loop.execute(() -> {
-                    int taken = 0;
-                    for (int k = 0; k < ds.size(); k++) {
-                        Session s = ss.get(k);
-                        s.pendingDeliveries.decrementAndGet();
-                        if (s.deliver(ds.get(k))) {
-                            taken++;
-                        }
-                        s.maybeRelease();
-                    }
-                    result.part(taken);
-                });
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                for (Session s : ss) {
-                    s.pendingDeliveries.decrementAndGet();
-                }
-                stats.publishDropped.add(ds.size()); // broker stopping
-                result.part(0);
-            }
-        }
-
-        /**
-         * Decides, on the publisher's loop, whether a delivery is handed to its session: {@link #HAND_OFF}, or
-         * 1 if it counts as taken without a hand-off (an offline session that does not queue QoS 0), 0 if it is
-         * refused here (the subscriber's loop is far behind: {@link Session#MAX_PENDING_DELIVERIES} hand-offs wait
-         * for it). Notes congestion for {@link #throttleFor()}.
-         */
-        private int admit(Session s, Delivery d, boolean here) {
-            if (!here) {
-                int pending = s.pendingDeliveries.get();
-                if (pending >= Session.THROTTLE_PENDING_DELIVERIES) {
-                    // the broker's own loop is behind: throttle whatever the policy, it is the broker's overload
-                    forcedThrottle = s;
-                    if (pending >= Session.MAX_PENDING_DELIVERIES) {
-                        stats.publishDropped.increment();
-                        return 0;
-                    }
-                }
-                if (s.connection == null && d.qos() == 0 && !config.queueQos0()) {
-                    return 1; // nothing to queue: not worth a hand-off
-                }
-            }
-            if (s.congested() && !s.stalled()) {
-                if (s.queueFullPolicy == QueueFullPolicy.THROTTLE) {
-                    forcedThrottle = s;
-                } else if (s.queueFullPolicy == QueueFullPolicy.AUTO) {
-                    congested = s;
-                }
-            } else {
-                anyFree = true;
-            }
-            return HAND_OFF;
-        }
-    }
-
-    private static final int HAND_OFF = -1;
-
-    private static final class Target {
-        final Session session;
-        int qos;
-        boolean retainAsPublished;
-        int[] ids;
-        /** The shared subscription this target was chosen for (never merged with others), or null. */
-        Subscription shared;
-
-        Target(Session session, Subscription sub) {
-            this.session = session;
-            this.qos = sub.qos();
-            this.retainAsPublished = sub.retainAsPublished();
-            this.ids = sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()};
-        }
-
-        void merge(Subscription sub) {
-            qos = Math.max(qos, sub.qos());
-            retainAsPublished |= sub.retainAsPublished();
-            if (sub.subscriptionId() != 0) {
-                int[] n = java.util.Arrays.copyOf(ids, ids.length + 1);
-                n[ids.length] = sub.subscriptionId();
-                ids = n;
-            }
-        }
-
-        Delivery delivery(Message m) {
-            return new Delivery(m, Math.min(m.qos(), qos), retainAsPublished && m.retain(), ids, shared, 0);
-        }
-    }
 
     @Override
     public void delivered(ConnectionContext subscriber, Message m, int qos, int packetId) {
