@@ -291,7 +291,8 @@ class MongoSinkTest {
         long t0 = System.nanoTime();
         String why = failure(sink.write(batch(0, 1)));
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        assertTrue(why.contains("no usable server within 1000 ms"), why);
+        // the driver reports whichever it sees first: no server selectable in time, or the refused connection
+        assertTrue(why.contains("no usable server within 1000 ms") || why.contains("Connection refused"), why);
         assertTrue(ms < 4_000, "failed after " + ms + " ms: " + why);
     }
 
