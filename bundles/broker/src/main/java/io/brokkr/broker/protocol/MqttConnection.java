@@ -1127,7 +1127,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             LOG.warn("Client {}: message {} could not be stored for the sinks; closing the connection unacknowledged",
                     clientId, packetId);
             if (qos == 2) {
-                s.inboundQos2.remove(packetId); // its resend is a new message, not a duplicate
+                s.closeInboundQos2(packetId); // its resend is a new message, not a duplicate
             }
             channel.close();
             return;
