@@ -186,8 +186,8 @@ public final class SinkBench {
             long t0 = System.nanoTime();
             Thread.sleep(num("duration") * 1000L);
             long t1 = System.nanoTime();
+            long x1 = storeCount(redis, prefix, clients); // before the acknowledgements: the lag is not understated
             long a1 = acked(pubs);
-            long x1 = storeCount(redis, prefix, clients);
             String[] s1 = stats();
             for (BenchClient p : pubs) {
                 p.recording = false;
