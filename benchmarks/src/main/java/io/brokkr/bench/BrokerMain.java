@@ -65,9 +65,10 @@ public final class BrokerMain {
                 case "--host" -> host = args[++i];
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--sink-redis" -> redis = args[++i];
+                case "--sink-null" -> redis = "null";
                 case "--stats-file" -> statsFile = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT]"
+                    System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT | --sink-null]"
                             + " [--stats-file PATH] [sink.KEY=VALUE ...] [cfg.key=value ...]");
                     return;
                 }
@@ -94,7 +95,12 @@ public final class BrokerMain {
             System.exit(1);
         }
         RedisSink sink = null;
-        if (redis != null) {
+        if ("null".equals(redis)) {
+            // the journal and the sink thread without a store: every write completes at once
+            Map<String, Object> props = new HashMap<>(sinkProps);
+            props.putIfAbsent("topics", "bench/#");
+            broker.bindSink("bench-null", batch -> java.util.concurrent.CompletableFuture.completedFuture(null), props);
+        } else if (redis != null) {
             int colon = redis.lastIndexOf(':');
             Map<String, Object> props = new HashMap<>();
             props.put("service.pid", "io.brokkr.connector.redis~bench");

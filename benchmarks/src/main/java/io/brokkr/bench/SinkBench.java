@@ -63,7 +63,8 @@ import redis.clients.jedis.resps.StreamEntry;
  *       number from each payload: {@code lost} counts acknowledged messages not in the store, {@code dups} those
  *       stored more than once. Both must be 0.</li>
  * </ul>
- * Prints one {@code RESULT scenario=sink-redis ...} (or {@code sink-none}) line.
+ * Prints one {@code RESULT scenario=sink-redis ...} (or {@code sink-none}; {@code --scenario NAME} to name it
+ * otherwise, e.g. {@code sink-null} against {@code BrokerMain --sink-null}) line.
  */
 public final class SinkBench {
 
@@ -127,7 +128,7 @@ public final class SinkBench {
     }
 
     private String scenario() {
-        return o.containsKey("redis") ? "sink-redis" : "sink-none";
+        return o.containsKey("scenario") ? o.get("scenario") : o.containsKey("redis") ? "sink-redis" : "sink-none";
     }
 
     private String run() throws Exception {
