@@ -19,9 +19,11 @@
 #   FANOUT_SUBS [16]    subscribers of fanout
 #   IDLE_CONNS [10000]  connections of idle
 #   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2 neighbour-base neighbour qos1-persistent"]
-#                       plus sink-redis (not in the default set): Brokkr only, with its own redis-server on a free
-#                       port; each repetition runs io.brokkr.bench.SinkBench twice, against a broker without a sink
-#                       (reported as sink-none) and one with the Redis connector (sink-redis), see the README
+#                       plus sink-redis and sink-null (not in the default set): Brokkr only; each repetition runs
+#                       io.brokkr.bench.SinkBench against a broker without a sink (reported as sink-none) and against
+#                       one with the Redis connector (sink-redis; its own redis-server on a free port) or with a sink
+#                       that stores nothing (sink-null: the journal's cost alone), see the README
+#   CP_PREFIX [""]      jars put before the classpath of BrokerMain and SinkBench (to compare with another build)
 #   SINK_PROPS [""]     sink-redis: extra sink properties for BrokerMain, e.g. "sink.batch.size=2000 sink.layout=list"
 #   PROBE_RATE [100]    sink-redis: probe messages/s whose PUBACK-to-visible-in-Redis delay is measured
 #   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
@@ -100,7 +102,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$root" && { mvn -B -q -o -Pbench -pl benchmarks -am package -DskipTests \
                    || mvn -B -q -Pbench -pl benchmarks -am package -DskipTests; })
 fi
-CP="$here/target/classes:$(cat "$here/target/classpath.txt")"
+CP="${CP_PREFIX:+$CP_PREFIX:}$here/target/classes:$(cat "$here/target/classpath.txt")"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.txt"
 : > "$RESULTS"
@@ -190,11 +192,13 @@ run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version
   echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"
 }
 
-# sink-redis, one repetition: SinkBench against Brokkr without a sink (sink-none) and with the Redis connector
-# (sink-redis), in alternating order; a fresh redis-server (no persistence) and journal directory each time
-run_sink_pair() { # $1 mqtt version
-  local mqtt=$1 mode port rport log load line order="none redis"
-  [ $((rep % 2)) = 0 ] && order="redis none"
+# the sink scenarios, one repetition: SinkBench against Brokkr without a sink (sink-none) and with each sink asked
+# for (sink-redis: the Redis connector, sink-null: a sink that stores nothing), in alternating order; a fresh
+# redis-server (no persistence) and journal directory each time
+run_sink_set() { # $1 mqtt version
+  local mqtt=$1 mode port rport log load line order="none" sc
+  for sc in $SINK_SCENARIOS; do order="$order ${sc#sink-}"; done
+  [ $((rep % 2)) = 0 ] && order=$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')
   for mode in $order; do
     port=$(free_port)
     log="$OUT/brokkr-sink-$mode-$rep.log"
@@ -210,6 +214,10 @@ run_sink_pair() { # $1 mqtt version
       # shellcheck disable=SC2206
       extra=(--sink-redis "127.0.0.1:$rport" $SINK_PROPS)
       bench=(--redis "127.0.0.1:$rport")
+    elif [ "$mode" = null ]; then
+      # shellcheck disable=SC2206
+      extra=(--sink-null $SINK_PROPS)
+      bench=(--scenario sink-null)
     fi
     echo "== rep $rep/$REPS: brokkr, sink $mode, on port $port (load $(cut -d' ' -f1-3 /proc/loadavg))"
     # shellcheck disable=SC2086
@@ -241,7 +249,7 @@ run_sink_pair() { # $1 mqtt version
 
 for rep in $(seq 1 "$REPS"); do
   if [ -n "$SINK_SCENARIOS" ]; then
-    for mqtt in $MQTT; do run_sink_pair "$mqtt"; done
+    for mqtt in $MQTT; do run_sink_set "$mqtt"; done
   fi
   [ -n "$BROKER_SCENARIOS" ] || continue
   order=$BROKERS
