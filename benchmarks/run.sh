@@ -19,6 +19,14 @@
 #   FANOUT_SUBS [16]    subscribers of fanout
 #   IDLE_CONNS [10000]  connections of idle
 #   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2 neighbour-base neighbour qos1-persistent"]
+#                       plus sink-redis and sink-null (not in the default set): Brokkr only; each repetition runs
+#                       io.brokkr.bench.SinkBench against a broker without a sink (reported as sink-none) and against
+#                       one with the Redis connector (sink-redis; its own redis-server on a free port) or with a sink
+#                       that stores nothing (sink-null: the journal's cost alone), see the README
+#   CP_PREFIX [""]      jars put before the classpath of BrokerMain and SinkBench (to compare with another build)
+#   SINK_PROPS [""]     sink-redis: extra sink properties for BrokerMain, e.g. "sink.batch.size=2000 sink.layout=list"
+#   PROBE_RATE [100]    sink-redis: probe messages/s whose PUBACK-to-visible-in-Redis delay is measured
+#   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
 #   BROKERS ["brokkr mosquitto"]
 #   SLOW_SUBS [1] SLOW_RATE [50]  neighbour: slow subscribers on #, messages/s each reads and acknowledges
 #                       (neighbour-base: the same with no slow subscriber)
@@ -68,8 +76,25 @@ BROKKR_CFG=${BROKKR_CFG:-"max.queued.messages=$MAX_QUEUED max.queued.bytes=0 max
 LOAD_JVM_OPTS=${LOAD_JVM_OPTS:-"-Xms1g -Xmx2g"}
 LOAD_THREADS=${LOAD_THREADS:-1}
 OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}
+SINK_PROPS=${SINK_PROPS:-""}
+PROBE_RATE=${PROBE_RATE:-100}
+SINK_SUBSCRIBER=${SINK_SUBSCRIBER:-0}
 
-command -v mosquitto >/dev/null || { echo "mosquitto not found (apt-get install mosquitto)" >&2; exit 1; }
+# the sink scenarios start their own brokers (and redis-server): they run apart from the per-broker loop
+SINK_SCENARIOS=""
+BROKER_SCENARIOS=""
+for sc in $SCENARIOS; do
+  case $sc in
+    sink-*) SINK_SCENARIOS="$SINK_SCENARIOS $sc" ;;
+    *) BROKER_SCENARIOS="$BROKER_SCENARIOS $sc" ;;
+  esac
+done
+if [ -n "$BROKER_SCENARIOS" ] && [[ " $BROKERS " == *" mosquitto "* ]]; then
+  command -v mosquitto >/dev/null || { echo "mosquitto not found (apt-get install mosquitto)" >&2; exit 1; }
+fi
+if [ -n "$SINK_SCENARIOS" ]; then
+  command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)" >&2; exit 1; }
+fi
 command -v python3 >/dev/null || { echo "python3 is needed for the table" >&2; exit 1; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -77,7 +102,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$root" && { mvn -B -q -o -Pbench -pl benchmarks -am package -DskipTests \
                    || mvn -B -q -Pbench -pl benchmarks -am package -DskipTests; })
 fi
-CP="$here/target/classes:$(cat "$here/target/classpath.txt")"
+CP="${CP_PREFIX:+$CP_PREFIX:}$here/target/classes:$(cat "$here/target/classpath.txt")"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.txt"
 : > "$RESULTS"
@@ -95,7 +120,16 @@ stop_broker() {
   fi
   BROKER_PID=""
 }
-trap stop_broker EXIT INT TERM
+REDIS_PID=""
+stop_redis() {
+  if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+    kill "$REDIS_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$REDIS_PID" 2>/dev/null || true
+  fi
+  REDIS_PID=""
+}
+trap 'stop_broker; stop_redis' EXIT INT TERM
 
 start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
   local name=$1 port=$2 log=$3
@@ -158,13 +192,66 @@ run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version
   echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"
 }
 
+# the sink scenarios, one repetition: SinkBench against Brokkr without a sink (sink-none) and with each sink asked
+# for (sink-redis: the Redis connector, sink-null: a sink that stores nothing), in alternating order; a fresh
+# redis-server (no persistence) and journal directory each time
+run_sink_set() { # $1 mqtt version
+  local mqtt=$1 mode port rport log load line order="none" sc
+  for sc in $SINK_SCENARIOS; do order="$order ${sc#sink-}"; done
+  [ $((rep % 2)) = 0 ] && order=$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')
+  for mode in $order; do
+    port=$(free_port)
+    log="$OUT/brokkr-sink-$mode-$rep.log"
+    local extra=() bench=()
+    rm -rf "$OUT/journal" "$OUT/redis"
+    if [ "$mode" = redis ]; then
+      rport=$(free_port)
+      mkdir -p "$OUT/redis"
+      redis-server --port "$rport" --bind 127.0.0.1 --dir "$OUT/redis" --save '' --appendonly no \
+        >"$OUT/redis-$rep.log" 2>&1 &
+      REDIS_PID=$!
+      for _ in $(seq 1 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+      # shellcheck disable=SC2206
+      extra=(--sink-redis "127.0.0.1:$rport" $SINK_PROPS)
+      bench=(--redis "127.0.0.1:$rport")
+    elif [ "$mode" = null ]; then
+      # shellcheck disable=SC2206
+      extra=(--sink-null $SINK_PROPS)
+      bench=(--scenario sink-null)
+    fi
+    echo "== rep $rep/$REPS: brokkr, sink $mode, on port $port (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    # shellcheck disable=SC2086
+    java $BROKKR_JVM_OPTS -cp "$CP" io.brokkr.bench.BrokerMain --host 127.0.0.1 --port "$port" \
+      --stats-file "$OUT/stats.txt" "${extra[@]}" journal.dir="$OUT/journal" $BROKKR_CFG >"$log" 2>&1 &
+    BROKER_PID=$!
+    for _ in $(seq 1 100); do grep -q "BROKKR READY" "$log" 2>/dev/null && break; sleep 0.1; done
+    [ "$SINK_SUBSCRIBER" = 1 ] && bench+=(--subscriber)
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    # shellcheck disable=SC2086
+    line=$(java $LOAD_JVM_OPTS -cp "$CP" io.brokkr.bench.SinkBench --host 127.0.0.1 --port "$port" \
+      --stats-file "$OUT/stats.txt" --clients "$PUBLISHERS" --window "$WINDOW" --payload "$PAYLOAD" \
+      --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --probe-rate "$PROBE_RATE" --mqtt "$mqtt" \
+      "${bench[@]}" 2>>"$OUT/load-tool.err" | grep '^RESULT' || true)
+    [ -n "$line" ] || line="RESULT scenario=sink-$mode broker=brokkr mqtt=$mqtt error=no_result"
+    echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"
+    stop_broker
+    stop_redis
+    rm -rf "$OUT/journal" "$OUT/redis"
+    sleep 2
+  done
+}
+
 {
   echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
-  echo "== $(java -version 2>&1 | head -1); $(mosquitto -h 2>&1 | head -1); kernel $(uname -r)"
+  echo "== $(java -version 2>&1 | head -1); $(mosquitto -h 2>&1 | head -1); $(redis-server --version 2>/dev/null | cut -d" " -f1-3); kernel $(uname -r)"
   echo "== reps=$REPS duration=${DURATION}s warmup=${WARMUP}s messages=$MESSAGES payload=${PAYLOAD}B publishers=$PUBLISHERS fanout_subs=$FANOUT_SUBS idle_conns=$IDLE_CONNS window=$WINDOW max_queued=$MAX_QUEUED mqtt=\"$MQTT\""
 } | tee "$OUT/machine.txt"
 
 for rep in $(seq 1 "$REPS"); do
+  if [ -n "$SINK_SCENARIOS" ]; then
+    for mqtt in $MQTT; do run_sink_set "$mqtt"; done
+  fi
+  [ -n "$BROKER_SCENARIOS" ] || continue
   order=$BROKERS
   # alternate the order so that background load does not always hit the same broker
   if [ $((rep % 2)) = 0 ]; then order=$(echo "$BROKERS" | tr ' ' '\n' | tac | tr '\n' ' '); fi
@@ -173,7 +260,7 @@ for rep in $(seq 1 "$REPS"); do
     echo "== rep $rep/$REPS: $broker on port $port (load $(cut -d' ' -f1-3 /proc/loadavg))"
     start_broker "$broker" "$port" "$OUT/$broker-$rep.log"
     for mqtt in $MQTT; do
-      for sc in $SCENARIOS; do
+      for sc in $BROKER_SCENARIOS; do
         run_scenario "$broker" "$port" "$sc" "$mqtt"
         sleep 1
       done

@@ -112,8 +112,39 @@ spec = [
     ("idle", "idle: connections opened per second", lambda s, b: med(s, b, "connect_per_s")),
 ]
 
-print("| Scenario / metric | " + " | ".join(brokers) + " |")
-print("|---|" + "---:|" * len(brokers))
+# the sink scenarios (SinkBench, Brokkr only): one table, the run without a sink next to the run with it
+sink_spec = [
+    ("QoS 1 acknowledged messages/s", lambda s: med(s, "brokkr", "acked_msgs_s")),
+    ("PUBACK latency p50 / p99 (ms)", lambda s: lat(s, "brokkr", "ack")),
+    ("journal appends/s", lambda s: med(s, "brokkr", "journal_appends_s")),
+    ("journal fsyncs/s", lambda s: med(s, "brokkr", "fsyncs_s")),
+    ("records per fsync", lambda s: med(s, "brokkr", "recs_per_fsync")),
+    ("records/s the sink wrote (broker counter)", lambda s: med(s, "brokkr", "sink_written_s")),
+    ("records/s written into Redis (XLEN)", lambda s: med(s, "brokkr", "store_recs_s")),
+    ("acknowledged but not in Redis yet at the end of the period", lambda s: med(s, "brokkr", "store_lag_end")),
+    ("PUBACK to visible in Redis p50 / p99 (ms)", lambda s: lat(s, "brokkr", "vis")),
+    ("acknowledged but not in Redis after draining (all runs)", lambda s: total(s, "brokkr", "lost")),
+    ("stored more than once (all runs)", lambda s: total(s, "brokkr", "dups")),
+]
+sink_all = ("sink-none", "sink-null", "sink-redis")
+sink_titles = {"sink-none": "without a sink", "sink-null": "with a sink that stores nothing",
+               "sink-redis": "with the Redis sink"}
+sink_cols = [c for c in sink_all if any((c + sfx, "brokkr") in rows for sfx in ("", "@5"))]
+brokers = [b for b in brokers if any(k[1] == b and not k[0].startswith("sink-") for k in rows)]
+if sink_cols:
+    for suffix, prefix in (("", ""), ("@5", "MQTT 5: ")):
+        if not any((c + suffix, "brokkr") in rows for c in sink_cols):
+            continue
+        print("| " + prefix + "QoS 1 publishers, Brokkr | " + " | ".join(sink_titles[c] for c in sink_cols) + " |")
+        print("|---|" + "---:|" * len(sink_cols))
+        for title, f in sink_spec:
+            print("| " + title + " | " + " | ".join(
+                f(c + suffix) if (c + suffix, "brokkr") in rows else "-" for c in sink_cols) + " |")
+        print()
+
+if brokers:
+    print("| Scenario / metric | " + " | ".join(brokers) + " |")
+    print("|---|" + "---:|" * len(brokers))
 for suffix, prefix in (("", ""), ("@5", "MQTT 5: ")):
     for sc, title, f in spec:
         if not any((sc + suffix, b) in rows for b in brokers):

@@ -72,6 +72,8 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
     private boolean pacingScheduled;
     /** Acknowledged sequence numbers (QoS 1/2). */
     BitSet ackedSeqs;
+    /** Called on the loop with the sequence number of each message acknowledged (QoS 1/2), if set. */
+    java.util.function.IntConsumer ackListener;
     /** Publish-to-acknowledgement latency in microseconds (QoS 1/2), recorded while {@link #recording}. */
     final Histogram ackLatency = new Histogram(TimeUnit.MINUTES.toMicros(30), 2);
 
@@ -436,6 +438,9 @@ final class BenchClient extends ChannelInboundHandlerAdapter {
         }
         idTime[packetId] = 0;
         ackedSeqs.set(idSeq[packetId]);
+        if (ackListener != null) {
+            ackListener.accept(idSeq[packetId]);
+        }
         acked++;
         lastAckNanos = System.nanoTime();
         if (recording) {

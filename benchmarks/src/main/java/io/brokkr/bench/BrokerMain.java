@@ -3,27 +3,48 @@ package io.brokkr.bench;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.persistence.SinkHub;
 import io.brokkr.broker.transport.Listener;
+import io.brokkr.connector.redis.RedisSink;
+import io.brokkr.journal.Journal;
+import io.brokkr.journal.JournalStats;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the plain-Java {@link Broker} engine with one TCP listener, without Karaf, for benchmarks.
  *
  * <pre>
- * java -cp ... io.brokkr.bench.BrokerMain [--host 127.0.0.1] [--port 1883] [key=value ...]
+ * java -cp ... io.brokkr.bench.BrokerMain [--host 127.0.0.1] [--port 1883] [--sink-redis HOST:PORT]
+ *     [--stats-file PATH] [sink.KEY=VALUE ...] [key=value ...]
  * </pre>
  *
  * {@code key=value} arguments are broker cfg keys (those of {@code etc/io.brokkr.broker.cfg}, see
  * {@link BrokerConfig#fromProperties}), e.g. {@code max.queued.messages=1000000 io.threads=2}. Prints
  * {@code BROKKR READY port=<port> pid=<pid>} once the listener is bound; stops on SIGTERM/SIGINT.
  * <p>
+ * {@code --sink-redis HOST:PORT} binds the Redis connector ({@link RedisSink}, created and activated as DS would, then
+ * {@link Broker#bindSink}) as the sink {@value #SINK_NAME}, with {@code topics=bench/#} and the connector's defaults;
+ * {@code sink.KEY=VALUE} arguments add or override its properties (e.g. {@code sink.batch.size=2000},
+ * {@code sink.layout=list}). The journal goes to {@code journal.dir} ({@code data/journal} if not given).
+ * {@code --stats-file PATH} replaces PATH every 200 ms with one line of the journal's and the sink's counters
+ * ({@link #statsLine}), for {@link SinkBench} to read at the start and end of its measured period.
+ * <p>
  * Like the Karaf distribution (its {@code bin/setenv}), it sets {@code io.netty.allocator.maxOrder=7} unless given:
  * 1 MiB chunks in Netty's buffer pools instead of 4 MiB. The JVM options of {@code bin/setenv} (native heap
  * trimming, heap free ratios, periodic GC) go on the java command line: see {@code benchmarks/run.sh}.
  */
 public final class BrokerMain {
+
+    static final String SINK_NAME = "bench-redis";
 
     private BrokerMain() {
     }
@@ -35,13 +56,20 @@ public final class BrokerMain {
         String host = "127.0.0.1";
         int port = 1883;
         Map<String, String> cfg = new HashMap<>();
+        Map<String, Object> sinkProps = new HashMap<>();
+        String redis = null;
+        Path statsFile = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
                 case "--host" -> host = args[++i];
                 case "--port" -> port = Integer.parseInt(args[++i]);
+                case "--sink-redis" -> redis = args[++i];
+                case "--sink-null" -> redis = "null";
+                case "--stats-file" -> statsFile = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: BrokerMain [--host H] [--port P] [cfg.key=value ...]");
+                    System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT | --sink-null]"
+                            + " [--stats-file PATH] [sink.KEY=VALUE ...] [cfg.key=value ...]");
                     return;
                 }
                 default -> {
@@ -50,7 +78,11 @@ public final class BrokerMain {
                         System.err.println("unknown argument: " + a);
                         System.exit(2);
                     }
-                    cfg.put(a.substring(0, eq), a.substring(eq + 1));
+                    if (a.startsWith("sink.")) {
+                        sinkProps.put(a.substring("sink.".length(), eq), a.substring(eq + 1));
+                    } else {
+                        cfg.put(a.substring(0, eq), a.substring(eq + 1));
+                    }
                 }
             }
         }
@@ -62,13 +94,85 @@ public final class BrokerMain {
             broker.stop();
             System.exit(1);
         }
+        RedisSink sink = null;
+        if ("null".equals(redis)) {
+            // the journal and the sink thread without a store: every write completes at once
+            Map<String, Object> props = new HashMap<>(sinkProps);
+            props.putIfAbsent("topics", "bench/#");
+            broker.bindSink("bench-null", batch -> java.util.concurrent.CompletableFuture.completedFuture(null), props);
+        } else if (redis != null) {
+            int colon = redis.lastIndexOf(':');
+            Map<String, Object> props = new HashMap<>();
+            props.put("service.pid", "io.brokkr.connector.redis~bench");
+            props.put("component.name", "io.brokkr.connector.redis");
+            props.put("host", redis.substring(0, colon));
+            props.put("port", redis.substring(colon + 1));
+            props.put("topics", "bench/#");
+            props.putAll(sinkProps);
+            sink = new RedisSink();
+            sink.activate(props);
+            broker.bindSink(SINK_NAME, sink, props);
+        }
+        ScheduledExecutorService stats = null;
+        if (statsFile != null) {
+            Path file = statsFile;
+            stats = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "bench-stats");
+                t.setDaemon(true);
+                return t;
+            });
+            stats.scheduleAtFixedRate(() -> writeStats(broker, file), 0, 200, TimeUnit.MILLISECONDS);
+        }
+        RedisSink boundSink = sink;
+        ScheduledExecutorService statsTask = stats;
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (statsTask != null) {
+                statsTask.shutdownNow();
+            }
             broker.stop();
+            if (boundSink != null) {
+                boundSink.deactivate();
+            }
             done.countDown();
         }, "brokkr-shutdown"));
         System.out.println("BROKKR READY port=" + l.port() + " pid=" + ProcessHandle.current().pid());
         System.out.flush();
         done.await();
+    }
+
+    /**
+     * {@code time_ms=<epoch ms> appends=.. fsyncs=.. journal_bytes=.. queued_bytes=.. sink_written=.. sink_backlog=..
+     * sink_retries=..}: the journal's counters since it was opened ({@link JournalStats}) and the sink's; all 0
+     * without a sink (the journal is not even opened then).
+     */
+    static String statsLine(Broker broker) {
+        SinkHub hub = broker.sinkHub();
+        Journal j = hub == null ? null : hub.journal();
+        JournalStats s = j == null ? null : j.stats();
+        long written = 0;
+        long backlog = 0;
+        long retries = 0;
+        if (hub != null) {
+            for (io.brokkr.api.SinkInfo i : hub.infos()) {
+                written += i.written();
+                backlog += i.pendingRecords();
+                retries += i.retries();
+            }
+        }
+        return "time_ms=" + System.currentTimeMillis() + " appends=" + (s == null ? 0 : s.appends())
+                + " fsyncs=" + (s == null ? 0 : s.fsyncs()) + " journal_bytes=" + (s == null ? 0 : s.bytesWritten())
+                + " queued_bytes=" + (s == null ? 0 : s.queuedBytes()) + " sink_written=" + written
+                + " sink_backlog=" + backlog + " sink_retries=" + retries;
+    }
+
+    private static void writeStats(Broker broker, Path file) {
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, statsLine(broker) + "\n");
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("stats: " + e);
+        }
     }
 }

@@ -15,6 +15,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -28,6 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -43,10 +46,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Appending.</b> {@link #append} never blocks: it puts the record on a bounded multi-producer queue and returns a
  * future. One writer thread drains the queue in batches (group commit): it assigns the sequences, writes the batch
- * with one {@link FileChannel#write} per segment touched (more only if the batch outgrows its 1 MiB buffer), calls
- * {@code force(false)} once, and then completes the batch's futures with their sequences. A completed future means
- * the record is on disk. The futures complete on the writer thread: dependent actions must be short and must not
- * block (hand work to another executor, e.g. with {@code thenRunAsync} or an event loop's {@code execute}).
+ * with one {@link FileChannel#write} per segment touched (more only if the batch outgrows its 1 MiB buffer), has
+ * {@code force(false)} called once for it, and then completes the batch's futures with their sequences. A completed
+ * future means the record is on disk. The forces run on helper threads, at most {@value #MAX_FORCES_IN_FLIGHT} at a
+ * time: while one batch is being forced, the writer writes the next one and starts its force, so that a record
+ * waits for about one force instead of the rest of the previous batch's plus its own (a force covers everything
+ * written before it started, so batches complete in order, each as soon as its own or a later force returned). The
+ * futures complete on the writer thread: dependent actions must be short and must not block (hand work to another
+ * executor, e.g. with {@code thenRunAsync} or an event loop's {@code execute}).
  *
  * <p><b>Reading.</b> Each consumer has a named {@link Cursor} with a durable committed position; see there.
  *
@@ -86,6 +93,12 @@ public final class Journal implements AutoCloseable {
   private static final int WRITE_BUFFER_BYTES = 1 << 20;
   /** A poll reads at most this much in one go (but always one whole record). */
   private static final int MAX_POLL_READ = 4 << 20;
+  /**
+   * Batches written whose force has not returned yet, at most: the writer writes the next batch while the previous
+   * one is being forced. Forces of the same file overlap on the device (measured on the 2-core VM, ext4: two threads
+   * forcing one file reach 1.5 to 3.8 times the forces per second of one).
+   */
+  static final int MAX_FORCES_IN_FLIGHT = 2;
 
   private final JournalConfig config;
   private final Path dir;
@@ -102,6 +115,10 @@ public final class Journal implements AutoCloseable {
   private final AtomicInteger appenders = new AtomicInteger();
   private final CountDownLatch closedLatch = new CountDownLatch(1);
   private final Thread writer;
+  /** Runs the forces of the batches in {@link #inFlight}. */
+  private final ExecutorService forcer;
+  /** Tests only: runs on the force thread just before each batch's force. */
+  volatile Runnable beforeForce;
   private final long saveIntervalNanos;
 
   /** The last durable sequence (published by the writer after each force). */
@@ -113,6 +130,8 @@ public final class Journal implements AutoCloseable {
   private volatile boolean closed;
 
   // writer thread only
+  /** Batches written and handed to {@link #forcer}, oldest first, not completed yet. */
+  private final ArrayDeque<Flight> inFlight = new ArrayDeque<>();
   private long nextSequence;
   private Segment active;
   private ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE_BUFFER_BYTES);
@@ -155,6 +174,12 @@ public final class Journal implements AutoCloseable {
         : cursors.values().stream().mapToLong(c -> c.committed).min().orElse(lastSequence);
     writer = new Thread(this::runWriter, "brokkr-journal-" + dir.getFileName());
     writer.setDaemon(true);
+    String forceName = "brokkr-journal-force-" + dir.getFileName();
+    forcer = Executors.newFixedThreadPool(MAX_FORCES_IN_FLIGHT, r -> {
+      Thread t = new Thread(r, forceName);
+      t.setDaemon(true);
+      return t;
+    });
     writer.start();
     LOG.info("Journal {} opened: id {}, records {}..{} in {} segment(s), cursors {}", dir, id, first, lastSequence,
         segments.size(), cursors.keySet());
@@ -434,28 +459,36 @@ public final class Journal implements AutoCloseable {
     ArrayList<Pending> batch = new ArrayList<>();
     long lastSave = System.nanoTime();
     while (true) {
+      completeForced();
       boolean closing = appenders.get() == CLOSED; // read before the poll: no offer can follow it
-      Pending p = queue.poll();
-      if (p == null) {
-        if (closing) {
+      if (inFlight.size() < MAX_FORCES_IN_FLIGHT) {
+        Pending p = queue.poll();
+        if (p != null) {
+          int max = config.maxBatchRecords();
+          do {
+            batch.add(p);
+          } while (batch.size() < max && (p = queue.poll()) != null);
+          writeBatch(batch);
+          batch = new ArrayList<>(); // the written one is held by its flight until it completes
+          lastSave = maybeSaveCursors(lastSave);
+          continue;
+        }
+        if (closing && inFlight.isEmpty()) {
           break;
         }
-        lastSave = maybeSaveCursors(lastSave);
-        writerParked = true;
-        if (queue.isEmpty() && appenders.get() != CLOSED) {
-          LockSupport.parkNanos(this, saveIntervalNanos);
-        }
-        writerParked = false;
-        continue;
       }
-      int max = config.maxBatchRecords();
-      do {
-        batch.add(p);
-      } while (batch.size() < max && (p = queue.poll()) != null);
-      writeBatch(batch);
-      batch.clear();
-      lastSave = maybeSaveCursors(lastSave);
+      if (inFlight.isEmpty()) {
+        lastSave = maybeSaveCursors(lastSave);
+      }
+      writerParked = true;
+      boolean canWrite = inFlight.size() < MAX_FORCES_IN_FLIGHT && !queue.isEmpty();
+      if (!canWrite && !anyForced() && !(closing && inFlight.isEmpty()) && (appenders.get() != CLOSED
+          || !inFlight.isEmpty())) {
+        LockSupport.parkNanos(this, saveIntervalNanos); // a returning force unparks the writer too
+      }
+      writerParked = false;
     }
+    forcer.shutdown();
     if (failure == null) {
       try {
         saveCursors();
@@ -466,7 +499,102 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  /** Writes, forces and completes one batch; on an I/O error fails it and every later append. */
+  /** A batch written to {@link #seg} whose force was started; {@link #done} once that force returned. */
+  private static final class Flight {
+    final List<Pending> batch;
+    final Segment seg;
+    /** Records of {@link #seg} written up to and including this batch. */
+    final int segCount;
+    final long lastSeq;
+    final long queued;
+    volatile boolean done;
+    volatile Throwable error;
+
+    Flight(List<Pending> batch, Segment seg, int segCount, long lastSeq, long queued) {
+      this.batch = batch;
+      this.seg = seg;
+      this.segCount = segCount;
+      this.lastSeq = lastSeq;
+      this.queued = queued;
+    }
+  }
+
+  private boolean anyForced() {
+    for (Flight f : inFlight) {
+      if (f.done) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Writer thread: completes, in order, the flights up to the newest whose force returned (its force covered the
+   * writes of the earlier ones too), then tells the cursors.
+   */
+  private void completeForced() {
+    Flight newest = null;
+    for (Flight f : inFlight) {
+      if (f.done) {
+        newest = f;
+      }
+    }
+    if (newest == null) {
+      return;
+    }
+    boolean any = false;
+    while (true) {
+      Flight f = inFlight.pollFirst();
+      Throwable e = f.done && f.error != null ? f.error : newest.error;
+      if (e != null && failure == null) {
+        failure = e;
+        LOG.error("Journal {}: forcing a batch of {} records failed; the journal refuses appends from now on", dir,
+            f.batch.size(), e);
+      }
+      queuedBytes.addAndGet(-f.queued);
+      if (failure != null) {
+        Throwable cause = failure;
+        for (Pending p : f.batch) {
+          p.future.completeExceptionally(new IOException("journal " + dir + ": write failed: " + cause, cause));
+        }
+      } else {
+        f.seg.publish(f.segCount);
+        lastSequence = f.lastSeq;
+        appends += f.batch.size();
+        for (Pending p : f.batch) {
+          p.future.complete(p.sequence);
+        }
+        any = true;
+      }
+      if (f == newest) {
+        break;
+      }
+    }
+    if (any) {
+      long last = lastSequence;
+      for (CursorImpl c : cursors.values()) {
+        Runnable l = c.listener;
+        if (l != null && c.readPos < last) {
+          runListener(c, l);
+        }
+      }
+    }
+  }
+
+  /** Writer thread: waits until every flight completed (before a segment roll, and at close). */
+  private void awaitFlights() {
+    while (!inFlight.isEmpty()) {
+      completeForced();
+      if (!inFlight.isEmpty() && !anyForced()) {
+        LockSupport.parkNanos(this, 1_000_000L);
+      }
+    }
+  }
+
+  /**
+   * Writes one batch and starts its force ({@link #completeForced} completes it); on an I/O error fails it and every
+   * later append.
+   */
   private void writeBatch(List<Pending> batch) {
     long queued = 0;
     for (Pending p : batch) {
@@ -489,6 +617,10 @@ public final class Journal implements AutoCloseable {
         int size = HEADER + len;
         if (seg.count > 0 && seg.writePos + size > config.segmentBytes()) {
           flush(seg, buf);
+          awaitFlights(); // the earlier batches in this segment are complete: it is forced and published whole
+          if (failure != null) {
+            throw new IOException("an earlier force failed", failure);
+          }
           seg.channel.force(false);
           fsyncs++;
           seg.published();
@@ -512,9 +644,6 @@ public final class Journal implements AutoCloseable {
         p.sequence = seq;
       }
       flush(seg, buf);
-      seg.channel.force(false);
-      fsyncs++;
-      seg.published();
     } catch (IOException | RuntimeException | Error e) {
       failure = e;
       LOG.error("Journal {}: writing a batch of {} records failed; the journal refuses appends from now on", dir,
@@ -525,19 +654,23 @@ public final class Journal implements AutoCloseable {
       }
       return;
     }
-    long last = nextSequence - 1;
-    lastSequence = last;
-    appends += batch.size();
-    queuedBytes.addAndGet(-queued);
-    for (Pending p : batch) {
-      p.future.complete(p.sequence);
-    }
-    for (CursorImpl c : cursors.values()) {
-      Runnable l = c.listener;
-      if (l != null && c.readPos < last) {
-        runListener(c, l);
+    Segment seg = active;
+    Flight f = new Flight(batch, seg, seg.count, nextSequence - 1, queued);
+    inFlight.add(f);
+    fsyncs++;
+    forcer.execute(() -> {
+      try {
+        Runnable hook = beforeForce;
+        if (hook != null) {
+          hook.run();
+        }
+        seg.channel.force(false);
+      } catch (IOException | RuntimeException | Error e) {
+        f.error = e;
       }
-    }
+      f.done = true;
+      LockSupport.unpark(writer);
+    });
     if (rolled) {
       if (cursorsDirty) {
         try {

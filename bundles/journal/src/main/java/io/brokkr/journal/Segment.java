@@ -56,6 +56,13 @@ final class Segment {
     durableCount = count;
   }
 
+  /** Writer thread: the first {@code n} records are forced. */
+  void publish(int n) {
+    if (n > durableCount) {
+      durableCount = n;
+    }
+  }
+
   /** @return the last durable sequence, or {@code base - 1} if none */
   long lastDurable() {
     return base + durableCount - 1;

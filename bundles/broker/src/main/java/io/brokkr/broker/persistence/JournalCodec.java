@@ -3,12 +3,13 @@ package io.brokkr.broker.persistence;
 import io.brokkr.api.Message;
 import io.brokkr.api.MessageProperties;
 import io.brokkr.api.UserProperty;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,38 +29,55 @@ public final class JournalCodec {
     private JournalCodec() {
     }
 
+    /**
+     * The record body of a message. Measured size first, then written into one array (no stream, no copy): this runs
+     * on the publisher's event loop for every message a sink takes.
+     */
     public static byte[] encode(Message m, String username) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + m.topic().length() + m.payload().length);
+        byte[] topic = utf8(m.topic());
+        byte[] publisher = m.publisherId() == null ? null : utf8(m.publisherId());
+        byte[] user = username == null ? null : utf8(username);
+        MessageProperties p = m.properties();
+        byte[] props = p.isEmpty() ? null : properties(p);
+        byte[] payload = m.payload();
+        int size = 1 + 1 + 8 + 4 + topic.length + 1 + (publisher == null ? 0 : 4 + publisher.length) + 1
+                + (user == null ? 0 : 4 + user.length) + 1 + (props == null ? 0 : props.length) + 4 + payload.length;
+        byte[] body = new byte[size];
+        ByteBuffer out = ByteBuffer.wrap(body);
+        out.put((byte) VERSION);
+        out.put((byte) (m.qos() | (m.retain() ? 4 : 0)));
+        out.putLong(m.timestamp());
+        out.putInt(topic.length).put(topic);
+        optional(out, publisher);
+        optional(out, user);
+        if (props == null) {
+            out.put((byte) 0);
+        } else {
+            out.put((byte) 1).put(props);
+        }
+        out.putInt(payload.length).put(payload);
+        return body;
+    }
+
+    /** The properties block (after its presence byte); only for messages that have properties. */
+    private static byte[] properties(MessageProperties p) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeByte(VERSION);
-            out.writeByte(m.qos() | (m.retain() ? 4 : 0));
-            out.writeLong(m.timestamp());
-            str(out, m.topic());
-            optional(out, m.publisherId());
-            optional(out, username);
-            MessageProperties p = m.properties();
-            if (p.isEmpty()) {
-                out.writeByte(0);
+            out.writeInt(p.payloadFormatIndicator() == null ? -1 : p.payloadFormatIndicator());
+            out.writeLong(p.messageExpiryInterval() == null ? -1 : p.messageExpiryInterval());
+            optional(out, p.contentType());
+            optional(out, p.responseTopic());
+            if (p.correlationData() == null) {
+                out.writeInt(-1);
             } else {
-                out.writeByte(1);
-                out.writeInt(p.payloadFormatIndicator() == null ? -1 : p.payloadFormatIndicator());
-                out.writeLong(p.messageExpiryInterval() == null ? -1 : p.messageExpiryInterval());
-                optional(out, p.contentType());
-                optional(out, p.responseTopic());
-                if (p.correlationData() == null) {
-                    out.writeInt(-1);
-                } else {
-                    out.writeInt(p.correlationData().length);
-                    out.write(p.correlationData());
-                }
-                out.writeInt(p.userProperties().size());
-                for (UserProperty up : p.userProperties()) {
-                    str(out, up.name());
-                    str(out, up.value());
-                }
+                out.writeInt(p.correlationData().length);
+                out.write(p.correlationData());
             }
-            out.writeInt(m.payload().length);
-            out.write(m.payload());
+            out.writeInt(p.userProperties().size());
+            for (UserProperty up : p.userProperties()) {
+                str(out, up.name());
+                str(out, up.value());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e); // not for a byte array
         }
@@ -67,28 +85,32 @@ public final class JournalCodec {
     }
 
     public static Entry decode(byte[] body) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(body))) {
-            int version = in.readUnsignedByte();
+        try {
+            ByteBuffer in = ByteBuffer.wrap(body);
+            int version = in.get() & 0xFF;
             if (version != VERSION) {
                 throw new IllegalArgumentException("unknown journal record version " + version);
             }
-            int flags = in.readUnsignedByte();
-            long timestamp = in.readLong();
+            int flags = in.get() & 0xFF;
+            long timestamp = in.getLong();
             String topic = str(in);
             String publisher = optional(in);
             String username = optional(in);
             MessageProperties props = MessageProperties.NONE;
-            if (in.readUnsignedByte() == 1) {
-                int pfi = in.readInt();
-                long expiry = in.readLong();
+            if ((in.get() & 0xFF) == 1) {
+                int pfi = in.getInt();
+                long expiry = in.getLong();
                 String contentType = optional(in);
                 String responseTopic = optional(in);
-                int cl = in.readInt();
+                int cl = in.getInt();
                 byte[] correlation = null;
                 if (cl >= 0) {
-                    correlation = in.readNBytes(cl);
+                    correlation = bytes(in, cl);
                 }
-                int n = in.readInt();
+                int n = in.getInt();
+                if (n < 0 || n > in.remaining()) {
+                    throw new IllegalArgumentException("corrupt journal record: bad user property count " + n);
+                }
                 List<UserProperty> ups = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     ups.add(new UserProperty(str(in), str(in)));
@@ -96,21 +118,56 @@ public final class JournalCodec {
                 props = new MessageProperties(pfi < 0 ? null : pfi, expiry < 0 ? null : expiry, contentType,
                         responseTopic, correlation, ups);
             }
-            byte[] payload = in.readNBytes(in.readInt());
+            byte[] payload = bytes(in, in.getInt());
             return new Entry(new Message(topic, payload, flags & 3, (flags & 4) != 0, props, publisher, timestamp),
                     username);
-        } catch (IOException e) {
+        } catch (BufferUnderflowException e) {
             throw new IllegalArgumentException("corrupt journal record: " + e, e);
         }
     }
 
     /** Reads only the topic (to filter records without decoding the payload). */
     public static String topic(byte[] body) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(body, 10, body.length - 10))) {
-            return str(in);
-        } catch (IOException e) {
+        try {
+            return str(ByteBuffer.wrap(body, 10, body.length - 10));
+        } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new IllegalArgumentException("corrupt journal record: " + e, e);
         }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void optional(ByteBuffer out, byte[] s) {
+        if (s == null) {
+            out.put((byte) 0);
+        } else {
+            out.put((byte) 1).putInt(s.length).put(s);
+        }
+    }
+
+    private static String str(ByteBuffer in) {
+        int n = in.getInt();
+        if (n < 0 || n > in.remaining()) {
+            throw new IllegalArgumentException("corrupt journal record: bad string length " + n);
+        }
+        String s = new String(in.array(), in.arrayOffset() + in.position(), n, StandardCharsets.UTF_8);
+        in.position(in.position() + n);
+        return s;
+    }
+
+    private static String optional(ByteBuffer in) {
+        return in.get() == 0 ? null : str(in);
+    }
+
+    private static byte[] bytes(ByteBuffer in, int n) {
+        if (n < 0 || n > in.remaining()) {
+            throw new IllegalArgumentException("corrupt journal record: bad length " + n);
+        }
+        byte[] b = new byte[n];
+        in.get(b);
+        return b;
     }
 
     private static void optional(DataOutputStream out, String s) throws IOException {
@@ -123,20 +180,8 @@ public final class JournalCodec {
     }
 
     private static void str(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
         out.writeInt(b.length);
         out.write(b);
-    }
-
-    private static String str(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0 || n > in.available()) {
-            throw new IOException("bad string length " + n);
-        }
-        return new String(in.readNBytes(n), java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private static String optional(DataInputStream in) throws IOException {
-        return in.readUnsignedByte() == 0 ? null : str(in);
     }
 }

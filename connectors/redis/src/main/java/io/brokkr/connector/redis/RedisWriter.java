@@ -14,6 +14,8 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -24,8 +26,10 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManagerFactory;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.CommandArguments;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisClusterClient;
 import redis.clients.jedis.Response;
@@ -183,12 +187,25 @@ final class RedisWriter implements AutoCloseable {
         return sequence == 0 ? new StreamEntryID(0, 1) : new StreamEntryID(sequence, 0);
     }
 
+    /**
+     * One {@code XADD key <sequence>-0 field value ...} per record, the arguments encoded here straight to bytes
+     * (Jedis' typed {@code xadd} builds an {@link XAddParams}, a {@link StreamEntryID}, a map and one wrapper per
+     * argument for each record, and parses every answer back into a {@link StreamEntryID}: a third of the sink
+     * thread's time at 50,000 records/s). The answers are only checked for errors.
+     */
     private void writeStream(List<SinkRecord> batch, Settings s) {
-        List<Response<StreamEntryID>> answers = new ArrayList<>(batch.size());
+        List<Response<Object>> answers = new ArrayList<>(batch.size());
+        byte[] prefix = s.keyPrefix().getBytes(StandardCharsets.UTF_8);
+        Map<String, byte[]> keys = new HashMap<>();
         try (AbstractPipeline p = client.pipelined()) {
             for (SinkRecord r : batch) {
-                answers.add(p.xadd(s.keyPrefix() + r.message().topic(),
-                        XAddParams.xAddParams().id(entryId(r.sequence())), streamFields(s.format(), r)));
+                byte[] key = keys.computeIfAbsent(r.message().topic(), t -> concat(prefix, utf8(t)));
+                // key() marks the key: a cluster pipeline sends the command to the node of its slot
+                CommandArguments args = new CommandArguments(Protocol.Command.XADD).key(key);
+                for (byte[] a : xaddArgs(s.format(), r)) {
+                    args.add(a);
+                }
+                answers.add(p.sendCommand(args));
             }
             p.sync();
         }
@@ -206,6 +223,57 @@ final class RedisWriter implements AutoCloseable {
         if (!present.isEmpty()) {
             verifyPresent(present, s);
         }
+    }
+
+    /**
+     * The arguments of a record's XADD after the key: the entry id, then the record's fields as entry fields (scalars
+     * as text, maps and lists such as {@code properties} or a JSON payload as JSON text).
+     */
+    static byte[][] xaddArgs(RecordFormat format, SinkRecord r) {
+        Map<String, Object> map = format.toMap(r);
+        int n = map.isEmpty() ? 1 : map.size();
+        byte[][] args = new byte[1 + 2 * n][];
+        args[0] = ascii(entryId(r.sequence()).toString());
+        if (map.isEmpty()) {
+            // XADD needs at least one field
+            args[1] = FIELD_ID;
+            args[2] = utf8(r.id());
+            return args;
+        }
+        int i = 1;
+        for (Map.Entry<String, Object> e : map.entrySet()) {
+            byte[] name = FIELD_NAMES.get(e.getKey());
+            args[i++] = name != null ? name : utf8(e.getKey());
+            Object v = e.getValue();
+            args[i++] = v instanceof String str ? utf8(str)
+                    : v instanceof Map<?, ?> || v instanceof List<?> ? utf8(RecordFormat.toJson(v))
+                    : ascii(String.valueOf(v));
+        }
+        return args;
+    }
+
+    private static final byte[] FIELD_ID = ascii("id");
+    /** The field names RecordFormat writes, encoded once. */
+    private static final Map<String, byte[]> FIELD_NAMES = Map.ofEntries(
+            Map.entry("id", FIELD_ID), Map.entry("sender", ascii("sender")), Map.entry("user", ascii("user")),
+            Map.entry("topic", ascii("topic")), Map.entry("payload", ascii("payload")),
+            Map.entry("payloadEncoding", ascii("payloadEncoding")), Map.entry("qos", ascii("qos")),
+            Map.entry("retain", ascii("retain")), Map.entry("properties", ascii("properties")),
+            Map.entry("time", ascii("time")), Map.entry("datetime", ascii("datetime")));
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Numbers, booleans, ids: ASCII (Latin-1 encoding is a plain copy). */
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     /** The records XADD refused as not above the stream's top: written before only if their entry is there. */
@@ -233,21 +301,6 @@ final class RedisWriter implements AutoCloseable {
                         + written + ", not " + r.id() + " (written from another journal?)");
             }
         }
-    }
-
-    /** The record's fields as stream entry fields: scalars as text, maps and lists (properties, a JSON payload) as JSON. */
-    static Map<String, String> streamFields(RecordFormat format, SinkRecord r) {
-        Map<String, Object> map = format.toMap(r);
-        Map<String, String> out = new LinkedHashMap<>(map.size() * 2);
-        for (Map.Entry<String, Object> e : map.entrySet()) {
-            Object v = e.getValue();
-            out.put(e.getKey(), v instanceof Map<?, ?> || v instanceof List<?> ? RecordFormat.toJson(v) : String.valueOf(v));
-        }
-        if (out.isEmpty()) {
-            // XADD needs at least one field
-            out.put("id", r.id());
-        }
-        return out;
     }
 
     // ---- list ----
