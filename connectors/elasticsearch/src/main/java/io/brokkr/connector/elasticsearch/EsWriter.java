@@ -23,6 +23,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Supplier;
 import org.apache.http.Header;
 import org.apache.http.message.BasicHeader;
@@ -34,18 +36,25 @@ import org.elasticsearch.client.RestClient;
  * One HTTP client to Elasticsearch and the bulk write of a batch. Not thread-safe: used by the sink's one writing
  * thread; {@link #close()} may come from another thread and makes a running request fail.
  *
+ * <p>The request is sent with the asynchronous client and the writing thread waits for its future, which
+ * {@link #close()} fails: closing the REST client alone does not always end a request in flight (one whose connection
+ * was just being set up when the I/O reactor stopped is never completed, and the synchronous client waits for it
+ * without a time limit, which hung a bundle stop).
+ *
  * <p>The client library finds its JSON provider (Eclipse Parsson, embedded in this bundle like the client) with a
  * {@link java.util.ServiceLoader} through the thread context class loader; in OSGi that is not this bundle's class
- * loader, so every use of the client runs with it set ({@link #withBundleLoader}).
+ * loader, so every use of the client runs with it set ({@link #withBundleLoader}; the client's I/O threads, which
+ * decode the answers, are started inside it and inherit it). A precaution: jakarta.json-api also finds Parsson by
+ * class name through its own loader, the same bundle's.
  */
 final class EsWriter implements AutoCloseable {
 
     private final String name;
     private final RestClient rest;
     private final ElasticsearchAsyncClient client;
-    /** The bulk request being written, completed exceptionally by {@link #close()} so that a write ends at once. */
-    private volatile java.util.concurrent.CompletableFuture<BulkResponse> inFlight;
-    private volatile boolean closing;
+    /** The request in flight, failed by {@link #close()}. */
+    private volatile CompletableFuture<BulkResponse> inFlight;
+    private volatile boolean closed;
 
     EsWriter(String name, EsSettings s) {
         this.name = name;
@@ -101,26 +110,7 @@ final class EsWriter implements AutoCloseable {
         BulkRequest request = BulkRequest.of(b -> b.operations(ops));
         BulkResponse response;
         try {
-            java.util.concurrent.CompletableFuture<BulkResponse> f = client.bulk(request);
-            inFlight = f;
-            if (closing) { // close() ran before inFlight was set: it could not end this request
-                f.completeExceptionally(new IOException("the connector was closed during the write"));
-            }
-            try {
-                // bounded even if the HTTP client loses the request (a client closed while it was being sent)
-                response = f.get(s.connectTimeoutMs() + (long) s.socketTimeoutMs() + 1000L,
-                        java.util.concurrent.TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw e.getCause() instanceof Exception cause ? cause : e;
-            } catch (java.util.concurrent.TimeoutException e) {
-                f.cancel(true);
-                throw new java.net.SocketTimeoutException("no answer within connect.timeout.ms + socket.timeout.ms");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted", e);
-            } finally {
-                inFlight = null;
-            }
+            response = await(client.bulk(request));
         } catch (ElasticsearchException e) {
             throw new IOException(prefix(s) + "rejected the bulk request: HTTP " + e.status() + " "
                     + describe(e.error()), e);
@@ -128,8 +118,6 @@ final class EsWriter implements AutoCloseable {
             throw new IOException(prefix(s) + transportMessage(e), e);
         } catch (IOException e) {
             throw new IOException(prefix(s) + ioMessage(e, s), e);
-        } catch (Exception e) {
-            throw new IOException(prefix(s) + "failed: " + e, e);
         }
         if (response.errors()) {
             check(response, s);
@@ -157,6 +145,35 @@ final class EsWriter implements AutoCloseable {
             throw new IOException(prefix(s) + failed + " of " + response.items().size()
                     + " documents rejected; first: _id " + first.id() + " in index " + first.index() + ": HTTP "
                     + first.status() + " " + describe(first.error()));
+        }
+    }
+
+    /** Waits for the request; its failure is thrown as it is (not wrapped); fails at once when closed. */
+    private BulkResponse await(CompletableFuture<BulkResponse> f) throws IOException {
+        inFlight = f;
+        try {
+            if (closed) { // close() came before inFlight was set
+                f.completeExceptionally(new IOException("the client was closed"));
+            }
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            f.cancel(true);
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IOException(c);
+        } finally {
+            inFlight = null;
         }
     }
 
@@ -212,15 +229,15 @@ final class EsWriter implements AutoCloseable {
 
     @Override
     public void close() {
-        closing = true;
-        java.util.concurrent.CompletableFuture<BulkResponse> f = inFlight;
-        if (f != null) {
-            f.completeExceptionally(new IOException("the connector was closed during the write"));
-        }
+        closed = true;
         try {
             rest.close();
         } catch (IOException | RuntimeException e) {
             // closing: nothing to do about it
+        }
+        CompletableFuture<BulkResponse> f = inFlight;
+        if (f != null) {
+            f.completeExceptionally(new IOException("the client was closed"));
         }
     }
 }
