@@ -12,16 +12,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /** Runs the Mosquitto tools as processes, and waits for conditions. */
-final class Procs {
+public final class Procs {
 
-    record Result(int exit, String output) {
+    public record Result(int exit, String output) {
     }
 
     private Procs() {
     }
 
     /** Runs a command to its end (at most 30 s), with stderr merged into the output. */
-    static Result run(String... command) throws IOException, InterruptedException {
+    public static Result run(String... command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
         p.getOutputStream().close();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -31,14 +31,14 @@ final class Procs {
         return new Result(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
     }
 
-    static Result ok(String... command) throws IOException, InterruptedException {
+    public static Result ok(String... command) throws IOException, InterruptedException {
         Result r = run(command);
         assertTrue(r.exit() == 0, String.join(" ", command) + " -> " + r);
         return r;
     }
 
     /** Polls {@code condition} every 50 ms until it holds; fails after {@code max}. Returns the time it took. */
-    static Duration until(Duration max, String what, BooleanSupplier condition) throws InterruptedException {
+    public static Duration until(Duration max, String what, BooleanSupplier condition) throws InterruptedException {
         long start = System.nanoTime();
         long deadline = start + max.toNanos();
         while (!condition.getAsBoolean()) {
@@ -50,7 +50,7 @@ final class Procs {
         return Duration.ofNanos(System.nanoTime() - start);
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
