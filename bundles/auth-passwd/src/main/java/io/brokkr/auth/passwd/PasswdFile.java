@@ -70,7 +70,7 @@ public final class PasswdFile {
         }
     }
 
-    /** Reads the users of a file (the first line of a user counts, as a map keeps its order). */
+    /** Reads the users of a file, in the order of the file; of two lines of one user, the last counts. */
     public static Map<String, Entry> read(Path file) throws IOException, ParseException {
         return parse(Files.readAllLines(file, StandardCharsets.UTF_8));
     }
@@ -87,9 +87,7 @@ public final class PasswdFile {
                 throw new ParseException(i + 1, colon == 0 ? "empty user name" : "no ':' between user and hash");
             }
             String user = line.substring(0, colon);
-            if (users.containsKey(user)) {
-                throw new ParseException(i + 1, "user '" + user + "' appears twice");
-            }
+            users.remove(user); // a later line of the same user wins, as with Mosquitto 2.0.11 (checked)
             users.put(user, entry(i + 1, line.substring(colon + 1)));
         }
         return users;
@@ -245,12 +243,12 @@ public final class PasswdFile {
         List<String> out = new ArrayList<>(lines.size() + 1);
         boolean found = false;
         for (String l : lines) {
-            if (!found && l.startsWith(user + ":")) {
+            if (!l.startsWith(user + ":")) {
+                out.add(l);
+            } else if (!found) {
                 out.add(line);
                 found = true;
-            } else {
-                out.add(l);
-            }
+            } // else a second line of the user, which would win over the new one: dropped
         }
         if (!found) {
             out.add(line);

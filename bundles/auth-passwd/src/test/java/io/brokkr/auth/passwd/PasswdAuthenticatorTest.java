@@ -1,6 +1,7 @@
 package io.brokkr.auth.passwd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -226,28 +227,32 @@ class PasswdAuthenticatorTest {
         assertEquals(0, connect5("alice", "secret"));
     }
 
+    /**
+     * A line with 500,000 iterations (about half a second of hashing): the stage comes back before it is done, so
+     * the hashing is not done on the calling (network) thread, and it is completed on a verification thread.
+     */
     @Test
     void verificationRunsOffTheCallingThread() throws Exception {
         file = dir.resolve("brokkr.passwd");
-        mosquittoPasswd("-c", "-b", file.toString(), "alice", "secret");
+        Files.writeString(file, "slow:" + PasswdFile.hash("secret".getBytes(StandardCharsets.UTF_8), new byte[12],
+                500_000) + "\n");
         auth = new PasswdAuthenticator(file, false, RELOAD);
-        Thread caller = Thread.currentThread();
         var ctx = (io.brokkr.api.ConnectionContext) java.lang.reflect.Proxy.newProxyInstance(
                 getClass().getClassLoader(), new Class<?>[] {io.brokkr.api.ConnectionContext.class},
-                (p, m, a) -> m.getName().equals("username") ? "alice" : null);
+                (p, m, a) -> m.getName().equals("username") ? "slow" : null);
+        var request = new io.brokkr.api.auth.AuthenticationRequest("secret".getBytes(StandardCharsets.UTF_8), null,
+                null, List.of());
+        var stage = auth.authenticate(ctx, request).toCompletableFuture();
+        assertFalse(stage.isDone());
         Thread[] ran = new Thread[1];
-        var r = auth.authenticate(ctx, new io.brokkr.api.auth.AuthenticationRequest(
-                "secret".getBytes(StandardCharsets.UTF_8), null, null, List.of()))
-                .thenApply(x -> {
-                    ran[0] = Thread.currentThread();
-                    return x;
-                }).toCompletableFuture().get();
+        var r = stage.thenApply(x -> {
+            ran[0] = Thread.currentThread();
+            return x;
+        }).get(60, java.util.concurrent.TimeUnit.SECONDS);
         assertEquals(io.brokkr.api.auth.AuthenticationResult.Decision.ALLOW, r.decision());
-        assertEquals("alice", r.principal().name());
-        assertNotEquals(caller, ran[0]);
+        assertEquals("slow", r.principal().name());
         assertTrue(ran[0].getName().startsWith("brokkr-passwd-verify-"), ran[0].getName());
         auth.close();
-        assertThrows(Exception.class, () -> auth.authenticate(ctx, new io.brokkr.api.auth.AuthenticationRequest(
-                "secret".getBytes(StandardCharsets.UTF_8), null, null, List.of())).toCompletableFuture().get());
+        assertThrows(Exception.class, () -> auth.authenticate(ctx, request).toCompletableFuture().get());
     }
 }
