@@ -106,6 +106,24 @@ public abstract class BrokkrTestSupport extends KarafTestSupport {
         assertTrue("feature " + name + " installed", featureService.isInstalled(featureService.getFeature(name)));
     }
 
+    /**
+     * The executable of a tool, searched on the PATH, in /usr/bin and /usr/sbin (Karaf may have been started with a
+     * reduced environment); fails saying which Debian package provides it (./test.sh installs them).
+     */
+    protected static String tool(String name, String debianPackage) {
+        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
+        dirs.add("/usr/bin");
+        dirs.add("/usr/sbin");
+        for (String dir : dirs) {
+            File f = new File(dir, name);
+            if (!dir.isEmpty() && f.canExecute()) {
+                return f.getPath();
+            }
+        }
+        fail(name + " is not installed: install the Debian package " + debianPackage + " (./test.sh does)");
+        return null;
+    }
+
     protected static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             s.setReuseAddress(true);

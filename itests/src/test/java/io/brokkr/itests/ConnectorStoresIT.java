@@ -109,19 +109,6 @@ public class ConnectorStoresIT extends BrokerTestSupport {
 
     // ------------------------------------------------------------------------------------------------ tools
 
-    private static String tool(String name, String debianPackage) {
-        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
-        dirs.add("/usr/bin");
-        dirs.add("/usr/sbin");
-        for (String dir : dirs) {
-            File f = new File(dir, name);
-            if (!dir.isEmpty() && f.canExecute()) {
-                return f.getPath();
-            }
-        }
-        fail(name + " is not installed: install the Debian package " + debianPackage + " (./test.sh does)");
-        return null;
-    }
 
     /** Runs a command to its end (at most 60 s) and returns its output (stdout and stderr); fails on exit != 0. */
     private static String run(List<String> command, Map<String, String> env, File dir) throws Exception {

@@ -87,19 +87,6 @@ public class ConnectorsIT extends BrokerTestSupport {
 
     // ------------------------------------------------------------------------------------------------ tools
 
-    private static String tool(String name, String debianPackage) {
-        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
-        dirs.add("/usr/bin");
-        dirs.add("/usr/sbin");
-        for (String dir : dirs) {
-            File f = new File(dir, name);
-            if (!dir.isEmpty() && f.canExecute()) {
-                return f.getPath();
-            }
-        }
-        fail(name + " is not installed: install the Debian package " + debianPackage + " (./test.sh does)");
-        return null;
-    }
 
     private String redisCli(String... args) throws Exception {
         List<String> c = new ArrayList<>(List.of(tool("redis-cli", "redis-tools"), "-p", String.valueOf(redisPort),

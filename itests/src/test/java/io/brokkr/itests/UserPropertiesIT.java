@@ -62,23 +62,6 @@ public class UserPropertiesIT extends BrokerTestSupport {
 
     // ------------------------------------------------------------------------------------------------ processes
 
-    /**
-     * The executable of a tool, searched on the PATH and in /usr/bin (Karaf may have been started with a reduced
-     * environment); fails saying which Debian package provides it.
-     */
-    private static String tool(String name, String debianPackage) {
-        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
-        dirs.add("/usr/bin");
-        for (String dir : dirs) {
-            File f = new File(dir, name);
-            if (!dir.isEmpty() && f.canExecute()) {
-                return f.getPath();
-            }
-        }
-        fail(name + " is not installed: install the Debian package " + debianPackage + " (./test.sh does)");
-        return null;
-    }
-
     private List<String> mosquitto(String tool, String... args) {
         List<String> c = new ArrayList<>(List.of(tool(tool, "mosquitto-clients"), "-h", "127.0.0.1", "-p",
                 String.valueOf(port)));

@@ -176,7 +176,11 @@ class RoutingFlowTest extends BrokerTestBase {
         if (throttled) {
             assertTrue(broker.publishersPaused() > pausedBefore, "policy throttle: the publisher was paused");
         } else {
-            assertEquals(pausedBefore, broker.publishersPaused(), "the publisher was never paused");
+            // held back by the slow subscriber, the publisher would be paused again and again while the slow queue is
+            // full (as with policy throttle); a pause or two can still come from the fast subscriber falling
+            // behind on a busy machine (both targets congested at once), which is not what this test is about
+            long paused = broker.publishersPaused() - pausedBefore;
+            assertTrue(paused <= 2, "the slow subscriber did not hold the publisher back: paused " + paused + " times");
             assertTrue(broker.stats().messagesDropped() > droppedBefore,
                     "the slow subscriber's queue overflowed (counted)");
         }
