@@ -320,7 +320,6 @@ final class SinkRunner {
 
     private List<SinkRecord> records(List<JournalRecord> recs) {
         List<SinkRecord> out = new ArrayList<>(recs.size());
-        String id = journal.id();
         for (JournalRecord r : recs) {
             JournalCodec.Entry e;
             try {
@@ -332,7 +331,7 @@ final class SinkRunner {
                 LOG.error("Sink {}: journal record {} cannot be read, skipped: {}", name, r.sequence(), bad.getMessage());
                 continue;
             }
-            out.add(new SinkRecord(id + "-" + r.sequence(), r.sequence(), e.message(), e.username()));
+            out.add(new SinkRecord(journal.recordId(r.sequence()), r.sequence(), e.message(), e.username()));
         }
         return out;
     }
