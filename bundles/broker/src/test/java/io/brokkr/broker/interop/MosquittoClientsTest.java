@@ -92,7 +92,7 @@ class MosquittoClientsTest {
         long deadline = System.currentTimeMillis() + 10_000;
         while (!condition.getAsBoolean()) {
             if (System.currentTimeMillis() > deadline) {
-                fail("timed out waiting until " + what);
+                fail("timed out waiting until " + what + "; sessions: " + broker.sessions());
             }
             Thread.sleep(20);
         }
