@@ -2,6 +2,7 @@ package io.brokkr.broker.config;
 
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * One network listener: {@code etc/io.brokkr.broker.listener-<name>.cfg}.
@@ -12,11 +13,19 @@ import java.util.Objects;
  * @param port  port, 0 for an ephemeral port
  * @param queueFullPolicy the {@link QueueFullPolicy} of this listener's clients (cfg {@code queue.full.policy}), or
  *              null for the broker's
+ * @param options every key of the cfg file as text (framework keys such as {@code service.pid} and
+ *              {@code felix.fileinstall.filename} left out), for the keys a listener type reads itself (TLS files,
+ *              WebSocket path, ...); never null, immutable
  */
-public record ListenerConfig(String name, String type, String host, int port, QueueFullPolicy queueFullPolicy) {
+public record ListenerConfig(String name, String type, String host, int port, QueueFullPolicy queueFullPolicy,
+                             Map<String, String> options) {
 
     public ListenerConfig(String name, String type, String host, int port) {
-        this(name, type, host, port, null);
+        this(name, type, host, port, null, Map.of());
+    }
+
+    public ListenerConfig(String name, String type, String host, int port, QueueFullPolicy queueFullPolicy) {
+        this(name, type, host, port, queueFullPolicy, Map.of());
     }
 
     public ListenerConfig {
@@ -26,6 +35,13 @@ public record ListenerConfig(String name, String type, String host, int port, Qu
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port: " + port + " is outside [0, 65535]");
         }
+        options = options == null ? Map.of() : Map.copyOf(options);
+    }
+
+    /** The cfg value of {@code key}, trimmed, or {@code def} when it is missing or blank. */
+    public String option(String key, String def) {
+        String v = options.get(key);
+        return v == null || v.isBlank() ? def : v.trim();
     }
 
     public static ListenerConfig tcp(String name, String host, int port) {
@@ -45,7 +61,13 @@ public record ListenerConfig(String name, String type, String host, int port, Qu
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("queue.full.policy: " + e.getMessage());
         }
+        Map<String, String> options = new TreeMap<>();
+        p.forEach((k, v) -> {
+            if (v != null && !k.startsWith("service.") && !k.startsWith("felix.") && !k.startsWith("component.")) {
+                options.put(k, v.toString());
+            }
+        });
         return new ListenerConfig(name == null ? fallbackName : name.toString().trim(),
-                type == null ? null : type.toString(), host == null ? null : host.toString(), port, qfp);
+                type == null ? null : type.toString(), host == null ? null : host.toString(), port, qfp, options);
     }
 }
