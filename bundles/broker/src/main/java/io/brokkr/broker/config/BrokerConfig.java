@@ -27,6 +27,7 @@ public final class BrokerConfig {
     private boolean retainAvailable = true;
     private int maxQos = 2;
     private int sysInterval = 10;
+    private String sysTopicsRole = "admin";
     private boolean nativeTransport = true;
     private int ioThreads = 0;
     private int maxClientIdLength = 65_535;
@@ -74,6 +75,9 @@ public final class BrokerConfig {
         c.retainAvailable = k.bool("retain.available", c.retainAvailable, current.retainAvailable);
         c.maxQos = k.integer("max.qos", c.maxQos, current.maxQos, 0, 2);
         c.sysInterval = k.integer("sys.interval", c.sysInterval, current.sysInterval, 0, 86_400);
+        // present but empty means "anyone": only a missing key takes the default
+        Object role = p.get("sys.topics.role");
+        c.sysTopicsRole = role == null ? c.sysTopicsRole : role.toString().trim();
         c.nativeTransport = k.bool("transport.native", c.nativeTransport, current.nativeTransport);
         c.ioThreads = k.integer("io.threads", c.ioThreads, current.ioThreads, 0, 1024);
         c.maxClientIdLength = k.integer("max.client.id.length", c.maxClientIdLength, current.maxClientIdLength, 23,
@@ -267,6 +271,14 @@ public final class BrokerConfig {
     /** Seconds between $SYS updates; 0 disables $SYS. */
     public int sysInterval() { return sysInterval; }
     public BrokerConfig sysInterval(int v) { sysInterval = v; return this; }
+
+    /**
+     * The role ({@code ConnectionContext.hasRole}) a client needs to subscribe to a filter that can match a
+     * {@code $SYS} topic when no {@code Authorizer} decides on the SUBSCRIBE (cfg {@code sys.topics.role},
+     * default {@code admin}); empty: anyone may.
+     */
+    public String sysTopicsRole() { return sysTopicsRole; }
+    public BrokerConfig sysTopicsRole(String v) { sysTopicsRole = v == null ? "" : v.trim(); return this; }
 
     /** Use epoll where available. */
     public boolean nativeTransport() { return nativeTransport; }

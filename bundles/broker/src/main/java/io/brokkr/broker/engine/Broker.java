@@ -854,8 +854,31 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         return authorizers.isEmpty() || authorize(a -> a.authorizePublish(client, topic, qos, retain));
     }
 
+    /**
+     * The authorizers decide first; when none does (all answer NEXT, or there are none), a filter that can match a
+     * {@code $SYS} topic needs the role {@link BrokerConfig#sysTopicsRole()} (cfg {@code sys.topics.role}), every
+     * other filter is allowed. So an authorizer's ALLOW (an ACL file granting {@code $SYS/#}) opens {@code $SYS}
+     * to a client without the role.
+     */
     boolean authorizeSubscribe(ConnectionContext client, String filter, int qos) {
-        return authorizers.isEmpty() || authorize(a -> a.authorizeSubscribe(client, filter, qos));
+        Authorizer.Decision d = authorizers.isEmpty() ? Authorizer.Decision.NEXT
+                : decide(a -> a.authorizeSubscribe(client, filter, qos));
+        if (d != Authorizer.Decision.NEXT) {
+            return d == Authorizer.Decision.ALLOW;
+        }
+        String role = config.sysTopicsRole();
+        return role.isEmpty() || !canMatchSys(filter) || client.hasRole(role);
+    }
+
+    /**
+     * Whether a (valid) filter, also a shared one, can match a topic under {@code $SYS}: only one whose first level
+     * is {@code $SYS}, as {@code #} and {@code +} in the first level never match a topic starting with {@code $}
+     * [MQTT-4.7.2-1].
+     */
+    static boolean canMatchSys(String filter) {
+        Topics.SharedFilter shared = Topics.parseShared(filter);
+        String f = shared == null ? filter : shared.filter();
+        return f.equals("$SYS") || f.startsWith("$SYS/");
     }
 
     /**
@@ -863,18 +886,23 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
      * that throws denies.
      */
     private boolean authorize(java.util.function.Function<Authorizer, Authorizer.Decision> ask) {
+        return decide(ask) != Authorizer.Decision.DENY;
+    }
+
+    /** The first decision other than NEXT of the authorizers in ranking order, else NEXT; one that throws: DENY. */
+    private Authorizer.Decision decide(java.util.function.Function<Authorizer, Authorizer.Decision> ask) {
         for (Authorizer a : authorizers) {
             try {
                 Authorizer.Decision d = ask.apply(a);
                 if (d != null && d != Authorizer.Decision.NEXT) {
-                    return d == Authorizer.Decision.ALLOW;
+                    return d;
                 }
             } catch (RuntimeException e) {
                 LOG.warn("Authorizer {} failed: {}; denying", a, e.toString(), e);
-                return false;
+                return Authorizer.Decision.DENY;
             }
         }
-        return true;
+        return Authorizer.Decision.NEXT;
     }
 
     // ------------------------------------------------------------------------------------------------ $SYS

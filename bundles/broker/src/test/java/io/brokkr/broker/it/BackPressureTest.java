@@ -42,6 +42,7 @@ class BackPressureTest extends BrokerTestBase {
         m.put("max.queued.messages", String.valueOf(QUEUE));
         m.put("io.threads", "2"); // two loops: consecutive connections land on different loops (round robin)
         m.put("sys.interval", "1");
+        m.put("sys.topics.role", ""); // the anonymous $SYS subscriber of stuckSubscriberDoesNotHoldPublishersBack
         return m;
     }
 
