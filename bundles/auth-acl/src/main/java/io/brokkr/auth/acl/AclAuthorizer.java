@@ -243,13 +243,28 @@ public class AclAuthorizer implements Authorizer {
         };
     }
 
+    /** Whether {@code unmatched = next}: what the file does not grant is left to the next authorizer. */
+    public boolean unmatchedNext() {
+        return unmatchedNext;
+    }
+
+    /** The decision on a PUBLISH (or will) of a client with this user name (null: none) and client id. */
+    public Decision decidePublish(String user, String clientId, String topic) {
+        return decision(acl.publish(user, clientId, topic));
+    }
+
+    /** The decision on a SUBSCRIBE of a client with this user name (null: none) and client id. */
+    public Decision decideSubscribe(String user, String clientId, String filter) {
+        return decision(acl.subscribe(user, clientId, filter));
+    }
+
     @Override
     public Decision authorizePublish(ConnectionContext context, String topic, int qos, boolean retain) {
-        return decision(acl.publish(context.username(), context.clientId(), topic));
+        return decidePublish(context.username(), context.clientId(), topic);
     }
 
     @Override
     public Decision authorizeSubscribe(ConnectionContext context, String topicFilter, int qos) {
-        return decision(acl.subscribe(context.username(), context.clientId(), topicFilter));
+        return decideSubscribe(context.username(), context.clientId(), topicFilter);
     }
 }
