@@ -48,12 +48,25 @@ public record ListenerConfig(String name, String type, String host, int port, Qu
         return new ListenerConfig(name, "tcp", host, port);
     }
 
+    /**
+     * The port of a listener type when its cfg has none: the IANA ports for MQTT (1883, and 8883 over TLS) and the
+     * usual ones for MQTT over WebSocket (8083, and 8084 over TLS, as EMQX and HiveMQ use them).
+     */
+    public static int defaultPort(String type) {
+        return switch (type.trim().toLowerCase()) {
+            case "tls" -> 8883;
+            case "ws" -> 8083;
+            case "wss" -> 8084;
+            default -> 1883;
+        };
+    }
+
     /** From a factory configuration's properties; {@code fallbackName} is used when there is no "name" key. */
     public static ListenerConfig fromProperties(Map<String, ?> p, String fallbackName) {
         Object name = p.get("name");
         Object type = p.get("type");
         Object host = p.get("host");
-        int port = BrokerConfig.intProp(p, "port", 1883, 0, 65_535);
+        int port = BrokerConfig.intProp(p, "port", defaultPort(type == null ? "tcp" : type.toString()), 0, 65_535);
         Object policy = p.get("queue.full.policy");
         QueueFullPolicy qfp;
         try {
