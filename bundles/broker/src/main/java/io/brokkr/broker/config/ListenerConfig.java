@@ -8,9 +8,9 @@ import java.util.TreeMap;
  * One network listener: {@code etc/io.brokkr.broker.listener-<name>.cfg}.
  *
  * @param name  listener name
- * @param type  listener type; "tcp" (TLS and WebSocket are further types of the same factory)
+ * @param type  listener type: "tcp", or "tls" (TLS keys in {@code options}, read by the transport's TlsSupport)
  * @param host  bind address
- * @param port  port, 0 for an ephemeral port
+ * @param port  port, 0 for an ephemeral port; without a {@code port} key the type's ({@link #defaultPort})
  * @param queueFullPolicy the {@link QueueFullPolicy} of this listener's clients (cfg {@code queue.full.policy}), or
  *              null for the broker's
  * @param options every key of the cfg file as text (framework keys such as {@code service.pid} and
@@ -53,7 +53,7 @@ public record ListenerConfig(String name, String type, String host, int port, Qu
      * usual ones for MQTT over WebSocket (8083, and 8084 over TLS, as EMQX and HiveMQ use them).
      */
     public static int defaultPort(String type) {
-        return switch (type.trim().toLowerCase()) {
+        return switch (type.trim().toLowerCase(java.util.Locale.ROOT)) {
             case "tls" -> 8883;
             case "ws" -> 8083;
             case "wss" -> 8084;

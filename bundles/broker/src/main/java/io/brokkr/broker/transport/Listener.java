@@ -48,10 +48,6 @@ public final class Listener {
     public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
         this.config = config;
-        if (!"tcp".equals(config.type()) && !"tls".equals(config.type())) {
-            throw new IllegalArgumentException("listener " + config.name() + ": unknown type '" + config.type()
-                    + "' (supported: tcp, tls)");
-        }
     }
 
     public String name() {
@@ -75,6 +71,12 @@ public final class Listener {
 
     public synchronized void bind() {
         ListenerConfig c = config;
+        if (!"tcp".equals(c.type()) && !"tls".equals(c.type())) {
+            // listed unbound with the reason, like a port in use, until the cfg names a known type
+            error = "unknown type '" + c.type() + "' (supported: tcp, tls)";
+            LOG.error("Listener {}: {}", c.name(), error);
+            throw new IllegalStateException("Listener " + c.name() + ": " + error);
+        }
         applyTls(c);
         ServerBootstrap b = new ServerBootstrap()
                 .group(broker.bossGroup(), broker.workerGroup())
@@ -118,7 +120,8 @@ public final class Listener {
     public synchronized void reconfigure(ListenerConfig newConfig) {
         ListenerConfig old = config;
         config = newConfig;
-        if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null) {
+        if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null
+                || !old.type().equals(newConfig.type())) {
             unbind();
             bind();
         } else if (!old.options().equals(newConfig.options())) {

@@ -142,6 +142,12 @@ class TlsConfigTest extends TlsTestBase {
         broker.openListener(tlsConfig("taken", port, pemOptions()));
         assertUnbound(info("taken"), "cannot bind");
 
+        // an unknown type: listed too
+        broker.openListener(new ListenerConfig("quic", "quic", "127.0.0.1", 0, null, Map.of()));
+        assertUnbound(info("quic"), "unknown type 'quic'");
+        broker.updateListener(tlsConfig("quic", 0, pemOptions()));
+        assertTrue(info("quic").bound(), info("quic").toString());
+
         // fixing the cfg binds the listener (what the listener component does on a changed cfg file)
         broker.updateListener(tlsConfig("mismatch", 0, pemOptions()));
         ListenerInfo fixed = info("mismatch");
@@ -149,7 +155,7 @@ class TlsConfigTest extends TlsTestBase {
         assertNull(fixed.error());
         assertEquals(TestCerts.certificate(certs.server.cert()), servedCertificate(sClient(fixed.port())));
         for (String n : new String[] {"missing", "unreadable", "nokey", "mismatch", "notpem", "v11", "cipher",
-                "auth", "identity", "clientauth", "taken"}) {
+                "auth", "identity", "clientauth", "taken", "quic"}) {
             broker.closeListener(n);
         }
     }
