@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.brokkr.api.ListenerInfo;
+import io.brokkr.broker.Await;
 import io.brokkr.broker.config.ListenerConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -173,6 +174,14 @@ class TlsConfigTest extends TlsTestBase {
         c.connect(o);
         BlockingQueue<String> got = new ArrayBlockingQueue<>(10);
         c.subscribe("cfg/stay", 1, (t, m) -> got.add(new String(m.getPayload(), StandardCharsets.UTF_8)));
+
+        // a changed TLS key applies to new handshakes, on the same socket
+        broker.updateListener(tlsConfig("running", port, pemOptions("tls.versions", "TLSv1.3")));
+        assertTrue(info("running").bound());
+        assertEquals(port, info("running").port());
+        Await.until("TLS 1.2 refused", 5_000, () -> protocol(sClient(port, "-tls1_2")) == null);
+        assertEquals("TLSv1.3", protocol(sClient(port)));
+        assertTrue(c.isConnected());
 
         broker.updateListener(tlsConfig("running", port, pemOptions("key.file", certs.client.key().toString())));
         ListenerInfo broken = info("running");
