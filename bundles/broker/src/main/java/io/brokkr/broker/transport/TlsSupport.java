@@ -553,8 +553,8 @@ public final class TlsSupport {
                     }
                     return pkcs8(file, rsaPkcs1ToPkcs8(p.der()));
                 case "EC PRIVATE KEY", "DSA PRIVATE KEY":
-                    throw new IllegalArgumentException("key.file " + file + " is a " + p.label()
-                            + " in the traditional format (SEC1/PKCS#1), not PKCS#8: " + TOPK8);
+                    throw new IllegalArgumentException("key.file " + file + " holds a '" + p.label()
+                            + "' in the traditional format (SEC1/PKCS#1), not PKCS#8: " + TOPK8);
                 default:
                     // a certificate in the same file, parameters, ...
             }
