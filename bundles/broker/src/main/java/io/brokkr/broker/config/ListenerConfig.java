@@ -8,9 +8,9 @@ import java.util.TreeMap;
  * One network listener: {@code etc/io.brokkr.broker.listener-<name>.cfg}.
  *
  * @param name  listener name
- * @param type  listener type; "tcp" (TLS and WebSocket are further types of the same factory)
+ * @param type  listener type: "tcp", or "tls" (TLS keys in {@code options}, read by the transport's TlsSupport)
  * @param host  bind address
- * @param port  port, 0 for an ephemeral port
+ * @param port  port, 0 for an ephemeral port; without a {@code port} key the type's ({@link #defaultPort})
  * @param queueFullPolicy the {@link QueueFullPolicy} of this listener's clients (cfg {@code queue.full.policy}), or
  *              null for the broker's
  * @param options every key of the cfg file as text (framework keys such as {@code service.pid} and
@@ -48,12 +48,25 @@ public record ListenerConfig(String name, String type, String host, int port, Qu
         return new ListenerConfig(name, "tcp", host, port);
     }
 
+    /**
+     * The port of a listener type when its cfg has none: the IANA ports for MQTT (1883, and 8883 over TLS) and the
+     * usual ones for MQTT over WebSocket (8083, and 8084 over TLS, as EMQX and HiveMQ use them).
+     */
+    public static int defaultPort(String type) {
+        return switch (type.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "tls" -> 8883;
+            case "ws" -> 8083;
+            case "wss" -> 8084;
+            default -> 1883;
+        };
+    }
+
     /** From a factory configuration's properties; {@code fallbackName} is used when there is no "name" key. */
     public static ListenerConfig fromProperties(Map<String, ?> p, String fallbackName) {
         Object name = p.get("name");
         Object type = p.get("type");
         Object host = p.get("host");
-        int port = BrokerConfig.intProp(p, "port", 1883, 0, 65_535);
+        int port = BrokerConfig.intProp(p, "port", defaultPort(type == null ? "tcp" : type.toString()), 0, 65_535);
         Object policy = p.get("queue.full.policy");
         QueueFullPolicy qfp;
         try {

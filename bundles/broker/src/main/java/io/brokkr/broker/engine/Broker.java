@@ -823,14 +823,15 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     // ------------------------------------------------------------------------------------------------ auth
 
     @Override
-    public CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req) {
-        return authStep(authenticators, 0, ctx, req);
+    public CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req,
+                                                                boolean certified) {
+        return authStep(authenticators, 0, ctx, req, certified);
     }
 
     private CompletableFuture<AuthenticationResult> authStep(List<Authenticator> list, int i, ConnectionContext ctx,
-                                                             AuthenticationRequest req) {
+                                                             AuthenticationRequest req, boolean certified) {
         if (i >= list.size()) {
-            if (config.allowAnonymous()) {
+            if (config.allowAnonymous() || certified) {
                 return CompletableFuture.completedFuture(AuthenticationResult.allow());
             }
             return CompletableFuture.completedFuture(ctx.username() == null
@@ -846,7 +847,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             f = CompletableFuture.failedFuture(e);
         }
         return f.thenCompose(r -> r == null || r.decision() == AuthenticationResult.Decision.NEXT
-                ? authStep(list, i + 1, ctx, req) : CompletableFuture.completedFuture(r));
+                ? authStep(list, i + 1, ctx, req, certified) : CompletableFuture.completedFuture(r));
     }
 
     @Override

@@ -47,8 +47,8 @@ final class BrokerConnectionContext implements ConnectionContext {
         this.protocolVersion = protocolVersion;
         this.clientId = clientId;
         this.username = username;
-        // no listener type adds TLS yet; a TLS listener puts an SslHandler into the pipeline, whose handshake is
-        // complete before the first MQTT packet is decoded
+        // a "tls" listener puts an SslHandler first into the pipeline (TlsSupport), whose handshake is complete
+        // before the first MQTT packet is decoded
         SslHandler ssl = channel.pipeline().get(SslHandler.class);
         SSLSession session = ssl == null ? null : ssl.engine().getSession();
         this.tls = session == null ? null : new Tls(session, peerChain(session));

@@ -28,8 +28,13 @@ public interface ConnectionHost {
     /** The broker's counters. */
     Stats counters();
 
-    /** Runs the authenticator chain; completes on any thread. */
-    CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req);
+    /**
+     * Runs the authenticator chain; completes on any thread. {@code certified}: the user name comes from a verified
+     * client certificate ({@code identity.from.certificate}), so the connection is allowed when every authenticator
+     * answers NEXT, whatever {@code allow.anonymous} says (as Mosquitto's {@code use_identity_as_username}).
+     */
+    CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req,
+                                                         boolean certified);
 
     /** Asks the authorizer chain whether {@code client} may publish there. */
     boolean authorizePublish(ConnectionContext client, String topic, int qos, boolean retain);

@@ -15,6 +15,7 @@ import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.PacketInspector;
+import io.brokkr.broker.transport.TlsSupport;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -425,7 +426,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof java.io.IOException) {
+        if (cause instanceof java.io.IOException || cause.getCause() instanceof javax.net.ssl.SSLException) {
+            // a reset, or a TLS handshake that failed (logged by TlsSupport)
             LOG.debug("Connection {} ({}): {}", remote(), clientId, cause.toString());
         } else {
             LOG.warn("Connection {} ({}): {}", remote(), clientId, cause.toString(), cause);
@@ -660,6 +662,23 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             willDelay = wd == null ? 0 : wd;
         }
 
+        String username = pl.userName();
+        boolean certified = false;
+        TlsSupport.Identity identityMode = TlsSupport.identityMode(listener.config());
+        if (identityMode != TlsSupport.Identity.NONE) {
+            // like Mosquitto's use_identity_as_username: the verified client certificate names the user, whatever
+            // user name the CONNECT carries, and such a client counts as authenticated
+            String identity = TlsSupport.identity(channel, identityMode);
+            if (identity == null) {
+                refuse(mapRefusal(RC_NOT_AUTHORIZED), "no client certificate with a "
+                        + (identityMode == TlsSupport.Identity.CN ? "CN" : "DNS or e-mail subject alternative name")
+                        + " (identity.from.certificate = " + identityMode.name().toLowerCase(java.util.Locale.ROOT) + ")");
+                return;
+            }
+            username = identity;
+            certified = true;
+        }
+
         state = State.CONNECTING;
         channel.config().setAutoRead(false);
         final String finalId = id;
@@ -671,11 +690,11 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         final long sessionExpiry = cappedExpiry;
         final boolean expiryCapped = cappedExpiry != expiry;
         BrokerConnectionContext ctx = new BrokerConnectionContext(listener.config(), channel, version, id,
-                pl.userName());
+                username);
         context = ctx;
         AuthenticationRequest req = new AuthenticationRequest(pl.passwordInBytes(), null, null,
                 Codec.userProps(props));
-        broker.authenticate(ctx, req).whenComplete((res, err) -> channel.eventLoop().execute(() -> {
+        broker.authenticate(ctx, req, certified).whenComplete((res, err) -> channel.eventLoop().execute(() -> {
             if (state != State.CONNECTING) {
                 return;
             }

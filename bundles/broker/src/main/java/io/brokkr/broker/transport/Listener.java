@@ -22,8 +22,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A network listener. The "tcp" type is plain MQTT over TCP; further types (TLS, WebSocket) only add handlers in
- * front of the MQTT handlers in {@link #initChannel}; those come from the {@link ListenerHost}.
+ * A network listener. The "tcp" type is plain MQTT over TCP; further types only add handlers in front of the MQTT
+ * handlers in {@link #initChannel}; those come from the {@link ListenerHost}. The "tls" type adds an SslHandler
+ * ("tls", from {@link TlsSupport}) first.
  */
 public final class Listener {
 
@@ -35,6 +36,8 @@ public final class Listener {
     private volatile ListenerConfig config;
     private volatile Channel serverChannel;
     private volatile String error;
+    /** The TLS context of a "tls" listener (null for "tcp"), rebuilt when its cfg keys change. */
+    private volatile TlsSupport tls;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     /**
      * One receive buffer sizing policy for all connections (Netty otherwise creates one per channel); the per-channel
@@ -45,10 +48,6 @@ public final class Listener {
     public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
         this.config = config;
-        if (!"tcp".equals(config.type())) {
-            throw new IllegalArgumentException("listener " + config.name() + ": unknown type '" + config.type()
-                    + "' (supported: tcp)");
-        }
     }
 
     public String name() {
@@ -72,6 +71,13 @@ public final class Listener {
 
     public synchronized void bind() {
         ListenerConfig c = config;
+        if (!"tcp".equals(c.type()) && !"tls".equals(c.type())) {
+            // listed unbound with the reason, like a port in use, until the cfg names a known type
+            error = "unknown type '" + c.type() + "' (supported: tcp, tls)";
+            LOG.error("Listener {}: {}", c.name(), error);
+            throw new IllegalStateException("Listener " + c.name() + ": " + error);
+        }
+        applyTls(c);
         ServerBootstrap b = new ServerBootstrap()
                 .group(broker.bossGroup(), broker.workerGroup())
                 .channel(broker.serverChannelClass())
@@ -102,6 +108,10 @@ public final class Listener {
     private void initChannel(SocketChannel ch) {
         connections.add(ch);
         ChannelPipeline p = ch.pipeline();
+        TlsSupport t = tls;
+        if (t != null) {
+            p.addLast("tls", t.newHandler(ch));
+        }
         p.addLast("inspector", new PacketInspector(broker.counters())); // also counts the bytes in and out
         broker.addMqttHandlers(p, this);
     }
@@ -110,9 +120,36 @@ public final class Listener {
     public synchronized void reconfigure(ListenerConfig newConfig) {
         ListenerConfig old = config;
         config = newConfig;
-        if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null) {
+        if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null
+                || !old.type().equals(newConfig.type())) {
             unbind();
             bind();
+        } else if (!old.options().equals(newConfig.options())) {
+            try {
+                applyTls(newConfig); // new TLS settings for new handshakes, without rebinding
+            } catch (IllegalStateException e) {
+                unbind();
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Builds the TLS context of a "tls" listener from its cfg (null for other types); a cfg that does not build one
+     * leaves the listener unbound with the reason as its {@link #error()}.
+     */
+    private void applyTls(ListenerConfig c) {
+        if (!TlsSupport.usesTls(c)) {
+            tls = null;
+            return;
+        }
+        try {
+            tls = TlsSupport.open(c);
+        } catch (IllegalArgumentException e) {
+            tls = null;
+            error = "TLS: " + e.getMessage();
+            LOG.error("Listener {}: {}; not accepting connections until its cfg is fixed", c.name(), error);
+            throw new IllegalStateException("Listener " + c.name() + ": " + error, e);
         }
     }
 
