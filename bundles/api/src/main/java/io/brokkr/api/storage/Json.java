@@ -5,8 +5,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A small strict JSON reader and writer (RFC 8259) for {@link RecordFormat}. */
-final class Json {
+/**
+ * A small strict JSON reader and writer (RFC 8259), used by {@link RecordFormat} and offered to extensions that
+ * exchange small JSON documents (an HTTP authenticator's request and answer, say). Objects are read as
+ * {@code Map<String, Object>} in document order, arrays as {@code List<Object>}, numbers as {@code Long} when they
+ * are integers that fit, otherwise {@code Double}, and {@code true}/{@code false}/{@code null} as such.
+ */
+public final class Json {
 
     private final String s;
     private int i;
@@ -15,7 +20,8 @@ final class Json {
         this.s = s;
     }
 
-    static Object parse(String text) {
+    /** Parses one JSON value; IllegalArgumentException with the offset and reason if it is not valid JSON. */
+    public static Object parse(String text) {
         Json p = new Json(text);
         p.ws();
         Object v = p.value(0);
@@ -224,7 +230,15 @@ final class Json {
         }
     }
 
-    static void write(StringBuilder sb, Object v) {
+    /** The JSON text of {@code v}: maps, iterables, strings, numbers, booleans and null; anything else as its string. */
+    public static String write(Object v) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, v);
+        return sb.toString();
+    }
+
+    /** Appends the JSON text of {@code v} (see {@link #write(Object)}). */
+    public static void write(StringBuilder sb, Object v) {
         if (v == null) {
             sb.append("null");
         } else if (v instanceof String str) {

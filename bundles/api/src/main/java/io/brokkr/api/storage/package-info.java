@@ -1,4 +1,4 @@
 /** Storage SPI: message sinks (connectors) fed from the broker's journal, and broker persistence. */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("3.0.0")
+@org.osgi.annotation.versioning.Version("3.1.0")
 package io.brokkr.api.storage;
