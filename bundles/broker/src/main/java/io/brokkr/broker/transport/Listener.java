@@ -2,6 +2,7 @@ package io.brokkr.broker.transport;
 
 import io.brokkr.api.ListenerInfo;
 import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.config.ListenerOptions;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -22,8 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A network listener. The "tcp" type is plain MQTT over TCP; further types (TLS, WebSocket) only add handlers in
- * front of the MQTT handlers in {@link #initChannel}; those come from the {@link ListenerHost}.
+ * A network listener. The "tcp" type is plain MQTT over TCP, "ws" MQTT over WebSocket ({@link WebSocketSupport});
+ * further types (TLS) only add handlers in front of the MQTT handlers in {@link #initChannel}; those come from the
+ * {@link ListenerHost}. On any type, {@code proxy.protocol} puts the {@link ProxyProtocolHandler} first and
+ * {@code max.connections} bounds the open connections ({@link ConnectionLimit}); see {@link ListenerOptions}.
  */
 public final class Listener {
 
@@ -33,6 +36,9 @@ public final class Listener {
 
     private final ListenerHost broker;
     private volatile ListenerConfig config;
+    /** The per-listener keys of {@link #config}, checked. */
+    private volatile ListenerOptions options;
+    private final ConnectionLimit limit = new ConnectionLimit();
     private volatile Channel serverChannel;
     private volatile String error;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -45,10 +51,11 @@ public final class Listener {
     public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
         this.config = config;
-        if (!"tcp".equals(config.type())) {
+        if (!"tcp".equals(config.type()) && !"ws".equals(config.type())) {
             throw new IllegalArgumentException("listener " + config.name() + ": unknown type '" + config.type()
-                    + "' (supported: tcp)");
+                    + "' (supported: tcp, ws)");
         }
+        this.options = ListenerOptions.of(config);
     }
 
     public String name() {
@@ -57,6 +64,16 @@ public final class Listener {
 
     public ListenerConfig config() {
         return config;
+    }
+
+    /** The per-listener keys (PROXY protocol, WebSocket path, anonymous access, connection bound, auth filter). */
+    public ListenerOptions options() {
+        return options;
+    }
+
+    /** Connections closed at once because {@code max.connections} were open, since the listener was created. */
+    public long refusedConnections() {
+        return limit.refused();
     }
 
     /** The bound port, or -1 if not bound. */
@@ -100,15 +117,37 @@ public final class Listener {
     }
 
     private void initChannel(SocketChannel ch) {
+        ListenerOptions o = options;
+        if (!limit.admit(ch, config.name(), o.maxConnections())) {
+            return;
+        }
         connections.add(ch);
         ChannelPipeline p = ch.pipeline();
+        if (o.proxyProtocol()) {
+            ProxyProtocolHandler.addHandlers(p, config.name()); // first: the header precedes everything, TLS too
+        }
+        if ("ws".equals(config.type())) {
+            addWebSocketHandlers(p);
+        }
         p.addLast("inspector", new PacketInspector(broker.counters())); // also counts the bytes in and out
         broker.addMqttHandlers(p, this);
     }
 
-    /** Applies a new configuration: rebinds if the address changed (open connections stay). */
+    /**
+     * Adds the WebSocket handlers (HTTP upgrade on the listener's {@code path}, frames to bytes and back) to a new
+     * connection's pipeline, behind what is there already (PROXY protocol, TLS); the MQTT handlers go behind them.
+     */
+    public void addWebSocketHandlers(ChannelPipeline p) {
+        WebSocketSupport.addHandlers(p, options.path(), broker.config().maxPacketSize());
+    }
+
+    /**
+     * Applies a new configuration: rebinds if the address changed (open connections stay); the per-listener keys
+     * apply to the next connections. IllegalArgumentException (and nothing changed) if they are not valid.
+     */
     public synchronized void reconfigure(ListenerConfig newConfig) {
         ListenerConfig old = config;
+        options = ListenerOptions.of(newConfig);
         config = newConfig;
         if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null) {
             unbind();
