@@ -38,7 +38,9 @@ public final class LdapFilter {
         this.text = text;
     }
 
-    /** Parses a filter; throws IllegalArgumentException with the position and the reason if it is not one. */
+    /**
+     * Parses a filter; throws IllegalArgumentException with the (0-based) position and the reason if it is not one.
+     */
     public static LdapFilter parse(String filter) {
         if (filter == null || filter.isBlank()) {
             throw new IllegalArgumentException("empty filter");

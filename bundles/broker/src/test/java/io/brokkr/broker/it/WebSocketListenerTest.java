@@ -198,7 +198,8 @@ class WebSocketListenerTest extends BrokerTestBase {
         // SUBSCRIBE, PUBLISH QoS 1 and PINGREQ in one frame
         byte[] subscribe = WsRawClient.encode(MqttMessageBuilders.subscribe().messageId(1)
                 .addSubscription(MqttQoS.AT_LEAST_ONCE, topic).build());
-        byte[] publish = WsRawClient.encode(Packets.publish(topic, 1, false, false, 2, Packets.utf8("in one frame"), null));
+        byte[] publish = WsRawClient.encode(Packets.publish(topic, 1, false, false, 2, Packets.utf8("in one frame"),
+                null));
         c.binary(Packets.concat(subscribe, publish, Packets.bytes(0xC0, 0x00)));
         c.expect(MqttMessageType.SUBACK);
         List<MqttMessageType> next = new ArrayList<>();
