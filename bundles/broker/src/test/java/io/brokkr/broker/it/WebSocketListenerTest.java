@@ -235,7 +235,7 @@ class WebSocketListenerTest extends BrokerTestBase {
         try (Socket s = new Socket("127.0.0.1", wsPort)) { // a plain GET (no upgrade) for the right path
             s.getOutputStream().write(("GET /mqtt HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             String response = new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
-            assertTrue(response.startsWith("HTTP/1.1 4"), "plain GET refused: " + response);
+            assertEquals("HTTP/1.1 400", response, "plain GET (no upgrade) refused");
         }
     }
 
