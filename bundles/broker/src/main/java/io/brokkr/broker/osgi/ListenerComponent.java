@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One network listener per factory configuration {@code etc/io.brokkr.broker.listener-<name>.cfg}. Creating the
  * file opens the listener, changing it rebinds (open connections stay), deleting it closes the listener and its
- * connections. Keys: {@code type} (tcp), {@code host}, {@code port}, optional {@code name}.
+ * connections. Keys: {@code type} (tcp, ws), {@code host}, {@code port}, optional {@code name}, and the per-listener
+ * keys of {@code ListenerOptions} (proxy.protocol, path, allow.anonymous, max.connections, auth.filter).
  */
 @Component(name = "io.brokkr.broker.listener", configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = ListenerComponent.class, immediate = true)
