@@ -147,7 +147,12 @@ public final class Listener {
      */
     public synchronized void reconfigure(ListenerConfig newConfig) {
         ListenerConfig old = config;
-        options = ListenerOptions.of(newConfig);
+        try {
+            options = ListenerOptions.of(newConfig);
+        } catch (IllegalArgumentException e) {
+            LOG.error("{}; the listener keeps its configuration", e.getMessage());
+            throw e;
+        }
         config = newConfig;
         if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null) {
             unbind();

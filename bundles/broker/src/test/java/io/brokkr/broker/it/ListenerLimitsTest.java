@@ -153,6 +153,17 @@ class ListenerLimitsTest extends BrokerTestBase {
         assertNull(broker.listener("bad-filter"));
     }
 
+    /** A listener changed to a bad value keeps the configuration it had (the error is logged). */
+    @Test
+    void badChangeKeepsTheListenersKeys() throws Exception {
+        int keep = listener("keep", "auth.filter", "(provider=passwd)");
+        broker.updateListener(new ListenerConfig("keep", "tcp", "127.0.0.1", keep, null,
+                Map.of("auth.filter", "(provider=http")));
+        assertEquals("(provider=passwd)", broker.listener("keep").options().authFilter().toString());
+        assertEquals(0, attempt(keep, MqttVersion.MQTT_3_1_1, "a", "a"));
+        assertEquals(4, attempt(keep, MqttVersion.MQTT_3_1_1, "b", "x"));
+    }
+
     @Test
     void maxConnections() throws Exception {
         int limited = listener("limited", "max.connections", "2", "allow.anonymous", "true");
