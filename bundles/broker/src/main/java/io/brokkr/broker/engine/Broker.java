@@ -17,7 +17,9 @@ import io.brokkr.api.intercept.BrokerEvent;
 import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.api.storage.RetainedStore;
 import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.config.LdapFilter;
 import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.config.ListenerOptions;
 import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.config.Stats;
 import io.brokkr.broker.persistence.RetainedStores;
@@ -83,7 +85,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
     /** The retained store; all retained writes go through it (see {@link RetainedStores} for store swaps). */
     final RetainedStores retainedStores = new RetainedStores();
-    private volatile List<Authenticator> authenticators = List.of();
+    private volatile List<RegisteredAuthenticator> authenticators = List.of();
     private volatile List<Authorizer> authorizers = List.of();
     private volatile List<MessageInterceptor> interceptors = List.of();
     /** The sinks' journal and the sinks the broker knows; null while stopped or if its directory is unusable. */
@@ -303,7 +305,24 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
 
     // ------------------------------------------------------------------------------------------------ extensions
 
+    /** Replaces the authenticator chain (in the order given), each without service properties. */
     public void setAuthenticators(List<Authenticator> list) {
+        setRegisteredAuthenticators(list.stream().map(a -> new RegisteredAuthenticator(a, Map.of())).toList());
+    }
+
+    /**
+     * An authenticator with the service properties it was registered with, which a listener's {@code auth.filter}
+     * selects on.
+     */
+    public record RegisteredAuthenticator(Authenticator authenticator, Map<String, Object> properties) {
+        public RegisteredAuthenticator {
+            java.util.Objects.requireNonNull(authenticator, "authenticator");
+            properties = properties == null ? Map.of() : Map.copyOf(properties);
+        }
+    }
+
+    /** Replaces the authenticator chain (in the order given: ranking order). */
+    public void setRegisteredAuthenticators(List<RegisteredAuthenticator> list) {
         authenticators = List.copyOf(list);
     }
 
@@ -825,13 +844,29 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     @Override
     public CompletableFuture<AuthenticationResult> authenticate(ConnectionContext ctx, AuthenticationRequest req,
                                                                 boolean certified) {
-        return authStep(authenticators, 0, ctx, req, certified);
+        Listener l = listeners.get(ctx.listenerName());
+        ListenerOptions o = l == null ? null : l.options();
+        List<RegisteredAuthenticator> all = authenticators;
+        LdapFilter filter = o == null ? null : o.authFilter(); // null: all of them
+        List<Authenticator> chain = new ArrayList<>(all.size());
+        for (RegisteredAuthenticator a : all) {
+            if (filter == null || filter.matches(a.properties())) {
+                chain.add(a.authenticator());
+            }
+        }
+        boolean anonymous = o == null || o.allowAnonymous() == null ? config.allowAnonymous() : o.allowAnonymous();
+        // a client whose verified certificate gave its identity (identity.from.certificate) counts as authenticated
+        return authStep(chain, 0, ctx, req, anonymous || certified);
     }
 
+    /**
+     * Asks the authenticators in turn; when none decided, {@code anonymous} (the listener's {@code allow.anonymous},
+     * else the broker's) allows or refuses.
+     */
     private CompletableFuture<AuthenticationResult> authStep(List<Authenticator> list, int i, ConnectionContext ctx,
-                                                             AuthenticationRequest req, boolean certified) {
+                                                             AuthenticationRequest req, boolean anonymous) {
         if (i >= list.size()) {
-            if (config.allowAnonymous() || certified) {
+            if (anonymous) {
                 return CompletableFuture.completedFuture(AuthenticationResult.allow());
             }
             return CompletableFuture.completedFuture(ctx.username() == null
@@ -847,7 +882,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             f = CompletableFuture.failedFuture(e);
         }
         return f.thenCompose(r -> r == null || r.decision() == AuthenticationResult.Decision.NEXT
-                ? authStep(list, i + 1, ctx, req, certified) : CompletableFuture.completedFuture(r));
+                ? authStep(list, i + 1, ctx, req, anonymous) : CompletableFuture.completedFuture(r));
     }
 
     @Override

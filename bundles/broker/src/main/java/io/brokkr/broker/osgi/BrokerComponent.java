@@ -48,7 +48,8 @@ public class BrokerComponent implements BrokerService {
 
     private volatile Broker broker;
 
-    private final Ranked<Authenticator> authenticators = new Ranked<>();
+    /** With their service properties, which a listener's auth.filter selects on. */
+    private final Ranked<Broker.RegisteredAuthenticator> authenticators = new Ranked<>();
     private final Ranked<Authorizer> authorizers = new Ranked<>();
     private final Ranked<MessageInterceptor> interceptors = new Ranked<>();
     private final Map<Long, ObserverQueue> observers = new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -108,7 +109,7 @@ public class BrokerComponent implements BrokerService {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindAuthenticator(Authenticator a, Map<String, Object> props) {
-        authenticators.add(a, props);
+        authenticators.add(new Broker.RegisteredAuthenticator(a, props), props);
         apply();
     }
 
@@ -120,7 +121,7 @@ public class BrokerComponent implements BrokerService {
     /** A changed service.ranking re-orders the chain at runtime (DS calls this for modified service properties). */
     void updatedAuthenticator(Authenticator a, Map<String, Object> props) {
         authenticators.remove(props);
-        authenticators.add(a, props);
+        authenticators.add(new Broker.RegisteredAuthenticator(a, props), props);
         apply();
     }
 
@@ -266,7 +267,7 @@ public class BrokerComponent implements BrokerService {
         if (b == null) {
             return;
         }
-        b.setAuthenticators(authenticators.list());
+        b.setRegisteredAuthenticators(authenticators.list());
         b.setAuthorizers(authorizers.list());
         b.setInterceptors(interceptors.list());
         b.setObservers(new ArrayList<>(observers.values()));

@@ -16,11 +16,12 @@ import org.slf4j.LoggerFactory;
 /**
  * One network listener per factory configuration {@code etc/io.brokkr.broker.listener-<name>.cfg}. Creating the
  * file opens the listener, changing it rebinds (open connections stay), deleting it closes the listener and its
- * connections. Keys: {@code type} (tcp, tls), {@code host}, {@code port} (by type: 1883, 8883), optional
- * {@code name}, and the keys of the type ({@code cert.file}, {@code key.file}, ... of a TLS listener: see
- * {@link io.brokkr.broker.transport.TlsSupport}). A listener that cannot be opened (port in use, a TLS file missing
- * or not matching) stays registered with the engine, unbound, with the reason in {@code mqtt:listeners} and the
- * log; a changed cfg file tries again.
+ * connections. Keys: {@code type} (tcp, tls, ws, wss), {@code host}, {@code port} (by type: 1883, 8883, 8083, 8084),
+ * optional {@code name}, the keys of the type ({@code cert.file}, {@code key.file}, ... of a TLS listener: see
+ * {@link io.brokkr.broker.transport.TlsSupport}; {@code path} of a WebSocket listener) and the per-listener keys of
+ * {@code ListenerOptions} (proxy.protocol, allow.anonymous, max.connections, auth.filter). A listener that cannot be
+ * opened (port in use, a TLS file missing or not matching) stays registered with the engine, unbound, with the
+ * reason in {@code mqtt:listeners} and the log; a changed cfg file tries again.
  */
 @Component(name = "io.brokkr.broker.listener", configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = ListenerComponent.class, immediate = true)

@@ -4,6 +4,7 @@ import io.brokkr.api.BrokkrPrincipal;
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.ProtocolVersion;
 import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.transport.ProxyProtocolHandler;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
@@ -43,7 +44,7 @@ final class BrokerConnectionContext implements ConnectionContext {
                             String clientId, String username) {
         this.listener = listener;
         this.localAddress = inet(channel.localAddress());
-        this.remoteAddress = inet(channel.remoteAddress());
+        this.remoteAddress = inet(ProxyProtocolHandler.remoteAddress(channel)); // the client's, behind a proxy too
         this.protocolVersion = protocolVersion;
         this.clientId = clientId;
         this.username = username;

@@ -15,6 +15,7 @@ import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.PacketInspector;
+import io.brokkr.broker.transport.ProxyProtocolHandler;
 import io.brokkr.broker.transport.TlsSupport;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -1520,8 +1521,9 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         }
     }
 
+    /** The client's address (from the PROXY protocol header on such listeners), for logs and ClientInfo. */
     public String remote() {
-        SocketAddress a = channel == null ? null : channel.remoteAddress();
+        SocketAddress a = channel == null ? null : ProxyProtocolHandler.remoteAddress(channel);
         if (a instanceof InetSocketAddress isa) {
             return isa.getAddress().getHostAddress() + ":" + isa.getPort();
         }

@@ -2,6 +2,7 @@ package io.brokkr.broker.transport;
 
 import io.brokkr.api.ListenerInfo;
 import io.brokkr.broker.config.ListenerConfig;
+import io.brokkr.broker.config.ListenerOptions;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -22,9 +23,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A network listener. The "tcp" type is plain MQTT over TCP; further types only add handlers in front of the MQTT
- * handlers in {@link #initChannel}; those come from the {@link ListenerHost}. The "tls" type adds an SslHandler
- * ("tls", from {@link TlsSupport}) first.
+ * A network listener. The "tcp" type is plain MQTT over TCP, "tls" MQTT over TLS (an SslHandler "tls" from
+ * {@link TlsSupport} first), "ws" MQTT over WebSocket ({@link WebSocketSupport}) and "wss" both: the types only add
+ * handlers in front of the MQTT handlers in {@link #initChannel}; those come from the {@link ListenerHost}. On any
+ * type, {@code proxy.protocol} puts the {@link ProxyProtocolHandler} first and {@code max.connections} bounds the
+ * open connections ({@link ConnectionLimit}); see {@link ListenerOptions}.
  */
 public final class Listener {
 
@@ -32,8 +35,14 @@ public final class Listener {
     /** Seconds a new connection has to send CONNECT. */
     public static final int CONNECT_TIMEOUT_SECONDS = 20;
 
+    /** The listener types. */
+    public static final java.util.Set<String> TYPES = java.util.Set.of("tcp", "tls", "ws", "wss");
+
     private final ListenerHost broker;
     private volatile ListenerConfig config;
+    /** The per-listener keys of {@link #config}, checked. */
+    private volatile ListenerOptions options;
+    private final ConnectionLimit limit = new ConnectionLimit();
     private volatile Channel serverChannel;
     private volatile String error;
     /** The TLS context of a "tls" listener (null for "tcp"), rebuilt when its cfg keys change. */
@@ -48,6 +57,7 @@ public final class Listener {
     public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
         this.config = config;
+        this.options = ListenerOptions.of(config);
     }
 
     public String name() {
@@ -56,6 +66,16 @@ public final class Listener {
 
     public ListenerConfig config() {
         return config;
+    }
+
+    /** The per-listener keys (PROXY protocol, WebSocket path, anonymous access, connection bound, auth filter). */
+    public ListenerOptions options() {
+        return options;
+    }
+
+    /** Connections closed at once because {@code max.connections} were open, since the listener was created. */
+    public long refusedConnections() {
+        return limit.refused();
     }
 
     /** The bound port, or -1 if not bound. */
@@ -71,9 +91,9 @@ public final class Listener {
 
     public synchronized void bind() {
         ListenerConfig c = config;
-        if (!"tcp".equals(c.type()) && !"tls".equals(c.type())) {
+        if (!TYPES.contains(c.type())) {
             // listed unbound with the reason, like a port in use, until the cfg names a known type
-            error = "unknown type '" + c.type() + "' (supported: tcp, tls)";
+            error = "unknown type '" + c.type() + "' (supported: tcp, tls, ws, wss)";
             LOG.error("Listener {}: {}", c.name(), error);
             throw new IllegalStateException("Listener " + c.name() + ": " + error);
         }
@@ -106,19 +126,46 @@ public final class Listener {
     }
 
     private void initChannel(SocketChannel ch) {
+        ListenerOptions o = options;
+        if (!limit.admit(ch, config.name(), o.maxConnections())) {
+            return;
+        }
         connections.add(ch);
         ChannelPipeline p = ch.pipeline();
+        if (o.proxyProtocol()) {
+            ProxyProtocolHandler.addHandlers(p, config.name()); // first: the header precedes everything, TLS too
+        }
         TlsSupport t = tls;
         if (t != null) {
             p.addLast("tls", t.newHandler(ch));
+        }
+        if ("ws".equals(config.type()) || "wss".equals(config.type())) {
+            addWebSocketHandlers(p);
         }
         p.addLast("inspector", new PacketInspector(broker.counters())); // also counts the bytes in and out
         broker.addMqttHandlers(p, this);
     }
 
-    /** Applies a new configuration: rebinds if the address changed (open connections stay). */
+    /**
+     * Adds the WebSocket handlers (HTTP upgrade on the listener's {@code path}, frames to bytes and back) to a new
+     * connection's pipeline, behind what is there already (PROXY protocol, TLS); the MQTT handlers go behind them.
+     */
+    public void addWebSocketHandlers(ChannelPipeline p) {
+        WebSocketSupport.addHandlers(p, options.path(), broker.config().maxPacketSize());
+    }
+
+    /**
+     * Applies a new configuration: rebinds if the address changed (open connections stay); the per-listener keys
+     * apply to the next connections. IllegalArgumentException (and nothing changed) if they are not valid.
+     */
     public synchronized void reconfigure(ListenerConfig newConfig) {
         ListenerConfig old = config;
+        try {
+            options = ListenerOptions.of(newConfig);
+        } catch (IllegalArgumentException e) {
+            LOG.error("{}; the listener keeps its configuration", e.getMessage());
+            throw e;
+        }
         config = newConfig;
         if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null
                 || !old.type().equals(newConfig.type())) {
