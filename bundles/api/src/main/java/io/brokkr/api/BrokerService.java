@@ -73,4 +73,18 @@ public interface BrokerService {
     default Optional<ClientInfo> client(String clientId) {
         return clients().stream().filter(c -> c.clientId().equals(clientId)).findFirst();
     }
+
+    /** The addresses and networks banned now (by failed logins or by hand), the ones ending first first. */
+    List<BanInfo> bans();
+
+    /**
+     * Bans an address ({@code 203.0.113.7}) or network ({@code 203.0.113.0/24}, {@code 2001:db8::/32}) for
+     * {@code seconds}: its new connections are refused with 0x8A Banned; connections already open stay (kick them).
+     *
+     * @throws IllegalArgumentException if it is not an IP address or CIDR network, or seconds is not positive
+     */
+    void ban(String addressOrNetwork, long seconds, String reason);
+
+    /** Lifts the ban of an address or network, written as it was banned; false if it was not banned. */
+    boolean unban(String addressOrNetwork);
 }

@@ -28,6 +28,16 @@ public final class BrokerConfig {
     private int maxQos = 2;
     private int sysInterval = 10;
     private String sysTopicsRole = "admin";
+    private List<String> clientIdPrefixes = List.of();
+    private List<Cidr> addressAllow = List.of();
+    private List<Cidr> addressDeny = List.of();
+    private int connectionRatePerAddress = 0;
+    private int loginFailuresDelayAfter = 5;
+    private int loginFailuresBanAfter = 10;
+    private int loginFailuresWindowSeconds = 60;
+    private int loginFailuresDelayMillis = 1000;
+    private int loginFailuresBanSeconds = 300;
+    private List<Cidr> loginFailuresExempt = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1"));
     private boolean nativeTransport = true;
     private int ioThreads = 0;
     private int maxClientIdLength = 65_535;
@@ -85,6 +95,23 @@ public final class BrokerConfig {
         Object jd = p.get("journal.dir");
         c.journalDir = jd == null || jd.toString().isBlank() ? null : jd.toString().trim();
         c.queueFullPolicy = k.policy("queue.full.policy", c.queueFullPolicy, current.queueFullPolicy);
+        c.clientIdPrefixes = k.list("clientid.prefixes");
+        c.addressAllow = k.networks("address.allow", c.addressAllow, current.addressAllow);
+        c.addressDeny = k.networks("address.deny", c.addressDeny, current.addressDeny);
+        c.connectionRatePerAddress = k.integer("connection.rate.per.address", c.connectionRatePerAddress,
+                current.connectionRatePerAddress, 0, 1_000_000);
+        c.loginFailuresDelayAfter = k.integer("login.failures.delay.after", c.loginFailuresDelayAfter,
+                current.loginFailuresDelayAfter, 0, 1_000_000);
+        c.loginFailuresBanAfter = k.integer("login.failures.ban.after", c.loginFailuresBanAfter,
+                current.loginFailuresBanAfter, 0, 1_000_000);
+        c.loginFailuresWindowSeconds = k.integer("login.failures.window.seconds", c.loginFailuresWindowSeconds,
+                current.loginFailuresWindowSeconds, 1, 86_400);
+        c.loginFailuresDelayMillis = k.integer("login.failures.delay.ms", c.loginFailuresDelayMillis,
+                current.loginFailuresDelayMillis, 0, 60_000);
+        c.loginFailuresBanSeconds = k.integer("login.failures.ban.seconds", c.loginFailuresBanSeconds,
+                current.loginFailuresBanSeconds, 1, 365 * 86_400);
+        c.loginFailuresExempt = k.networks("login.failures.exempt", c.loginFailuresExempt,
+                current.loginFailuresExempt);
         c.throttleClients = k.list("queue.full.policy.throttle.clients");
         c.dropClients = k.list("queue.full.policy.drop.clients");
         return c;
@@ -154,6 +181,24 @@ public final class BrokerConfig {
             for (String part : v.split(",")) {
                 if (!part.isBlank()) {
                     out.add(part.trim());
+                }
+            }
+            return List.copyOf(out);
+        }
+
+        /** A comma-separated list of IP addresses and CIDR networks; a present but empty value is the empty list. */
+        List<Cidr> networks(String key, List<Cidr> def, List<Cidr> current) {
+            Object present = p.get(key);
+            if (present == null) {
+                return def;
+            }
+            List<Cidr> out = new ArrayList<>();
+            for (String part : list(key)) {
+                try {
+                    out.add(Cidr.parse(part));
+                } catch (IllegalArgumentException e) {
+                    errors.add(key + ": " + e.getMessage());
+                    return current;
                 }
             }
             return List.copyOf(out);
@@ -278,6 +323,26 @@ public final class BrokerConfig {
      * default {@code admin}); empty: anyone may.
      */
     public String sysTopicsRole() { return sysTopicsRole; }
+    public List<String> clientIdPrefixes() { return clientIdPrefixes; }
+    public BrokerConfig clientIdPrefixes(List<String> v) { clientIdPrefixes = List.copyOf(v); return this; }
+    public List<Cidr> addressAllow() { return addressAllow; }
+    public BrokerConfig addressAllow(List<Cidr> v) { addressAllow = List.copyOf(v); return this; }
+    public List<Cidr> addressDeny() { return addressDeny; }
+    public BrokerConfig addressDeny(List<Cidr> v) { addressDeny = List.copyOf(v); return this; }
+    public int connectionRatePerAddress() { return connectionRatePerAddress; }
+    public BrokerConfig connectionRatePerAddress(int v) { connectionRatePerAddress = v; return this; }
+    public int loginFailuresDelayAfter() { return loginFailuresDelayAfter; }
+    public BrokerConfig loginFailuresDelayAfter(int v) { loginFailuresDelayAfter = v; return this; }
+    public int loginFailuresBanAfter() { return loginFailuresBanAfter; }
+    public BrokerConfig loginFailuresBanAfter(int v) { loginFailuresBanAfter = v; return this; }
+    public int loginFailuresWindowSeconds() { return loginFailuresWindowSeconds; }
+    public BrokerConfig loginFailuresWindowSeconds(int v) { loginFailuresWindowSeconds = v; return this; }
+    public int loginFailuresDelayMillis() { return loginFailuresDelayMillis; }
+    public BrokerConfig loginFailuresDelayMillis(int v) { loginFailuresDelayMillis = v; return this; }
+    public int loginFailuresBanSeconds() { return loginFailuresBanSeconds; }
+    public BrokerConfig loginFailuresBanSeconds(int v) { loginFailuresBanSeconds = v; return this; }
+    public List<Cidr> loginFailuresExempt() { return loginFailuresExempt; }
+    public BrokerConfig loginFailuresExempt(List<Cidr> v) { loginFailuresExempt = List.copyOf(v); return this; }
     public BrokerConfig sysTopicsRole(String v) { sysTopicsRole = v == null ? "" : v.trim(); return this; }
 
     /** Use epoll where available. */

@@ -1,5 +1,6 @@
 package io.brokkr.broker.engine;
 
+import io.brokkr.api.BanInfo;
 import io.brokkr.api.BrokerService;
 import io.brokkr.api.BrokerStats;
 import io.brokkr.api.ClientInfo;
@@ -36,6 +37,7 @@ import io.brokkr.broker.session.SessionHost;
 import io.brokkr.broker.topic.Subscription;
 import io.brokkr.broker.topic.SubscriptionTree;
 import io.brokkr.broker.topic.Topics;
+import io.brokkr.broker.transport.ConnectionGuard;
 import io.brokkr.broker.transport.EpollSupport;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.ListenerHost;
@@ -105,8 +107,11 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     private final List<ScheduledFuture<?>> housekeeping = new ArrayList<>();
     private final Map<String, String> lastSys = new HashMap<>();
 
+    private final ConnectionGuard guard;
+
     public Broker(BrokerConfig config) {
         this.config = config;
+        this.guard = new ConnectionGuard(ConnectionGuard.Settings.of(config));
     }
 
     public BrokerConfig config() {
@@ -189,6 +194,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     public synchronized void reconfigure(BrokerConfig newConfig) {
         BrokerConfig old = config;
         config = newConfig;
+        guard.reconfigure(ConnectionGuard.Settings.of(newConfig));
         if (workerGroup != null && old.sysInterval() != newConfig.sysInterval()) {
             if (sysTask != null) {
                 sysTask.cancel(false);
@@ -196,6 +202,29 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             scheduleSys();
         }
         LOG.info("Broker configuration updated");
+    }
+
+    @Override
+    public ConnectionGuard guard() {
+        return guard;
+    }
+
+    @Override
+    public List<BanInfo> bans() {
+        return guard.bans().stream().map(b -> new BanInfo(b.address(), b.until(), b.reason())).toList();
+    }
+
+    @Override
+    public void ban(String addressOrNetwork, long seconds, String reason) {
+        if (seconds <= 0) {
+            throw new IllegalArgumentException("seconds: " + seconds + " is not positive");
+        }
+        guard.ban(addressOrNetwork, java.time.Duration.ofSeconds(seconds), reason == null ? "banned by hand" : reason);
+    }
+
+    @Override
+    public boolean unban(String addressOrNetwork) {
+        return guard.unban(addressOrNetwork);
     }
 
     private void scheduleSys() {

@@ -364,6 +364,21 @@ public class BrokerComponent implements BrokerService {
     }
 
     @Override
+    public java.util.List<io.brokkr.api.BanInfo> bans() {
+        return broker.bans();
+    }
+
+    @Override
+    public void ban(String addressOrNetwork, long seconds, String reason) {
+        broker.ban(addressOrNetwork, seconds, reason);
+    }
+
+    @Override
+    public boolean unban(String addressOrNetwork) {
+        return broker.unban(addressOrNetwork);
+    }
+
+    @Override
     public boolean removeSink(String name) {
         return broker.removeSink(name);
     }

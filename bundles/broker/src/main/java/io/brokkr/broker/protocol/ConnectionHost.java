@@ -28,6 +28,9 @@ public interface ConnectionHost {
     /** The broker's counters. */
     Stats counters();
 
+    /** The address lists, connection rate, client id prefixes and failed-login bans, checked at every CONNECT. */
+    io.brokkr.broker.transport.ConnectionGuard guard();
+
     /**
      * Runs the authenticator chain; completes on any thread. {@code certified}: the user name comes from a verified
      * client certificate ({@code identity.from.certificate}), so the connection is allowed when every authenticator

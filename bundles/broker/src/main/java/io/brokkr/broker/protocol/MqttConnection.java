@@ -13,6 +13,7 @@ import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
 import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
+import io.brokkr.broker.transport.ConnectionGuard;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.PacketInspector;
 import io.brokkr.broker.transport.ProxyProtocolHandler;
@@ -612,6 +613,23 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             return;
         }
         clientId = id;
+        java.net.InetAddress address = clientAddress();
+        ConnectionGuard.Verdict verdict = broker.guard().admit(address, id);
+        if (verdict != ConnectionGuard.Verdict.ADMIT) {
+            switch (verdict) {
+                case DENIED_ADDRESS -> refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_BANNED
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "address not allowed");
+                case BANNED -> refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_BANNED
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "banned");
+                case RATE_EXCEEDED -> refuse(isV5()
+                        ? MqttConnectReturnCode.CONNECTION_REFUSED_CONNECTION_RATE_EXCEEDED
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE, "connection rate exceeded");
+                default -> refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED,
+                        "client identifier not allowed (clientid.prefixes)");
+            }
+            return;
+        }
 
         int keepAlive = vh.keepAliveTimeSeconds();
         Integer serverKeepAlive = null;
@@ -708,9 +726,21 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 int rc = r.reasonCode() == 0 ? AuthenticationResult.NOT_AUTHORIZED : r.reasonCode();
                 LOG.info("Client {} from {}: connection refused (0x{}): {}", finalId, remote(),
                         Integer.toHexString(rc), r.reason());
-                connAckAndClose(mapRefusal(rc), r.reason());
+                java.time.Duration delay = rc == AuthenticationResult.BAD_USERNAME_OR_PASSWORD
+                        || rc == AuthenticationResult.NOT_AUTHORIZED
+                        ? broker.guard().loginFailed(address) : java.time.Duration.ZERO;
+                if (delay.isZero()) {
+                    connAckAndClose(mapRefusal(rc), r.reason());
+                } else {
+                    // a refused login after many: answered late, so that guessing passwords is slow (the network
+                    // thread does not wait; the connection reads nothing meanwhile)
+                    String reason = r.reason();
+                    channel.eventLoop().schedule(() -> connAckAndClose(mapRefusal(rc), reason), delay.toMillis(),
+                            TimeUnit.MILLISECONDS);
+                }
                 return;
             }
+            broker.guard().loginSucceeded(address);
             ctx.principal(r.principal());
             long acceptedAt = System.currentTimeMillis();
             if (finalWill != null
@@ -1522,6 +1552,12 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     }
 
     /** The client's address (from the PROXY protocol header on such listeners), for logs and ClientInfo. */
+    /** The client's IP address (the real one behind a PROXY-protocol listener), or null if it has none. */
+    private java.net.InetAddress clientAddress() {
+        SocketAddress a = channel == null ? null : ProxyProtocolHandler.remoteAddress(channel);
+        return a instanceof InetSocketAddress isa ? isa.getAddress() : null;
+    }
+
     public String remote() {
         SocketAddress a = channel == null ? null : ProxyProtocolHandler.remoteAddress(channel);
         if (a instanceof InetSocketAddress isa) {

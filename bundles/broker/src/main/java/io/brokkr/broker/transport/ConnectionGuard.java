@@ -1,7 +1,7 @@
 package io.brokkr.broker.transport;
 
+import io.brokkr.broker.config.Cidr;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,6 +58,14 @@ public final class ConnectionGuard {
             exempt = List.copyOf(exempt);
         }
 
+        /** The guard keys of the broker's configuration. */
+        public static Settings of(io.brokkr.broker.config.BrokerConfig c) {
+            return new Settings(c.addressAllow(), c.addressDeny(), c.connectionRatePerAddress(),
+                    c.clientIdPrefixes(), c.loginFailuresDelayAfter(), c.loginFailuresBanAfter(),
+                    Duration.ofSeconds(c.loginFailuresWindowSeconds()), Duration.ofMillis(c.loginFailuresDelayMillis()),
+                    Duration.ofSeconds(c.loginFailuresBanSeconds()), c.loginFailuresExempt());
+        }
+
         /** No lists, no rate limit, failed logins delayed after 5 and banned for 5 min after 10 in a minute. */
         public static Settings defaults() {
             return new Settings(List.of(), List.of(), 0, List.of(), 5, 10, Duration.ofSeconds(60),
@@ -68,75 +76,6 @@ public final class ConnectionGuard {
 
     /** A ban: the address, when it ends, why. */
     public record Ban(String address, Instant until, String reason) {
-    }
-
-    /** An IPv4 or IPv6 network. */
-    public record Cidr(byte[] network, int prefix, String text) {
-
-        /** "10.0.0.0/8", "2001:db8::/32", or a single address. IllegalArgumentException if it is not one. */
-        public static Cidr parse(String s) {
-            String t = s.trim();
-            int slash = t.indexOf('/');
-            String host = slash < 0 ? t : t.substring(0, slash);
-            if (host.isEmpty() || !host.matches("[0-9A-Fa-f:.]+")) { // never a DNS lookup
-                throw new IllegalArgumentException("'" + s + "' is not an IP address or CIDR network");
-            }
-            byte[] a;
-            try {
-                a = InetAddress.getByName(host).getAddress();
-            } catch (UnknownHostException e) {
-                throw new IllegalArgumentException("'" + s + "' is not an IP address or CIDR network");
-            }
-            int prefix = a.length * 8;
-            if (slash >= 0) {
-                try {
-                    prefix = Integer.parseInt(t.substring(slash + 1));
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("'" + s + "': bad prefix length");
-                }
-                if (prefix < 0 || prefix > a.length * 8) {
-                    throw new IllegalArgumentException("'" + s + "': prefix length outside [0, " + a.length * 8 + "]");
-                }
-            }
-            return new Cidr(a, prefix, t);
-        }
-
-        public boolean contains(InetAddress address) {
-            byte[] b = address.getAddress();
-            if (b.length != network.length) {
-                if (b.length == 16 && network.length == 4 && isMappedV4(b)) {
-                    b = java.util.Arrays.copyOfRange(b, 12, 16);
-                } else {
-                    return false;
-                }
-            }
-            int full = prefix / 8;
-            for (int i = 0; i < full; i++) {
-                if (b[i] != network[i]) {
-                    return false;
-                }
-            }
-            int rest = prefix % 8;
-            if (rest == 0) {
-                return true;
-            }
-            int mask = (0xFF << (8 - rest)) & 0xFF;
-            return (b[full] & mask) == (network[full] & mask);
-        }
-
-        private static boolean isMappedV4(byte[] b) {
-            for (int i = 0; i < 10; i++) {
-                if (b[i] != 0) {
-                    return false;
-                }
-            }
-            return b[10] == (byte) 0xFF && b[11] == (byte) 0xFF;
-        }
-
-        @Override
-        public String toString() {
-            return text;
-        }
     }
 
     /** Per address: its token bucket and its recent refused logins. */

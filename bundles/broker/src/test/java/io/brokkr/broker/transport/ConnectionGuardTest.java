@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.brokkr.broker.transport.ConnectionGuard.Cidr;
+import io.brokkr.broker.config.Cidr;
 import io.brokkr.broker.transport.ConnectionGuard.Settings;
 import io.brokkr.broker.transport.ConnectionGuard.Verdict;
 import java.net.InetAddress;
