@@ -168,7 +168,10 @@ final class TopicPattern {
             boolean single = end - pos == 1;
             char c = single ? requested.charAt(pos) : 0;
             if (single && c == '#') {
-                return false; // the requested '#' matches any depth: only '#' covers it
+                // the requested '#' matches the parent level (unless it is the whole filter) and any number of
+                // levels below: '#' covers that (handled above); as the whole filter, '+/#' does too (it matches
+                // every topic of one level or more)
+                return pos == from && i == levels.length - 2 && l.kind == PLUS && levels[i + 1].kind == HASH;
             }
             if (l.kind == LITERAL) {
                 if (single && c == '+') {
