@@ -179,14 +179,14 @@ class RuleCommandsTest {
         Files.writeString(file, before + "DEFINE RULE Broken FOR\n");
         auth.reloadNow();
         String broken = Files.readString(file);
-        assertEquals("Rule refused, the rules file " + file + " does not parse (line 4 column 23: expected Publish "
+        assertEquals("Rule refused, the rules file " + file + " does not parse (line 5 column 1: expected Publish "
                 + "or Subscribe, got end of input): fix it first: nothing changed",
                 run(add("DEFINE RULE Y FOR Publish THEN ALLOW", false)));
-        assertEquals("Nothing removed: the rules file " + file + " does not parse (line 4 column 23: expected "
+        assertEquals("Nothing removed: the rules file " + file + " does not parse (line 5 column 1: expected "
                 + "Publish or Subscribe, got end of input): fix it first", run(remove("Sensors")));
         assertEquals(broken, Files.readString(file));
         String listed = run(list());
-        assertTrue(listed.contains("The file does not load (line 4 column 23: expected Publish or Subscribe, got end "
+        assertTrue(listed.contains("The file does not load (line 5 column 1: expected Publish or Subscribe, got end "
                 + "of input): the rules below, read before, stay in force"), listed);
         assertTrue(listed.contains("| Sensors |"), listed);
         assertNoTemporaryFiles();
