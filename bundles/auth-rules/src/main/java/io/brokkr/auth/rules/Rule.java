@@ -45,15 +45,9 @@ public record Rule(String name, int priority, boolean prioritized, int actions, 
         if (filters.length == 0) {
             return true;
         }
-        String user = null;
-        String client = null;
-        boolean fetched = false;
+        String user = c.username();
+        String client = c.clientId();
         for (TopicPattern f : filters) {
-            if (!fetched) {
-                user = c.username();
-                client = c.clientId();
-                fetched = true;
-            }
             if (f.covers(topic, from, user, client)) {
                 return true;
             }

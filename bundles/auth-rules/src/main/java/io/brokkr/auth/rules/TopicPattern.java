@@ -58,12 +58,15 @@ final class TopicPattern {
     private final Level[] levels;
     private final boolean usesUser;
     private final boolean usesClientId;
+    /** The placeholder the filter starts with ({@link #USER} or {@link #CLIENT}), else {@link #TEXT}. */
+    private final int leading;
 
     private TopicPattern(String text, Level[] levels, boolean usesUser, boolean usesClientId) {
         this.text = text;
         this.levels = levels;
         this.usesUser = usesUser;
         this.usesClientId = usesClientId;
+        this.leading = levels[0].kind == LITERAL ? levels[0].partKinds[0] : TEXT;
     }
 
     /**
@@ -140,12 +143,15 @@ final class TopicPattern {
      * Whether every topic that {@code requested.substring(from)} (a topic name, or a topic filter with {@code +}
      * and {@code #}) can match is matched by this filter, with {@code %u}/{@code %c} replaced by {@code user} and
      * {@code clientId}. A filter with {@code %u} never matches without a user name, with an empty one, or with one containing
-     * {@code +}, {@code #} or {@code /} (same for {@code %c} and the client id), so that a crafted name cannot widen
-     * the rule.
+     * {@code +}, {@code #} or {@code /}, nor, if the filter starts with {@code %u}, with one starting with {@code $}
+     * (same for {@code %c} and the client id), so that a crafted name cannot widen the rule.
      */
     boolean covers(String requested, int from, String user, String clientId) {
         if (usesUser && !safe(user) || usesClientId && !safe(clientId)) {
             return false;
+        }
+        if (leading != TEXT && (leading == USER ? user : clientId).charAt(0) == '$') {
+            return false; // "%u/#" for a user named "$SYS" would reach the broker's own topics
         }
         int n = requested.length();
         if (from < n && requested.charAt(from) == '$' && levels[0].kind != LITERAL) {

@@ -105,6 +105,10 @@ class TopicPatternTest {
             t/pre%usuf     | t/prealicesuf     | alice    | c1     | true
             t/pre%usuf     | t/prealice        | alice    | c1     | false
             t/100%/x       | t/100%/x          | alice    | c1     | true
+            %u/#           | alice/x           | alice    | c1     | true
+            %u/#           | $SYS/x            | $SYS     | c1     | false
+            %c/#           | $SYS/#            | alice    | $SYS   | false
+            u/%u/#         | u/$bob/x          | $bob     | c1     | true
             """)
     void placeholders(String rule, String requested, String user, String client, boolean covered) {
         assertEquals(covered, TopicPattern.compile(rule).covers(requested, 0, user, client));

@@ -55,11 +55,11 @@ public class RuleAddCommand implements Action {
         }
         RuleFiles.reload(target, authorizer);
         System.out.println((replace ? "Added or replaced" : "Added") + " rule '" + added.name() + "' in " + target
-                + (RuleFiles.inForce(target, authorizer) ? inForce(added.name()) : ""));
+                + (RuleFiles.inForce(target, authorizer) ? inForce() : ""));
         return null;
     }
 
-    private String inForce(String name) {
+    private String inForce() {
         String err = authorizer.lastError();
         return err == null ? ": in force" : ": NOT in force, the file does not load: " + err;
     }

@@ -33,7 +33,7 @@ public class RulesCommand implements Action {
         if (RuleFiles.inForce(target, authorizer)) {
             set = authorizer.rules();
             System.out.println("Rules in force from " + target + " (no rule deciding: "
-                    + authorizer.noMatch().name().toLowerCase() + ")");
+                    + authorizer.noMatch().name().toLowerCase(java.util.Locale.ROOT) + ")");
             if (authorizer.lastError() != null) {
                 System.out.println("The file does not load (" + authorizer.lastError()
                         + "): the rules below, read before, stay in force");
