@@ -153,6 +153,12 @@ public final class RulesFile {
         try {
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
             try {
+                // the temporary file is the owner's only: the rules file keeps the permissions it had
+                Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(abs));
+            } catch (NoSuchFileException | UnsupportedOperationException e) {
+                // a new file, or not a POSIX file system
+            }
+            try {
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);

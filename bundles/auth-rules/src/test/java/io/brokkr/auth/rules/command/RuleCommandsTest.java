@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
@@ -106,6 +107,7 @@ class RuleCommandsTest {
 
     @Test
     void addListReplaceRemove() throws Exception {
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r-----"));
         Object inode = inode();
         assertEquals(NEXT, auth.authorizeSubscribe(user("ops"), "sensors/#", 0));
         assertEquals("Added rule 'OpsRead' in " + file + ": in force", run(add(
@@ -113,6 +115,8 @@ class RuleCommandsTest {
                         + "THEN ALLOW", false)));
         assertEquals(ALLOW, auth.authorizeSubscribe(user("ops", "ops"), "sensors/#", 0)); // at once
         assertNotEquals(inode, inode(), "written to a temporary file moved over the rules file");
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                "the permissions the file had");
         assertEquals(HEAD + "DEFINE RULE OpsRead WITH PRIORITY 1 FOR Subscribe TO TOPIC \"sensors/#\" IF ROLE IS "
                 + "\"ops\" THEN ALLOW\n", Files.readString(file));
         run(add("define rule Last for Publish, Subscribe then deny", false));
