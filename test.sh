@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 . scripts/debian.sh
 need_packages mvn=maven mosquitto_sub=mosquitto-clients mosquitto=mosquitto redis-server=redis-server \
-  pg_ctlcluster=postgresql haproxy=haproxy node=nodejs npm=npm
+  pg_ctlcluster=postgresql haproxy=haproxy node=nodejs npm=npm openssl=openssl
 need_python_modules paho.mqtt.client=python3-paho-mqtt
 use_java17
 # MQTT.js, the outside WebSocket client of WebSocketListenerTest, at the versions of its package-lock.json
