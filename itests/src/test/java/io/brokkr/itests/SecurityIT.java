@@ -272,6 +272,21 @@ public class SecurityIT extends BrokerTestSupport {
             }
             String listeners = executeCommand("mqtt:listeners", 10_000L, true);
             assertTrue(listeners, listeners.contains("wss"));
+
+            // a cfg file that does not parse: listed unbound with the reason, bound once fixed
+            Configuration bad = configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, "itest-bad", "?");
+            Dictionary<String, Object> props = new Hashtable<>();
+            props.put("name", "itest-bad");
+            props.put("type", "tcp");
+            props.put("host", "127.0.0.1");
+            props.put("port", "abc");
+            bad.update(props);
+            names.add("itest-bad");
+            awaitCommand("mqtt:listeners", out -> out.contains("itest-bad") && out.contains("'abc' is not a number"),
+                    "itest-bad listed with the reason");
+            props.put("port", "0");
+            bad.update(props);
+            awaitBound("itest-bad", 0);
         } finally {
             for (String n : names) {
                 configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, n, "?").delete();

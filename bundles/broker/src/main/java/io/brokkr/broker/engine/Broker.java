@@ -307,6 +307,29 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         return l;
     }
 
+    /**
+     * Registers listener {@code name} whose cfg file cannot be used (a key that does not parse): it is listed unbound
+     * with {@code reason} until {@link #updateListener} gets a cfg that works.
+     */
+    public Listener openInvalidListener(String name, String type, String reason) {
+        if (workerGroup == null) {
+            throw new IllegalStateException("broker not started");
+        }
+        Listener l = new Listener(this, new ListenerConfig(name, type, null, 0));
+        l.invalid(reason);
+        Listener prev = listeners.putIfAbsent(name, l);
+        if (prev != null) {
+            prev.invalid(reason);
+            l = prev;
+        }
+        try {
+            l.bind(); // refuses, recording the reason as the listener's error
+        } catch (RuntimeException expected) {
+            // listed unbound
+        }
+        return l;
+    }
+
     /** Rebinds a listener on a new address, or opens it if it does not exist. */
     public Listener updateListener(ListenerConfig lc) {
         Listener l = listeners.get(lc.name());

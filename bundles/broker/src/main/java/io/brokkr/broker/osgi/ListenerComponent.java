@@ -41,6 +41,9 @@ public class ListenerComponent {
         broker = ((BrokerComponent) brokerService).broker();
         ListenerConfig cfg = parse(props);
         if (cfg == null) {
+            // listed unbound with the reason (mqtt:listeners) until the file is fixed
+            name = nameOf(props);
+            broker.openInvalidListener(name, String.valueOf(props.getOrDefault("type", "tcp")), lastError);
             return;
         }
         name = cfg.name();
@@ -56,6 +59,13 @@ public class ListenerComponent {
     void modified(Map<String, Object> props) {
         ListenerConfig cfg = parse(props);
         if (cfg == null) {
+            io.brokkr.broker.transport.Listener running = name == null ? null : broker.listener(name);
+            if (running == null || !running.info().bound()) {
+                if (running == null) {
+                    name = nameOf(props);
+                }
+                broker.openInvalidListener(name, String.valueOf(props.getOrDefault("type", "tcp")), lastError);
+            } // else: a running listener keeps its configuration (logged by parse)
             return;
         }
         if (name != null && !name.equals(cfg.name())) {
@@ -76,7 +86,16 @@ public class ListenerComponent {
         }
     }
 
-    private static ListenerConfig parse(Map<String, Object> props) {
+    /** Why the last cfg did not parse. */
+    private String lastError;
+
+    /** The listener's name: its "name" key, else the <name> of its file or PID. */
+    private static String nameOf(Map<String, Object> props) {
+        Object n = props.get("name");
+        return n != null && !n.toString().isBlank() ? n.toString().trim() : fallbackName(props);
+    }
+
+    private static String fallbackName(Map<String, Object> props) {
         String pid = String.valueOf(props.getOrDefault("service.pid", "listener"));
         Object fileName = props.get("felix.fileinstall.filename");
         String fallback = pid;
@@ -89,11 +108,19 @@ public class ListenerComponent {
         } else if (pid.contains("~")) {
             fallback = pid.substring(pid.indexOf('~') + 1);
         }
+        return fallback;
+    }
+
+    private ListenerConfig parse(Map<String, Object> props) {
+        String pid = String.valueOf(props.getOrDefault("service.pid", "listener"));
+        Object fileName = props.get("felix.fileinstall.filename");
+        String fallback = fallbackName(props);
         try {
             return ListenerConfig.fromProperties(props, fallback);
         } catch (IllegalArgumentException e) {
             LOG.error("Listener configuration {}: {}; listener not opened", fileName != null ? fileName : pid,
                     e.getMessage());
+            lastError = e.getMessage();
             return null;
         }
     }

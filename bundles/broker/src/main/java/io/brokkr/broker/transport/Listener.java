@@ -45,6 +45,8 @@ public final class Listener {
     private final ConnectionLimit limit = new ConnectionLimit();
     private volatile Channel serverChannel;
     private volatile String error;
+    /** Why the configuration cannot be used (a bad per-listener key, a cfg file that does not parse), or null. */
+    private volatile String invalid;
     /** The TLS context of a "tls" listener (null for "tcp"), rebuilt when its cfg keys change. */
     private volatile TlsSupport tls;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -57,7 +59,20 @@ public final class Listener {
     public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
         this.config = config;
-        this.options = ListenerOptions.of(config);
+        try {
+            this.options = ListenerOptions.of(config);
+        } catch (IllegalArgumentException e) {
+            invalid(e.getMessage()); // listed unbound with the reason (bind() refuses) until a cfg change fixes it
+        }
+    }
+
+    /**
+     * Marks the listener's configuration as unusable for {@code reason} (a per-listener key, or a key the cfg file
+     * could not be read with): {@link #bind()} refuses, and the listener is listed unbound with the reason until
+     * {@link #reconfigure} gets a configuration that works.
+     */
+    public void invalid(String reason) {
+        invalid = reason;
     }
 
     public String name() {
@@ -91,6 +106,11 @@ public final class Listener {
 
     public synchronized void bind() {
         ListenerConfig c = config;
+        if (invalid != null) {
+            error = invalid;
+            LOG.error("Listener {}: {}; not accepting connections until its cfg is fixed", c.name(), error);
+            throw new IllegalStateException("Listener " + c.name() + ": " + error);
+        }
         if (!TYPES.contains(c.type())) {
             // listed unbound with the reason, like a port in use, until the cfg names a known type
             error = "unknown type '" + c.type() + "' (supported: tcp, tls, ws, wss)";
@@ -163,8 +183,22 @@ public final class Listener {
         try {
             options = ListenerOptions.of(newConfig);
         } catch (IllegalArgumentException e) {
-            LOG.error("{}; the listener keeps its configuration", e.getMessage());
+            if (serverChannel != null) {
+                // a running listener keeps working with the keys it has; mqtt:listeners shows why the change waits
+                error = "cfg change not applied: " + e.getMessage();
+                LOG.error("{}; the listener keeps its configuration", e.getMessage());
+            } else {
+                config = newConfig;
+                invalid = e.getMessage();
+                error = invalid;
+                LOG.error("Listener {}: {}; not accepting connections until its cfg is fixed", newConfig.name(),
+                        invalid);
+            }
             throw e;
+        }
+        invalid = null;
+        if (error != null && error.startsWith("cfg change not applied")) {
+            error = null;
         }
         config = newConfig;
         if (!old.host().equals(newConfig.host()) || old.port() != newConfig.port() || serverChannel == null

@@ -1,6 +1,7 @@
 package io.brokkr.broker.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -142,15 +143,17 @@ class ListenerLimitsTest extends BrokerTestBase {
     }
 
     @Test
-    void badKeysRefuseTheListener() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> listener("bad-filter",
-                "auth.filter", "(provider=passwd"));
-        assertTrue(e.getMessage().startsWith("listener bad-filter: auth.filter: invalid filter"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> listener("bad-max", "max.connections", "-1"));
-        assertEquals("listener bad-max: max.connections: -1 is outside [0, 2147483647]", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> listener("bad-anon", "allow.anonymous", "maybe"));
-        assertEquals("listener bad-anon: allow.anonymous: 'maybe' is not true or false", e.getMessage());
-        assertNull(broker.listener("bad-filter"));
+    void badKeysLeaveTheListenerUnboundWithTheReason() {
+        for (String[] c : new String[][] {
+                {"bad-filter", "auth.filter", "(provider=passwd", "listener bad-filter: auth.filter: invalid filter"},
+                {"bad-max", "max.connections", "-1", "listener bad-max: max.connections: -1 is outside [0, 2147483647]"},
+                {"bad-anon", "allow.anonymous", "maybe", "listener bad-anon: allow.anonymous: 'maybe' is not true or false"}}) {
+            broker.openListener(new ListenerConfig(c[0], "tcp", "127.0.0.1", 0, null, Map.of(c[1], c[2])));
+            io.brokkr.api.ListenerInfo info = broker.listener(c[0]).info();
+            assertFalse(info.bound(), c[0]);
+            assertTrue(info.error().startsWith(c[3]), info.error());
+            broker.closeListener(c[0]);
+        }
     }
 
     /** A listener changed to a bad value keeps the configuration it had (the error is logged). */
