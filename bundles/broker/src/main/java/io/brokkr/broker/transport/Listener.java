@@ -23,11 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A network listener. The "tcp" type is plain MQTT over TCP, "tls" MQTT over TLS (an SslHandler "tls" from
- * {@link TlsSupport} first), "ws" MQTT over WebSocket ({@link WebSocketSupport}) and "wss" both: the types only add
- * handlers in front of the MQTT handlers in {@link #initChannel}; those come from the {@link ListenerHost}. On any
- * type, {@code proxy.protocol} puts the {@link ProxyProtocolHandler} first and {@code max.connections} bounds the
- * open connections ({@link ConnectionLimit}); see {@link ListenerOptions}.
+ * A network listener. Its type ({@code tcp}, {@code tls}, {@code ws}, {@code wss}) is a {@link TransportProvider},
+ * whose front handlers go in front of the MQTT handlers of each new connection in {@link #initChannel}; those come
+ * from the {@link ListenerHost}. On any type, {@code proxy.protocol} puts the {@link ProxyProtocolHandler} first and
+ * {@code max.connections} bounds the open connections ({@link ConnectionLimit}); see {@link ListenerOptions}.
  */
 public final class Listener {
 
@@ -36,7 +35,7 @@ public final class Listener {
     public static final int CONNECT_TIMEOUT_SECONDS = 20;
 
     /** The listener types. */
-    public static final java.util.Set<String> TYPES = java.util.Set.of("tcp", "tls", "ws", "wss");
+    public static final java.util.Set<String> TYPES = TransportProvider.BUILT_IN.keySet();
 
     private final ListenerHost broker;
     private volatile ListenerConfig config;
@@ -47,8 +46,8 @@ public final class Listener {
     private volatile String error;
     /** Why the configuration cannot be used (a bad per-listener key, a cfg file that does not parse), or null. */
     private volatile String invalid;
-    /** The TLS context of a "tls" listener (null for "tcp"), rebuilt when its cfg keys change. */
-    private volatile TlsSupport tls;
+    /** The front handlers of the listener's type for its current cfg (the TLS context, ...), rebuilt on a change. */
+    private volatile TransportProvider.FrontHandlers front;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     /**
      * One receive buffer sizing policy for all connections (Netty otherwise creates one per channel); the per-channel
@@ -117,7 +116,7 @@ public final class Listener {
             LOG.error("Listener {}: {}", c.name(), error);
             throw new IllegalStateException("Listener " + c.name() + ": " + error);
         }
-        applyTls(c);
+        applyTransport(c);
         ServerBootstrap b = new ServerBootstrap()
                 .group(broker.bossGroup(), broker.workerGroup())
                 .channel(broker.serverChannelClass())
@@ -155,24 +154,11 @@ public final class Listener {
         if (o.proxyProtocol()) {
             ProxyProtocolHandler.addHandlers(p, config.name()); // first: the header precedes everything, TLS too
         }
-        TlsSupport t = tls;
-        if (t != null) {
-            p.addLast("tls", t.newHandler(ch));
-        }
-        if ("ws".equals(config.type()) || "wss".equals(config.type())) {
-            addWebSocketHandlers(p);
-        }
+        front.addTo(ch, p);
         p.addLast("inspector", new PacketInspector(broker.counters())); // also counts the bytes in and out
         broker.addMqttHandlers(p, this);
     }
 
-    /**
-     * Adds the WebSocket handlers (HTTP upgrade on the listener's {@code path}, frames to bytes and back) to a new
-     * connection's pipeline, behind what is there already (PROXY protocol, TLS); the MQTT handlers go behind them.
-     */
-    public void addWebSocketHandlers(ChannelPipeline p) {
-        WebSocketSupport.addHandlers(p, options.path(), broker.config().maxPacketSize());
-    }
 
     /**
      * Applies a new configuration: rebinds if the address changed (open connections stay); the per-listener keys
@@ -207,7 +193,7 @@ public final class Listener {
             bind();
         } else if (!old.options().equals(newConfig.options())) {
             try {
-                applyTls(newConfig); // new TLS settings for new handshakes, without rebinding
+                applyTransport(newConfig); // e.g. new TLS settings for new handshakes, without rebinding
             } catch (IllegalStateException e) {
                 unbind();
                 throw e;
@@ -216,19 +202,14 @@ public final class Listener {
     }
 
     /**
-     * Builds the TLS context of a "tls" listener from its cfg (null for other types); a cfg that does not build one
-     * leaves the listener unbound with the reason as its {@link #error()}.
+     * Opens the listener type's state for {@code c} ({@link TransportProvider#open}: the TLS context of a tls or wss
+     * listener, ...); a cfg that does not open leaves the listener unbound with the reason as its {@link #error()}.
      */
-    private void applyTls(ListenerConfig c) {
-        if (!TlsSupport.usesTls(c)) {
-            tls = null;
-            return;
-        }
+    private void applyTransport(ListenerConfig c) {
         try {
-            tls = TlsSupport.open(c);
+            front = TransportProvider.BUILT_IN.get(c.type()).open(c, options, broker.config().maxPacketSize());
         } catch (IllegalArgumentException e) {
-            tls = null;
-            error = "TLS: " + e.getMessage();
+            error = e.getMessage();
             LOG.error("Listener {}: {}; not accepting connections until its cfg is fixed", c.name(), error);
             throw new IllegalStateException("Listener " + c.name() + ": " + error, e);
         }
