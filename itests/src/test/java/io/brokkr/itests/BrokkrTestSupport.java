@@ -96,7 +96,14 @@ public abstract class BrokkrTestSupport extends KarafTestSupport {
     // ------------------------------------------------------------------------------------------------ features
 
     protected void ensureFeature(String name) throws Exception {
+        // on a loaded machine the features service may still be busy (boot features, a refresh after an uninstall)
+        // and list no repository for a moment
+        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         Feature f = featureService.getFeature(name);
+        while (f == null && System.currentTimeMillis() < deadline) {
+            Thread.sleep(200);
+            f = featureService.getFeature(name);
+        }
         if (f == null) {
             fail("feature " + name + " not found in " + java.util.Arrays.toString(featureService.listRepositories()));
         }
