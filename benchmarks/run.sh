@@ -28,7 +28,9 @@
 #   SINK_PROPS [""]     sink-redis: extra sink properties for BrokerMain, e.g. "sink.batch.size=2000 sink.layout=list"
 #   PROBE_RATE [100]    sink-redis: probe messages/s whose PUBACK-to-visible-in-Redis delay is measured
 #   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
-#   BROKERS ["brokkr mosquitto"]
+#   BROKERS ["brokkr mosquitto"]  also brokkr-openssl: Brokkr whose TLS listener has tls.provider=openssl
+#                       (netty-tcnative-boringssl-static, a runtime dependency of this module); its other listener and
+#                       everything else as brokkr
 #   SLOW_SUBS [1] SLOW_RATE [50]  neighbour: slow subscribers on #, messages/s each reads and acknowledges
 #                       (neighbour-base: the same with no slow subscriber)
 #   PERSISTENT_SUBS [1] RECONNECT_EVERY [2] OFFLINE_MS [500] SESSION_EXPIRY [300]  qos1-persistent: persistent
@@ -170,10 +172,11 @@ TLS_PORT=""
 start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log; with $TLS_PORT also a TLS listener there
   local name=$1 port=$2 log=$3 tls=()
   case $name in
-    brokkr)
+    brokkr|brokkr-openssl)
       if [ -n "$TLS_PORT" ]; then
         tls=(--tls-port "$TLS_PORT" --tls-option "cert.file=$TLS_DIR/server.pem"
              --tls-option "key.file=$TLS_DIR/server.key")
+        [ "$name" = brokkr-openssl ] && tls+=(--tls-option "tls.provider=openssl")
         for kv in $BROKKR_TLS_OPTS; do tls+=(--tls-option "$kv"); done
       fi
       # shellcheck disable=SC2086
@@ -228,7 +231,7 @@ run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version [$5 TLS version
     fanout) args+=(--clients "$FANOUT_SUBS") ;;
     fanin-paced) args+=(--clients "$PUBLISHERS" --rate "$FANIN_RATE") ;;
     fanout-paced) args+=(--clients "$FANOUT_SUBS" --rate "$FANOUT_RATE") ;;
-    idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" = brokkr ] && args+=(--jvm) ;;
+    idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" != mosquitto ] && args+=(--jvm) ;;
     connect|tls-connect) args+=(--parallel "$PARALLEL" --pid "$BROKER_PID") ;;
     tls-fanin) args+=(--clients "$PUBLISHERS" --pid "$BROKER_PID") ;;
     neighbour) args+=(--clients "$PUBLISHERS" --slow-subs "$SLOW_SUBS" --slow-rate "$SLOW_RATE") ;;
