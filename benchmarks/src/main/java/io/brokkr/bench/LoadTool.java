@@ -945,6 +945,7 @@ public final class LoadTool {
             threads.add(t);
         }
         Thread.sleep(o.warmup * 1000L);
+        java.util.Map<String, Long> th0 = o.pid > 0 ? threadTicks(o.pid) : java.util.Map.of();
         long b0 = o.pid > 0 ? cpuTicks(o.pid) : 0;
         long l0 = cpuTicks(ProcessHandle.current().pid());
         long t0 = System.nanoTime();
@@ -953,6 +954,7 @@ public final class LoadTool {
         measuring.set(false);
         long t1 = System.nanoTime();
         long b1 = o.pid > 0 ? cpuTicks(o.pid) : 0;
+        java.util.Map<String, Long> th1 = o.pid > 0 ? threadTicks(o.pid) : java.util.Map.of();
         long l1 = cpuTicks(ProcessHandle.current().pid());
         long n = done.get();
         stop.set(true);
@@ -967,6 +969,18 @@ public final class LoadTool {
         String cpu = o.pid <= 0 || n == 0 ? "" : " broker_cpu_ms_per_conn="
                 + String.format(Locale.ROOT, "%.3f", ticksToSecs(b1 - b0) * 1000 / n)
                 + " broker_cpu_pct=" + rate(100 * ticksToSecs(b1 - b0) / secs);
+        if (o.pid > 0 && n > 0) {
+            // where the broker's CPU went, by thread name without its numbers (I/O threads, JIT compilers, GC ...)
+            StringBuilder b = new StringBuilder();
+            for (java.util.Map.Entry<String, Long> e : th1.entrySet()) {
+                long d = e.getValue() - th0.getOrDefault(e.getKey(), 0L);
+                if (d > 0) {
+                    b.append(b.length() == 0 ? "" : ",").append(e.getKey()).append(':')
+                            .append(String.format(Locale.ROOT, "%.2f", ticksToSecs(d) * 1000 / n));
+                }
+            }
+            cpu += " broker_threads_ms_per_conn=" + (b.length() == 0 ? "-" : b);
+        }
         String load = n == 0 ? "" : " load_cpu_ms_per_conn="
                 + String.format(Locale.ROOT, "%.3f", ticksToSecs(l1 - l0) * 1000 / n);
         return "scenario=connect broker=" + o.label + common() + " parallel=" + o.parallel + " conns=" + n
@@ -1064,6 +1078,29 @@ public final class LoadTool {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return Long.parseLong(f[11]) + Long.parseLong(f[12]); // f[0] is field 3 (state)
+    }
+
+    /**
+     * utime + stime of the threads of a process, summed by thread name ({@code /proc/<pid>/task/<tid>/comm}) with
+     * digits, '#' and '-' at the end removed and spaces made '_': "C2 CompilerThre", "GC Thread#0", the Netty
+     * threads. Threads that ended in between are missing.
+     */
+    static java.util.Map<String, Long> threadTicks(long pid) throws IOException {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String name = Files.readString(t.resolve("comm")).trim().replaceAll("[\\d#\\-]+$", "")
+                            .replace(' ', '_');
+                    String stat = Files.readString(t.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    out.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
+                } catch (IOException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return out;
     }
 
     /** Opens N idle connections and reports the broker's memory growth per connection. */
