@@ -390,13 +390,21 @@ public final class LoadTool {
         List<BenchClient> pubs = startPublishers(qos, o.rate / o.clients);
         List<BenchClient> subs = List.of(sub);
         long cpu0 = o.pid > 0 ? cpuTicks(o.pid) : 0;
+        long self = ProcessHandle.current().pid();
+        java.util.Map<String, Long> own0 = threadTicks(self);
         long w0 = System.nanoTime();
         Measure m = measure(pubs, subs);
-        String cpu = "";
+        double wall = (System.nanoTime() - w0) / 1e9;
+        java.util.Map<String, Long> own1 = threadTicks(self);
+        // the load tool's own threads over warm-up and measured period: a subscriber thread near 100 % means the
+        // tool, not the broker, sets the delivered rate
+        String cpu = " load_sub_cpu_pct=" + rate(100 * ticksToSecs(own1.getOrDefault("load-sub", 0L)
+                - own0.getOrDefault("load-sub", 0L)) / wall) + " load_pub_cpu_pct=" + rate(100 * ticksToSecs(
+                own1.getOrDefault("load-pub", 0L) - own0.getOrDefault("load-pub", 0L)) / wall);
         if (o.pid > 0) {
             // the broker's CPU over warm-up and measured period (both at full speed)
             double secs = ticksToSecs(cpuTicks(o.pid) - cpu0);
-            cpu = " broker_cpu_pct=" + rate(100 * secs / ((System.nanoTime() - w0) / 1e9));
+            cpu += " broker_cpu_pct=" + rate(100 * secs / wall);
         }
         Delivery d = delivery(pubs, subs);
         return "scenario=fanin" + paced() + " broker=" + o.label + common() + " publishers=" + o.clients
