@@ -6,6 +6,7 @@
 #   REPS=1 DURATION=5 benchmarks/run.sh    # quick look
 #   SCENARIOS="fanin qos1" BROKERS=brokkr benchmarks/run.sh
 #   MAX_QUEUED=100000 WINDOW=1000 MESSAGES=800000 SCENARIOS=fanin MQTT="3 5" benchmarks/run.sh
+#   SCENARIOS="tls-connect tls-fanin" TLS_VERSIONS="TLSv1.3 TLSv1.2" benchmarks/run.sh   # over TLS
 #
 # Environment (defaults in brackets):
 #   REPS [3] DURATION [10] WARMUP [3] PAYLOAD [64]
@@ -27,7 +28,9 @@
 #   SINK_PROPS [""]     sink-redis: extra sink properties for BrokerMain, e.g. "sink.batch.size=2000 sink.layout=list"
 #   PROBE_RATE [100]    sink-redis: probe messages/s whose PUBACK-to-visible-in-Redis delay is measured
 #   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
-#   BROKERS ["brokkr mosquitto"]
+#   BROKERS ["brokkr mosquitto"]  also brokkr-openssl: Brokkr whose TLS listener has tls.provider=openssl
+#                       (netty-tcnative-boringssl-static, a runtime dependency of this module); its other listener and
+#                       everything else as brokkr
 #   SLOW_SUBS [1] SLOW_RATE [50]  neighbour: slow subscribers on #, messages/s each reads and acknowledges
 #                       (neighbour-base: the same with no slow subscriber)
 #   PERSISTENT_SUBS [1] RECONNECT_EVERY [2] OFFLINE_MS [500] SESSION_EXPIRY [300]  qos1-persistent: persistent
@@ -40,6 +43,15 @@
 #   LOAD_JVM_OPTS ["-Xms1g -Xmx2g"]  LOAD_THREADS [1]
 #   MAX_QUEUED [1000000] max queued messages per session, both brokers (Brokkr max.queued.messages, Mosquitto
 #                       max_queued_messages); queued bytes unbounded on both (Brokkr max.queued.bytes=0)
+#                       plus, not in the default set: tls-connect (PARALLEL connectors open connections one after
+#                       the other over TLS: handshake, CONNECT, CONNACK, DISCONNECT; connections/s and the broker's
+#                       CPU ms per connection), tls-fanin (fanin over TLS, with the broker's CPU) and connect (as
+#                       tls-connect over plain TCP, the baseline)
+#   TLS_KEY [rsa]       the server certificate of the tls-* scenarios: rsa (RSA 2048) or ec (ECDSA P-256); made with
+#                       openssl, with its CA, in a temporary directory; the same files for both brokers
+#   TLS_VERSIONS ["TLSv1.3"]  the tls-* scenarios run once per version given (the one version the clients offer)
+#   PARALLEL [4]        connect, tls-connect: connections being opened at the same time
+#   BROKKR_TLS_OPTS [""] more keys of Brokkr's TLS listener, e.g. "tls.provider=openssl"
 #   SKIP_BUILD=1        use the already built benchmarks/target
 #   OUT [benchmarks/target/bench-<time>]  results directory
 # the whole script is one block, read before it runs: editing this file during a run cannot break the run
@@ -79,6 +91,10 @@ OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}
 SINK_PROPS=${SINK_PROPS:-""}
 PROBE_RATE=${PROBE_RATE:-100}
 SINK_SUBSCRIBER=${SINK_SUBSCRIBER:-0}
+TLS_KEY=${TLS_KEY:-rsa}
+TLS_VERSIONS=${TLS_VERSIONS:-"TLSv1.3"}
+PARALLEL=${PARALLEL:-4}
+BROKKR_TLS_OPTS=${BROKKR_TLS_OPTS:-""}
 
 # the sink scenarios start their own brokers (and redis-server): they run apart from the per-broker loop
 SINK_SCENARIOS=""
@@ -96,6 +112,10 @@ if [ -n "$SINK_SCENARIOS" ]; then
   command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)" >&2; exit 1; }
 fi
 command -v python3 >/dev/null || { echo "python3 is needed for the table" >&2; exit 1; }
+TLS_DIR=""
+if [[ " $SCENARIOS " == *" tls-"* ]]; then
+  command -v openssl >/dev/null || { echo "openssl is needed for the tls-* scenarios" >&2; exit 1; }
+fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== building benchmarks (mvn -Pbench -pl benchmarks -am package)"
@@ -129,15 +149,39 @@ stop_redis() {
   fi
   REDIS_PID=""
 }
-trap 'stop_broker; stop_redis' EXIT INT TERM
+trap 'stop_broker; stop_redis; [ -z "$TLS_DIR" ] || rm -rf "$TLS_DIR"' EXIT INT TERM
 
-start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
-  local name=$1 port=$2 log=$3
+# the tls-* scenarios: a CA and a server certificate for 127.0.0.1 and localhost signed by it (RSA 2048 or ECDSA
+# P-256, PKCS#8 key), the same files for both brokers; the load tool trusts the CA
+make_certs() {
+  TLS_DIR=$(mktemp -d)
+  local alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
+  [ "$TLS_KEY" = ec ] && alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256)
+  openssl genpkey "${alg[@]}" -out "$TLS_DIR/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.pem" -days 2 -subj "/CN=Brokkr bench CA"
+  openssl genpkey "${alg[@]}" -out "$TLS_DIR/server.key" 2>/dev/null
+  openssl req -new -key "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" -subj "/CN=localhost"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    > "$TLS_DIR/ext.cnf"
+  openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+    -out "$TLS_DIR/server.pem" -days 2 -extfile "$TLS_DIR/ext.cnf" 2>/dev/null
+  chmod 644 "$TLS_DIR"/*
+}
+TLS_PORT=""
+
+start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log; with $TLS_PORT also a TLS listener there
+  local name=$1 port=$2 log=$3 tls=()
   case $name in
-    brokkr)
+    brokkr|brokkr-openssl)
+      if [ -n "$TLS_PORT" ]; then
+        tls=(--tls-port "$TLS_PORT" --tls-option "cert.file=$TLS_DIR/server.pem"
+             --tls-option "key.file=$TLS_DIR/server.key")
+        [ "$name" = brokkr-openssl ] && tls+=(--tls-option "tls.provider=openssl")
+        for kv in $BROKKR_TLS_OPTS; do tls+=(--tls-option "$kv"); done
+      fi
       # shellcheck disable=SC2086
-      java $BROKKR_JVM_OPTS -cp "$CP" io.brokkr.bench.BrokerMain --host 127.0.0.1 --port "$port" $BROKKR_CFG \
-        >"$log" 2>&1 &
+      java $BROKKR_JVM_OPTS -cp "$CP" io.brokkr.bench.BrokerMain --host 127.0.0.1 --port "$port" "${tls[@]}" \
+        $BROKKR_CFG >"$log" 2>&1 &
       BROKER_PID=$!
       for _ in $(seq 1 100); do grep -q "BROKKR READY" "$log" 2>/dev/null && return 0; sleep 0.1; done
       echo "Brokkr did not start, see $log" >&2; cat "$log" >&2; return 1 ;;
@@ -154,6 +198,11 @@ start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
         echo "log_type error"
         echo "log_type warning"
         [ "$(id -u)" = 0 ] && echo "user root"
+        if [ -n "$TLS_PORT" ]; then
+          echo "listener $TLS_PORT 127.0.0.1"
+          echo "certfile $TLS_DIR/server.pem"
+          echo "keyfile $TLS_DIR/server.key"
+        fi
       } > "$conf"
       mosquitto -c "$conf" >"$log" 2>&1 &
       BROKER_PID=$!
@@ -165,19 +214,26 @@ start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
   esac
 }
 
-run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version
-  local broker=$1 port=$2 sc=$3 mqtt=$4 args
+run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version [$5 TLS version, for tls-*]
+  local broker=$1 port=$2 sc=$3 mqtt=$4 args tlsargs=()
   local name=${sc%-paced}
   name=${name%-base}
-  args=(--host 127.0.0.1 --port "$port" --scenario "$name" --duration "$DURATION" --warmup "$WARMUP"
+  if [[ $sc == tls-* ]]; then
+    name=${name#tls-}
+    port=$TLS_PORT
+    tlsargs=(--tls --ca "$TLS_DIR/ca.pem" --tls-version "$5")
+  fi
+  args=("${tlsargs[@]}" --host 127.0.0.1 --port "$port" --scenario "$name" --duration "$DURATION" --warmup "$WARMUP"
         --payload "$PAYLOAD" --window "$WINDOW" --threads "$LOAD_THREADS" --label "$broker" --mqtt "$mqtt"
         --drain "$DRAIN")
-  if [ "$MESSAGES" -gt 0 ] && [ "$sc" != idle ]; then args+=(--messages "$MESSAGES"); fi
+  if [ "$MESSAGES" -gt 0 ] && [ "$sc" != idle ] && [ "$name" != connect ]; then args+=(--messages "$MESSAGES"); fi
   case $sc in
     fanout) args+=(--clients "$FANOUT_SUBS") ;;
     fanin-paced) args+=(--clients "$PUBLISHERS" --rate "$FANIN_RATE") ;;
     fanout-paced) args+=(--clients "$FANOUT_SUBS" --rate "$FANOUT_RATE") ;;
-    idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" = brokkr ] && args+=(--jvm) ;;
+    idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" != mosquitto ] && args+=(--jvm) ;;
+    connect|tls-connect) args+=(--parallel "$PARALLEL" --pid "$BROKER_PID") ;;
+    tls-fanin) args+=(--clients "$PUBLISHERS" --pid "$BROKER_PID") ;;
     neighbour) args+=(--clients "$PUBLISHERS" --slow-subs "$SLOW_SUBS" --slow-rate "$SLOW_RATE") ;;
     neighbour-base) args+=(--clients "$PUBLISHERS" --slow-subs 0) ;;
     qos1-persistent) args+=(--clients "$PUBLISHERS" --subscribers "$PERSISTENT_SUBS" --reconnect-every "$RECONNECT_EVERY"
@@ -241,9 +297,11 @@ run_sink_set() { # $1 mqtt version
   done
 }
 
+if [[ " $SCENARIOS " == *" tls-"* ]]; then make_certs; fi
 {
   echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
   echo "== $(java -version 2>&1 | head -1); $(mosquitto -h 2>&1 | head -1); $(redis-server --version 2>/dev/null | cut -d" " -f1-3); kernel $(uname -r)"
+  [ -z "$TLS_DIR" ] || echo "== tls: server certificate $TLS_KEY ($(openssl x509 -in "$TLS_DIR/server.pem" -noout -text | grep -m1 'Public Key Algorithm' | sed 's/.*: //'), versions \"$TLS_VERSIONS\", $(openssl version); parallel=$PARALLEL brokkr_tls_opts=\"$BROKKR_TLS_OPTS\""
   echo "== reps=$REPS duration=${DURATION}s warmup=${WARMUP}s messages=$MESSAGES payload=${PAYLOAD}B publishers=$PUBLISHERS fanout_subs=$FANOUT_SUBS idle_conns=$IDLE_CONNS window=$WINDOW max_queued=$MAX_QUEUED mqtt=\"$MQTT\""
 } | tee "$OUT/machine.txt"
 
@@ -257,12 +315,20 @@ for rep in $(seq 1 "$REPS"); do
   if [ $((rep % 2)) = 0 ]; then order=$(echo "$BROKERS" | tr ' ' '\n' | tac | tr '\n' ' '); fi
   for broker in $order; do
     port=$(free_port)
-    echo "== rep $rep/$REPS: $broker on port $port (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    [ -z "$TLS_DIR" ] || TLS_PORT=$(free_port)
+    echo "== rep $rep/$REPS: $broker on port $port${TLS_PORT:+, TLS on $TLS_PORT} (load $(cut -d' ' -f1-3 /proc/loadavg))"
     start_broker "$broker" "$port" "$OUT/$broker-$rep.log"
     for mqtt in $MQTT; do
       for sc in $BROKER_SCENARIOS; do
-        run_scenario "$broker" "$port" "$sc" "$mqtt"
-        sleep 1
+        if [[ $sc == tls-* ]]; then
+          for v in $TLS_VERSIONS; do
+            run_scenario "$broker" "$port" "$sc" "$mqtt" "$v"
+            sleep 1
+          done
+        else
+          run_scenario "$broker" "$port" "$sc" "$mqtt"
+          sleep 1
+        fi
       done
     done
     stop_broker

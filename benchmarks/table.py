@@ -4,6 +4,8 @@
 Rows of MQTT 5 runs (mqtt=5) are keyed "<scenario>@5" and printed after the MQTT 3.1.1 rows, titled "MQTT 5: ...".
 Every scenario that moves messages has a "delivered / lost" row: messages/s received and the share of the
 messages sent (QoS 0) or acknowledged (QoS 1/2) that never arrived.
+Rows of TLS 1.2 runs (tls=TLSv1.2) are keyed "<scenario>@tls12" and titled "TLS 1.2: ..."; the TLS and connect rows
+give the median and, in brackets, the range over the repetitions.
 """
 import statistics
 import sys
@@ -19,6 +21,8 @@ for line in open(sys.argv[1]):
     sc = d.get("scenario")
     if d.get("mqtt") == "5":
         sc += "@5"
+    if d.get("tls") == "TLSv1.2":
+        sc += "@tls12"
     rows[(sc, d.get("broker"))].append(d)
     if d.get("broker") not in brokers:
         brokers.append(d.get("broker"))
@@ -42,6 +46,21 @@ def med(sc, br, key, fmt="{:,.0f}", scale=1.0):
         errs = [d.get("error") for d in rows.get((sc, br), []) if d.get("error")]
         return "error: " + errs[0] if errs else "-"
     return fmt.format(statistics.median(v) * scale)
+
+
+def medr(sc, br, key, fmt="{:,.0f}"):
+    """The median and, if there is more than one run, the range in brackets."""
+    v = values(sc, br, key)
+    m = med(sc, br, key, fmt)
+    if len(v) < 2:
+        return m
+    return m + " (" + fmt.format(min(v)) + " to " + fmt.format(max(v)) + ")"
+
+
+def delivered_range(sc, br):
+    rate = medr(sc, br, "recv_msgs_s")
+    loss = med(sc, br, "loss_pct", "{:,.2f} %")
+    return rate if rate.startswith("error") else rate + " / lost " + loss
 
 
 def total(sc, br, key):
@@ -110,6 +129,21 @@ spec = [
     ("idle", "idle: RSS growth per connection (KiB)", lambda s, b: med(s, b, "rss_per_conn_kb", "{:,.1f}")),
     ("idle", "idle: heap after GC per connection (KiB)", lambda s, b: med(s, b, "heap_per_conn_kb", "{:,.1f}")),
     ("idle", "idle: connections opened per second", lambda s, b: med(s, b, "connect_per_s")),
+    ("connect", "TCP connect + CONNECT/CONNACK/DISCONNECT: connections/s", lambda s, b: medr(s, b, "conn_per_s")),
+    ("connect", "TCP connect: broker CPU ms per connection",
+     lambda s, b: medr(s, b, "broker_cpu_ms_per_conn", "{:,.3f}")),
+    ("tls-connect", "TLS connect (full handshake) + CONNECT/CONNACK/DISCONNECT: connections/s",
+     lambda s, b: medr(s, b, "conn_per_s")),
+    ("tls-connect", "TLS connect: failed (all runs)", lambda s, b: total(s, b, "failed")),
+    ("tls-connect", "TLS connect: broker CPU ms per connection",
+     lambda s, b: medr(s, b, "broker_cpu_ms_per_conn", "{:,.2f}")),
+    ("tls-connect", "TLS connect: broker CPU % (of one core)", lambda s, b: medr(s, b, "broker_cpu_pct")),
+    ("tls-connect", "TLS connect: load tool CPU ms per connection",
+     lambda s, b: medr(s, b, "load_cpu_ms_per_conn", "{:,.2f}")),
+    ("tls-connect", "TLS connect: TCP connect to CONNACK p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
+    ("tls-fanin", "fan-in QoS 0 over TLS: messages/s delivered / lost", delivered_range),
+    ("tls-fanin", "fan-in QoS 0 over TLS: broker CPU % (of one core)", lambda s, b: medr(s, b, "broker_cpu_pct")),
+    ("tls-fanin", "fan-in QoS 0 over TLS: latency p50 / p99 (ms)", lambda s, b: lat(s, b, "lat")),
 ]
 
 # the sink scenarios (SinkBench, Brokkr only): one table, the run without a sink next to the run with it
@@ -145,7 +179,7 @@ if sink_cols:
 if brokers:
     print("| Scenario / metric | " + " | ".join(brokers) + " |")
     print("|---|" + "---:|" * len(brokers))
-for suffix, prefix in (("", ""), ("@5", "MQTT 5: ")):
+for suffix, prefix in (("", ""), ("@tls12", "TLS 1.2: "), ("@5", "MQTT 5: "), ("@5@tls12", "MQTT 5, TLS 1.2: ")):
     for sc, title, f in spec:
         if not any((sc + suffix, b) in rows for b in brokers):
             continue

@@ -20,11 +20,12 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the plain-Java {@link Broker} engine with one TCP listener, without Karaf, for benchmarks.
+ * Runs the plain-Java {@link Broker} engine with one TCP listener (and optionally a TLS one), without Karaf, for
+ * benchmarks.
  *
  * <pre>
  * java -cp ... io.brokkr.bench.BrokerMain [--host 127.0.0.1] [--port 1883] [--sink-redis HOST:PORT]
- *     [--stats-file PATH] [sink.KEY=VALUE ...] [key=value ...]
+ *     [--stats-file PATH] [--tls-port P --tls-option KEY=VALUE ...] [sink.KEY=VALUE ...] [key=value ...]
  * </pre>
  *
  * {@code key=value} arguments are broker cfg keys (those of {@code etc/io.brokkr.broker.cfg}, see
@@ -35,6 +36,9 @@ import java.util.concurrent.TimeUnit;
  * {@link Broker#bindSink}) as the sink {@value #SINK_NAME}, with {@code topics=bench/#} and the connector's defaults;
  * {@code sink.KEY=VALUE} arguments add or override its properties (e.g. {@code sink.batch.size=2000},
  * {@code sink.layout=list}). The journal goes to {@code journal.dir} ({@code data/journal} if not given).
+ * {@code --tls-port P} opens a second listener, of type {@code tls}, on port P; each {@code --tls-option KEY=VALUE}
+ * is one of its cfg keys ({@code --tls-option cert.file=server.pem --tls-option key.file=server.key}, see
+ * {@code TlsSupport}).
  * {@code --stats-file PATH} replaces PATH every 200 ms with one line of the journal's and the sink's counters
  * ({@link #statsLine}), for {@link SinkBench} to read at the start and end of its measured period.
  * <p>
@@ -57,6 +61,8 @@ public final class BrokerMain {
         int port = 1883;
         Map<String, String> cfg = new HashMap<>();
         Map<String, Object> sinkProps = new HashMap<>();
+        Map<String, String> tlsOptions = new HashMap<>();
+        int tlsPort = -1;
         String redis = null;
         Path statsFile = null;
         for (int i = 0; i < args.length; i++) {
@@ -67,9 +73,20 @@ public final class BrokerMain {
                 case "--sink-redis" -> redis = args[++i];
                 case "--sink-null" -> redis = "null";
                 case "--stats-file" -> statsFile = Path.of(args[++i]);
+                case "--tls-port" -> tlsPort = Integer.parseInt(args[++i]);
+                case "--tls-option" -> {
+                    String kv = args[++i];
+                    int eq = kv.indexOf('=');
+                    if (eq <= 0) {
+                        System.err.println("--tls-option needs KEY=VALUE: " + kv);
+                        System.exit(2);
+                    }
+                    tlsOptions.put(kv.substring(0, eq), kv.substring(eq + 1));
+                }
                 case "-h", "--help" -> {
                     System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT | --sink-null]"
-                            + " [--stats-file PATH] [sink.KEY=VALUE ...] [cfg.key=value ...]");
+                            + " [--stats-file PATH] [--tls-port P --tls-option KEY=VALUE ...] [sink.KEY=VALUE ...]"
+                            + " [cfg.key=value ...]");
                     return;
                 }
                 default -> {
@@ -93,6 +110,16 @@ public final class BrokerMain {
             System.err.println("BROKKR FAILED " + l.error());
             broker.stop();
             System.exit(1);
+        }
+        String tlsReady = "";
+        if (tlsPort >= 0) {
+            Listener t = broker.openListener(new ListenerConfig("bench-tls", "tls", host, tlsPort, null, tlsOptions));
+            if (t.port() < 0) {
+                System.err.println("BROKKR FAILED " + t.error());
+                broker.stop();
+                System.exit(1);
+            }
+            tlsReady = " tls_port=" + t.port();
         }
         RedisSink sink = null;
         if ("null".equals(redis)) {
@@ -136,7 +163,7 @@ public final class BrokerMain {
             }
             done.countDown();
         }, "brokkr-shutdown"));
-        System.out.println("BROKKR READY port=" + l.port() + " pid=" + ProcessHandle.current().pid());
+        System.out.println("BROKKR READY port=" + l.port() + tlsReady + " pid=" + ProcessHandle.current().pid());
         System.out.flush();
         done.await();
     }

@@ -15,6 +15,11 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,6 +50,8 @@ public final class LoadTool {
     private final Class<? extends Channel> channelClass;
     private final String run = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
     private final List<BenchClient> all = new ArrayList<>();
+    /** The clients' TLS context (null without --tls). */
+    private final SslContext ssl;
 
     static final class Options {
         String host = "127.0.0.1";
@@ -78,6 +85,13 @@ public final class LoadTool {
         double reconnectEvery = 2;
         int offlineMs = 500;
         long sessionExpiry = 300;
+        /** Connect over TLS, trusting the CA certificates of {@link #caFile} (PEM). */
+        boolean tls;
+        String caFile;
+        /** The one TLS version the clients offer: TLSv1.3 or TLSv1.2. */
+        String tlsVersion = "TLSv1.3";
+        /** tls-connect: connections opened at the same time (each one after the other on its connector). */
+        int parallel = 4;
     }
 
     private LoadTool(Options o) {
@@ -92,6 +106,24 @@ public final class LoadTool {
             pubGroup = new NioEventLoopGroup(o.threads, ptf);
             subGroup = new NioEventLoopGroup(o.threads, stf);
             channelClass = NioSocketChannel.class;
+        }
+        ssl = o.tls ? clientContext(o) : null;
+    }
+
+    /**
+     * The clients' TLS context: the JDK provider (the same for every broker measured), trusting only the CA of
+     * {@code --ca}, offering only {@code --tls-version} with the JDK's default cipher suites and groups. The chain is
+     * verified; the host name is not (the engines are made without a peer host, see {@link #open}).
+     */
+    private static SslContext clientContext(Options o) {
+        if (o.caFile == null) {
+            throw new IllegalArgumentException("--tls needs --ca FILE (PEM certificates of the CA to trust)");
+        }
+        try {
+            return SslContextBuilder.forClient().sslProvider(SslProvider.JDK)
+                    .trustManager(new java.io.File(o.caFile)).protocols(o.tlsVersion).build();
+        } catch (javax.net.ssl.SSLException e) {
+            throw new IllegalArgumentException("TLS context: " + e.getMessage(), e);
         }
     }
 
@@ -112,8 +144,13 @@ public final class LoadTool {
                 case "neighbour" -> t.neighbour();
                 case "qos1-persistent" -> t.persistent(o.qos < 0 ? 1 : o.qos);
                 case "qos2-persistent" -> t.persistent(2);
+                case "connect" -> t.connectRate();
                 default -> throw new IllegalArgumentException("unknown scenario " + o.scenario);
             };
+            if (o.tls) {
+                // over TLS every scenario is reported as tls-<scenario>, with the version and suite negotiated
+                line = line.replaceFirst("^scenario=", "scenario=tls-") + t.tlsInfo();
+            }
             System.out.println("RESULT " + line);
         } catch (Exception e) {
             System.out.println("RESULT scenario=" + o.scenario + " broker=" + o.label + " error="
@@ -130,7 +167,7 @@ public final class LoadTool {
 
     private static String usage() {
         return """
-                usage: LoadTool --scenario fanin|fanout|qos1|qos2|idle|neighbour|qos1-persistent|qos2-persistent
+                usage: LoadTool --scenario fanin|fanout|qos1|qos2|idle|neighbour|qos1-persistent|qos2-persistent|connect
                                 [options]
                   --host H          broker host (127.0.0.1)
                   --port P          broker port (1883)
@@ -162,6 +199,10 @@ public final class LoadTool {
                                     the warm-up
                   --offline-ms M    *-persistent: milliseconds a subscriber stays disconnected (500)
                   --session-expiry S  *-persistent, MQTT 5: Session Expiry Interval in seconds (300)
+                  --tls             connect over TLS (JDK provider); the scenario is reported as tls-<scenario>
+                  --ca FILE         --tls: PEM certificates of the CA the broker's certificate must chain to
+                  --tls-version V   --tls: TLSv1.3 or TLSv1.2, the only version offered (TLSv1.3)
+                  --parallel N      connect: connections being opened at the same time (4)
                 """;
     }
 
@@ -196,6 +237,10 @@ public final class LoadTool {
                 case "--reconnect-every" -> o.reconnectEvery = Double.parseDouble(args[++i]);
                 case "--offline-ms" -> o.offlineMs = Integer.parseInt(args[++i]);
                 case "--session-expiry" -> o.sessionExpiry = Long.parseLong(args[++i]);
+                case "--tls" -> o.tls = true;
+                case "--ca" -> o.caFile = args[++i];
+                case "--tls-version" -> o.tlsVersion = args[++i];
+                case "--parallel" -> o.parallel = Integer.parseInt(args[++i]);
                 case "-h", "--help" -> {
                     System.out.print(usage());
                     return null;
@@ -208,6 +253,9 @@ public final class LoadTool {
         }
         if (o.mqtt != 3 && o.mqtt != 5) {
             throw new IllegalArgumentException("--mqtt must be 3 or 5");
+        }
+        if (!o.tlsVersion.equals("TLSv1.3") && !o.tlsVersion.equals("TLSv1.2")) {
+            throw new IllegalArgumentException("--tls-version must be TLSv1.3 or TLSv1.2");
         }
         return o;
     }
@@ -222,6 +270,7 @@ public final class LoadTool {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        addTls(ch);
                         ch.pipeline().addLast(new MqttDecoder(1024 * 1024), MqttEncoder.INSTANCE, c);
                     }
                 });
@@ -238,6 +287,35 @@ public final class LoadTool {
             }
         });
         return f;
+    }
+
+    /**
+     * With --tls: the TLS handler first in the pipeline. Made without a peer host and port, so that the JDK neither
+     * looks up a cached session to resume nor offers one: every connection is a full handshake.
+     */
+    private void addTls(SocketChannel ch) {
+        if (ssl == null) {
+            return;
+        }
+        SslHandler h = ssl.newHandler(ch.alloc());
+        if (negotiated == null) {
+            h.handshakeFuture().addListener(f -> {
+                if (f.isSuccess() && negotiated == null) {
+                    javax.net.ssl.SSLSession s = h.engine().getSession();
+                    java.security.cert.Certificate[] peer = s.getPeerCertificates();
+                    negotiated = " tls=" + s.getProtocol() + " cipher=" + s.getCipherSuite() + " cert="
+                            + (peer.length == 0 ? "-" : peer[0].getPublicKey().getAlgorithm());
+                }
+            });
+        }
+        ch.pipeline().addLast("tls", h);
+    }
+
+    /** What the first TLS handshake negotiated: {@code tls=<version> cipher=<suite> cert=<key algorithm>}. */
+    private volatile String negotiated;
+
+    private String tlsInfo() {
+        return negotiated == null ? " tls=-" : negotiated;
     }
 
     private BenchClient connect(String role, int i) throws Exception {
@@ -311,11 +389,27 @@ public final class LoadTool {
         sub.subscribe(o.filter, qos).get(10, TimeUnit.SECONDS);
         List<BenchClient> pubs = startPublishers(qos, o.rate / o.clients);
         List<BenchClient> subs = List.of(sub);
+        long cpu0 = o.pid > 0 ? cpuTicks(o.pid) : 0;
+        long self = ProcessHandle.current().pid();
+        java.util.Map<String, Long> own0 = threadTicks(self);
+        long w0 = System.nanoTime();
         Measure m = measure(pubs, subs);
+        double wall = (System.nanoTime() - w0) / 1e9;
+        java.util.Map<String, Long> own1 = threadTicks(self);
+        // the load tool's own threads over warm-up and measured period: a subscriber thread near 100 % means the
+        // tool, not the broker, sets the delivered rate
+        String cpu = " load_sub_cpu_pct=" + rate(100 * ticksToSecs(own1.getOrDefault("load-sub", 0L)
+                - own0.getOrDefault("load-sub", 0L)) / wall) + " load_pub_cpu_pct=" + rate(100 * ticksToSecs(
+                own1.getOrDefault("load-pub", 0L) - own0.getOrDefault("load-pub", 0L)) / wall);
+        if (o.pid > 0) {
+            // the broker's CPU over warm-up and measured period (both at full speed)
+            double secs = ticksToSecs(cpuTicks(o.pid) - cpu0);
+            cpu += " broker_cpu_pct=" + rate(100 * secs / wall);
+        }
         Delivery d = delivery(pubs, subs);
         return "scenario=fanin" + paced() + " broker=" + o.label + common() + " publishers=" + o.clients
                 + " payload=" + o.payload + " qos=" + qos + " recv_msgs_s=" + rate(m.recvRate)
-                + " sent_msgs_s=" + rate(m.sentRate) + d + " " + lat("lat", merged(subs, false));
+                + " sent_msgs_s=" + rate(m.sentRate) + d + cpu + " " + lat("lat", merged(subs, false));
     }
 
     /** One publisher to N subscribers of its topic. */
@@ -807,6 +901,214 @@ public final class LoadTool {
         } catch (Exception e) {
             System.err.println("could not remove the session of " + s.clientId + ": " + e);
         }
+    }
+
+    // ------------------------------------------------------------------------------------------------ connect
+
+    /**
+     * {@code --parallel} connectors each open connections one after the other for {@code --warmup} +
+     * {@code --duration} seconds: TCP connect (with {@code --tls} a full TLS handshake), CONNECT, CONNACK, DISCONNECT,
+     * close, and wait until the connection is closed. Reports the connections completed per second of the measured
+     * period, the time from the TCP connect to the CONNACK, and with {@code --pid} the broker's CPU time (user +
+     * system, {@code /proc/<pid>/stat}) per completed connection over the measured period; the load tool's own CPU
+     * time per connection beside it.
+     */
+    private String connectRate() throws Exception {
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean measuring = new java.util.concurrent.atomic.AtomicBoolean();
+        Histogram[] lats = new Histogram[o.parallel];
+        String[] firstError = new String[1];
+        List<Thread> threads = new ArrayList<>();
+        for (int k = 0; k < o.parallel; k++) {
+            Histogram h = new Histogram(TimeUnit.MINUTES.toMicros(1), 2);
+            lats[k] = h;
+            int connector = k;
+            Thread t = new Thread(() -> {
+                long n = 0;
+                while (!stop.get()) {
+                    boolean counted = measuring.get();
+                    long t0 = System.nanoTime();
+                    try {
+                        connectOnce("bench-" + run + "-c" + connector + "-" + n++);
+                        if (counted && measuring.get()) {
+                            done.incrementAndGet();
+                            h.recordValue(Math.min((System.nanoTime() - t0) / 1000, h.getHighestTrackableValue()));
+                        }
+                    } catch (Exception e) {
+                        if (counted) {
+                            failed.incrementAndGet();
+                        }
+                        synchronized (firstError) {
+                            if (firstError[0] == null) {
+                                firstError[0] = String.valueOf(e);
+                                System.err.println("connection failed: " + e);
+                            }
+                        }
+                    }
+                }
+            }, "connector-" + k);
+            t.start();
+            threads.add(t);
+        }
+        Thread.sleep(o.warmup * 1000L);
+        java.util.Map<String, Long> th0 = o.pid > 0 ? threadTicks(o.pid) : java.util.Map.of();
+        long b0 = o.pid > 0 ? cpuTicks(o.pid) : 0;
+        long l0 = cpuTicks(ProcessHandle.current().pid());
+        long t0 = System.nanoTime();
+        measuring.set(true);
+        Thread.sleep(o.duration * 1000L);
+        measuring.set(false);
+        long t1 = System.nanoTime();
+        long b1 = o.pid > 0 ? cpuTicks(o.pid) : 0;
+        java.util.Map<String, Long> th1 = o.pid > 0 ? threadTicks(o.pid) : java.util.Map.of();
+        long l1 = cpuTicks(ProcessHandle.current().pid());
+        long n = done.get();
+        stop.set(true);
+        for (Thread t : threads) {
+            t.join(15_000);
+        }
+        Histogram h = new Histogram(TimeUnit.MINUTES.toMicros(1), 2);
+        for (Histogram x : lats) {
+            h.add(x);
+        }
+        double secs = (t1 - t0) / 1e9;
+        String cpu = o.pid <= 0 || n == 0 ? "" : " broker_cpu_ms_per_conn="
+                + String.format(Locale.ROOT, "%.3f", ticksToSecs(b1 - b0) * 1000 / n)
+                + " broker_cpu_pct=" + rate(100 * ticksToSecs(b1 - b0) / secs);
+        if (o.pid > 0 && n > 0) {
+            // where the broker's CPU went, by thread name without its numbers (I/O threads, JIT compilers, GC ...)
+            StringBuilder b = new StringBuilder();
+            for (java.util.Map.Entry<String, Long> e : th1.entrySet()) {
+                long d = e.getValue() - th0.getOrDefault(e.getKey(), 0L);
+                if (d > 0) {
+                    b.append(b.length() == 0 ? "" : ",").append(e.getKey()).append(':')
+                            .append(String.format(Locale.ROOT, "%.2f", ticksToSecs(d) * 1000 / n));
+                }
+            }
+            cpu += " broker_threads_ms_per_conn=" + (b.length() == 0 ? "-" : b);
+        }
+        String load = n == 0 ? "" : " load_cpu_ms_per_conn="
+                + String.format(Locale.ROOT, "%.3f", ticksToSecs(l1 - l0) * 1000 / n);
+        return "scenario=connect broker=" + o.label + common() + " parallel=" + o.parallel + " conns=" + n
+                + " failed=" + failed.get() + " conn_per_s=" + rate(n / secs) + cpu + load + " "
+                + lat("lat", h);
+    }
+
+    /**
+     * One connection of {@link #connectRate}: connect, CONNECT, wait for the CONNACK (accepted), DISCONNECT, close
+     * [MQTT-3.14.4-1], wait for the close. A small handler of its own, not a {@link BenchClient}: thousands of these
+     * are made per second.
+     */
+    private void connectOnce(String clientId) throws Exception {
+        CompletableFuture<Void> acked = new CompletableFuture<>();
+        boolean v5 = o.mqtt == 5;
+        Bootstrap b = new Bootstrap().group(pubGroup).channel(channelClass)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        addTls(ch);
+                        ch.pipeline().addLast(new MqttDecoder(64 * 1024), MqttEncoder.INSTANCE,
+                                new io.netty.channel.ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelActive(io.netty.channel.ChannelHandlerContext ctx) {
+                                        ctx.writeAndFlush(BenchClient.connectMessage(clientId, v5, true, 0));
+                                    }
+
+                                    @Override
+                                    public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                                        try {
+                                            if (msg instanceof io.netty.handler.codec.mqtt.MqttConnAckMessage a) {
+                                                if (a.variableHeader().connectReturnCode() == io.netty.handler.codec
+                                                        .mqtt.MqttConnectReturnCode.CONNECTION_ACCEPTED) {
+                                                    acked.complete(null);
+                                                } else {
+                                                    acked.completeExceptionally(new IllegalStateException(
+                                                            "refused " + a.variableHeader().connectReturnCode()));
+                                                }
+                                            }
+                                        } finally {
+                                            io.netty.util.ReferenceCountUtil.release(msg);
+                                        }
+                                    }
+
+                                    @Override
+                                    public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+                                        acked.completeExceptionally(new IllegalStateException("closed"));
+                                    }
+
+                                    @Override
+                                    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx,
+                                                                Throwable cause) {
+                                        acked.completeExceptionally(cause);
+                                        ctx.close();
+                                    }
+                                });
+                    }
+                });
+        ChannelFuture f = b.connect(o.host, o.port);
+        Channel ch = f.channel();
+        try {
+            if (!f.await(10, TimeUnit.SECONDS) || !f.isSuccess()) {
+                throw new IllegalStateException("connect: " + f.cause());
+            }
+            acked.get(10, TimeUnit.SECONDS);
+            ch.writeAndFlush(MqttMessage.DISCONNECT);
+        } finally {
+            ch.close();
+            ch.closeFuture().await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Clock ticks per second of /proc/<pid>/stat's times. */
+    private static final long CLK_TCK = clockTicks();
+
+    private static long clockTicks() {
+        try {
+            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).trim();
+            p.waitFor(10, TimeUnit.SECONDS);
+            return Long.parseLong(out);
+        } catch (IOException | InterruptedException | NumberFormatException e) {
+            return 100;
+        }
+    }
+
+    private static double ticksToSecs(long ticks) {
+        return ticks / (double) CLK_TCK;
+    }
+
+    /** utime + stime of a process (all its threads), in clock ticks: fields 14 and 15 of /proc/<pid>/stat. */
+    static long cpuTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // f[0] is field 3 (state)
+    }
+
+    /**
+     * utime + stime of the threads of a process, summed by thread name ({@code /proc/<pid>/task/<tid>/comm}) with
+     * digits, '#' and '-' at the end removed and spaces made '_': "C2 CompilerThre", "GC Thread#0", the Netty
+     * threads. Threads that ended in between are missing.
+     */
+    static java.util.Map<String, Long> threadTicks(long pid) throws IOException {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String name = Files.readString(t.resolve("comm")).trim().replaceAll("[\\d#\\-]+$", "")
+                            .replace(' ', '_');
+                    String stat = Files.readString(t.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    out.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
+                } catch (IOException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return out;
     }
 
     /** Opens N idle connections and reports the broker's memory growth per connection. */

@@ -70,7 +70,8 @@ import org.slf4j.LoggerFactory;
  * <li>{@code ca.file} (PEM certificates the client certificates must chain to) or {@code truststore.file},
  * {@code truststore.password}, {@code truststore.type} (PKCS12);</li>
  * <li>{@code client.auth} = none | want | need; {@code tls.versions} (TLSv1.2,TLSv1.3); {@code cipher.suites} (the
- * JDK's default suites); {@code identity.from.certificate} = none | cn | san.</li>
+ * JDK's default suites); {@code identity.from.certificate} = none | cn | san; {@code tls.provider} = jdk | openssl
+ * ({@link #parseProvider}).</li>
  * </ul>
  *
  * <p>Reload: the files' modification time, size and file key (inode) are compared with those the current context
@@ -270,7 +271,7 @@ public final class TlsSupport {
     private record Settings(Path certFile, Path keyFile, char[] keyPassword, Path keystoreFile,
                             char[] keystorePassword, String keystoreType, Path caFile, Path truststoreFile,
                             char[] truststorePassword, String truststoreType, ClientAuth clientAuth,
-                            List<String> versions, List<String> cipherSuites) {
+                            List<String> versions, List<String> cipherSuites, SslProvider provider) {
 
         static Settings parse(ListenerConfig c) {
             Path cert = path(c, "cert.file");
@@ -309,7 +310,8 @@ public final class TlsSupport {
             return new Settings(cert, key, chars(c.option("key.password", null)), keystore,
                     chars(c.option("keystore.password", null)), c.option("keystore.type", "PKCS12"), ca,
                     truststore, chars(c.option("truststore.password", null)),
-                    c.option("truststore.type", "PKCS12"), clientAuth, parseVersions(c), parseCipherSuites(c));
+                    c.option("truststore.type", "PKCS12"), clientAuth, parseVersions(c), parseCipherSuites(c),
+                    parseProvider(c));
         }
 
         /** The files the context is built from, for the reload check. */
@@ -359,6 +361,29 @@ public final class TlsSupport {
             throw new IllegalArgumentException("tls.versions: no version given (use TLSv1.2, TLSv1.3 or both)");
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * {@code tls.provider} = jdk (the default) | openssl: the JDK's TLS, or OpenSSL (BoringSSL) through Netty's
+     * netty-tcnative, which does a handshake with a fraction of the JDK's CPU time (see the README's TLS benchmark).
+     * netty-tcnative is not part of the broker: openssl needs its jar for this platform on the classpath
+     * ({@code netty-tcnative-boringssl-static}), and is refused with the reason when it is not there.
+     */
+    private static SslProvider parseProvider(ListenerConfig c) {
+        String v = c.option("tls.provider", "jdk").toLowerCase(Locale.ROOT);
+        return switch (v) {
+            case "jdk" -> SslProvider.JDK;
+            case "openssl" -> {
+                if (!io.netty.handler.ssl.OpenSsl.isAvailable()) {
+                    Throwable why = io.netty.handler.ssl.OpenSsl.unavailabilityCause();
+                    throw new IllegalArgumentException("tls.provider = openssl: OpenSSL is not available (needs "
+                            + "netty-tcnative-boringssl-static for this platform on the classpath): "
+                            + (why == null ? "unknown reason" : why.getMessage()));
+                }
+                yield SslProvider.OPENSSL;
+            }
+            default -> throw new IllegalArgumentException("tls.provider: '" + v + "' is not one of jdk, openssl");
+        };
     }
 
     private static List<String> parseCipherSuites(ListenerConfig c) {
@@ -435,7 +460,7 @@ public final class TlsSupport {
         checkKeyMatches(key, chain[0], s.keystoreFile() != null ? "keystore.file " + s.keystoreFile()
                 : "key.file " + s.keyFile() + " and cert.file " + s.certFile());
         SslContextBuilder b = SslContextBuilder.forServer(key, chain)
-                .sslProvider(SslProvider.JDK)
+                .sslProvider(s.provider())
                 .protocols(s.versions())
                 .ciphers(s.cipherSuites(), SupportedCipherSuiteFilter.INSTANCE)
                 .clientAuth(s.clientAuth());
