@@ -531,6 +531,7 @@ public final class Journal implements AutoCloseable {
           writeBatch(batch);
           batch = new ArrayList<>(); // the written one is held by its flight until it completes
           lastSave = maybeSaveCursors(lastSave);
+          maybeForcePeriodically(); // also while the queue never runs empty
           continue;
         }
         if (closing && inFlight.isEmpty()) {

@@ -160,4 +160,35 @@ class JournalForceIntervalAndBoundTest {
     }
     assertEquals(1, j.stats().segments());
   }
+
+  @Test
+  void withAForceIntervalTheFileIsForcedAlsoWhileAppendsNeverStop() throws Exception {
+    Journal j = open(JournalConfig.builder(dir).segmentBytes(1L << 30).forceInterval(Duration.ofMillis(20)).build());
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    List<Thread> appenders = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      Thread a = new Thread(() -> {
+        byte[] b = new byte[100];
+        while (!stop.get()) {
+          j.append(b); // keeps the queue full: the writer never finds it empty (a full queue refuses, no matter)
+        }
+      });
+      a.setDaemon(true);
+      a.start();
+      appenders.add(a);
+    }
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      while (j.forcedSequence() == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertTrue(j.forcedSequence() > 0, "forced while the appends go on (last sequence " + j.lastSequence() + ")");
+      assertEquals(1, j.stats().segments(), "no roll forced it");
+    } finally {
+      stop.set(true);
+      for (Thread a : appenders) {
+        a.join();
+      }
+    }
+  }
 }
