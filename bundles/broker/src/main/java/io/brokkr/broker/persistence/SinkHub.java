@@ -68,7 +68,8 @@ public final class SinkHub implements AutoCloseable {
     private final LongAdder skippedFull = new LongAdder();
     /** The last append for the sinks was refused because the journal was full. */
     private volatile boolean full;
-    private final AtomicLong lastFullLog = new AtomicLong(Long.MIN_VALUE);
+    /** When the journal was last logged as full (epoch millis; 0: never). */
+    private final AtomicLong lastFullLog = new AtomicLong();
     private volatile Journal journal;
     private volatile SinkRunner[] sinks = new SinkRunner[0];
     private final Map<String, SinkRunner> byName = new TreeMap<>();
