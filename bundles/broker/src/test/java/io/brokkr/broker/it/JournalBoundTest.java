@@ -123,6 +123,12 @@ class JournalBoundTest {
             assertEquals("stalled", j.biggestBacklog());
             assertEquals(2, j.refused());
 
+            // QoS 2: PUBREC 0x97 (the flow ends there: a PUBLISH with this packet id is a new message)
+            try (RawClient raw = RawClient.v5(TestBroker.port(broker), "bound-v5-qos2")) {
+                raw.publish("capped/q2", 2, false, 5, KIB, null);
+                assertEquals(0x97, Packets.reasonCode(raw.expect(MqttMessageType.PUBREC)));
+            }
+            assertEquals(3, broker.journal().refused());
             // a message no sink matches is not affected (0x10: no subscriber either)
             assertEquals(0x10, publish(c, "free/x", KIB));
             // QoS 0 for the sink is skipped and counted
