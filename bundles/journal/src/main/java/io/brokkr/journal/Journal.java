@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * future. One writer thread drains the queue in batches (group commit): it assigns the sequences, writes the batch
  * with one {@link FileChannel#write} per segment touched (more only if the batch outgrows its 1 MiB buffer), has
  * {@code force(false)} called once for it, and then completes the batch's futures with their sequences. A completed
- * future means the record is on disk. The forces run on helper threads, at most {@value #MAX_FORCES_IN_FLIGHT} at a
+ * future means the record is on disk (with a force interval: written to the file, see below). The forces run on helper threads, at most {@value #MAX_FORCES_IN_FLIGHT} at a
  * time: while one batch is being forced, the writer writes the next one and starts its force, so that a record
  * waits for about one force instead of the rest of the previous batch's plus its own (a force covers everything
  * written before it started, so batches complete in order, each as soon as its own or a later force returned). The
