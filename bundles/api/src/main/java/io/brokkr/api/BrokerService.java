@@ -50,6 +50,11 @@ public interface BrokerService {
     /** The message sinks (storage connectors) the broker knows, running or not. */
     List<SinkInfo> sinks();
 
+    /** The journal that feeds the sinks, or null when it is not open (no sink was ever registered). */
+    default JournalInfo journal() {
+        return null;
+    }
+
     /**
      * Pauses ({@code running = false}) or resumes a sink. A paused sink's messages wait for it in the journal.
      *

@@ -48,12 +48,26 @@ import org.slf4j.LoggerFactory;
  * future. One writer thread drains the queue in batches (group commit): it assigns the sequences, writes the batch
  * with one {@link FileChannel#write} per segment touched (more only if the batch outgrows its 1 MiB buffer), has
  * {@code force(false)} called once for it, and then completes the batch's futures with their sequences. A completed
- * future means the record is on disk. The forces run on helper threads, at most {@value #MAX_FORCES_IN_FLIGHT} at a
+ * future means the record is on disk (with a force interval: written to the file, see below). The forces run on helper threads, at most {@value #MAX_FORCES_IN_FLIGHT} at a
  * time: while one batch is being forced, the writer writes the next one and starts its force, so that a record
  * waits for about one force instead of the rest of the previous batch's plus its own (a force covers everything
  * written before it started, so batches complete in order, each as soon as its own or a later force returned). The
  * futures complete on the writer thread: dependent actions must be short and must not block (hand work to another
  * executor, e.g. with {@code thenRunAsync} or an event loop's {@code execute}).
+ *
+ * <p><b>Force interval.</b> With a positive {@link JournalConfig#forceInterval()} a batch completes as soon as its
+ * write returned (the records are in the operating system's page cache, in the segment file): no force waits in the
+ * append path. The writer has the active segment forced every {@code forceInterval} when something was written
+ * since the last force (on a helper thread, one at a time), forces a segment before rolling to the next one, and
+ * forces the active one at close. A crash of the process (even {@code kill -9}) loses nothing that completed; a power
+ * loss or kernel crash may lose what completed since the last force. Readers see the same thing in both modes:
+ * records whose write returned and that completed, never what is still in the writer's buffer.
+ *
+ * <p><b>Disk bound.</b> With a positive {@link JournalConfig#maxDiskBytes()} an append fails at once with
+ * {@link JournalFullException} while the segment files plus the records queued for the writer would pass it; it
+ * succeeds again once cursors committed and segments were released. When every record of the active segment is
+ * released and the journal holds more than half its bound, the writer rolls and deletes it, so that a bound smaller
+ * than a segment cannot keep the journal full for good.
  *
  * <p><b>Reading.</b> Each consumer has a named {@link Cursor} with a durable committed position; see there.
  *
@@ -120,9 +134,20 @@ public final class Journal implements AutoCloseable {
   /** Tests only: runs on the force thread just before each batch's force. */
   volatile Runnable beforeForce;
   private final long saveIntervalNanos;
+  /** {@link JournalConfig#forceInterval()} in nanoseconds; 0: every batch is forced before it completes. */
+  private final long forceIntervalNanos;
 
-  /** The last durable sequence (published by the writer after each force). */
+  /**
+   * The last completed sequence (published by the writer after each force, or after each write with a force
+   * interval): what cursors may read.
+   */
   private volatile long lastSequence;
+  /** The last sequence known to be forced to disk. */
+  private volatile long forcedSequence;
+  /** Bytes in the retained segment files (written by the writer thread and at open). */
+  private volatile long diskBytes;
+  /** A periodic force (force interval) is running on a helper thread. */
+  private volatile boolean periodicForceRunning;
   /** Set when a write or force failed: every later append fails with it (a failed fsync cannot be retried). */
   private volatile Throwable failure;
   private volatile boolean writerParked;
@@ -138,6 +163,8 @@ public final class Journal implements AutoCloseable {
   private final CRC32C crc = new CRC32C();
   /** Records up to this sequence are released (from the last saved cursor positions). */
   private long releaseBound;
+  /** When the last periodic force was started (force interval). */
+  private long lastForceStart = System.nanoTime();
 
   // counters, written by the writer thread only
   private volatile long appends;
@@ -151,6 +178,7 @@ public final class Journal implements AutoCloseable {
     this.lockChannel = lockChannel;
     this.lock = lock;
     this.saveIntervalNanos = Math.max(config.cursorSaveInterval().toNanos(), 1_000_000L);
+    this.forceIntervalNanos = config.forceInterval().isZero() ? 0 : Math.max(config.forceInterval().toNanos(), 1L);
     try (Stream<Path> tmp = Files.list(dir)) {
       for (Path p : (Iterable<Path>) tmp.filter(p -> p.getFileName().toString().endsWith(".tmp"))::iterator) {
         Files.deleteIfExists(p);
@@ -160,6 +188,7 @@ public final class Journal implements AutoCloseable {
     Map<String, Long> savedCursors = new TreeMap<>();
     long savedLast = loadCursors(savedCursors);
     recoverSegments(savedLast);
+    forcedSequence = lastSequence; // recovered records were read back from the file, the scan forced a truncation
     long first = firstSequence();
     for (Map.Entry<String, Long> e : savedCursors.entrySet()) {
       long c = e.getValue();
@@ -181,8 +210,10 @@ public final class Journal implements AutoCloseable {
       return t;
     });
     writer.start();
-    LOG.info("Journal {} opened: id {}, records {}..{} in {} segment(s), cursors {}", dir, id, first, lastSequence,
-        segments.size(), cursors.keySet());
+    LOG.info("Journal {} opened: id {}, records {}..{} in {} segment(s), {} bytes, cursors {}; {}{}", dir, id, first,
+        lastSequence, segments.size(), diskBytes, cursors.keySet(), forceIntervalNanos == 0 ? "every batch forced"
+            : "forced every " + config.forceInterval().toMillis() + " ms", config.maxDiskBytes() == 0 ? ""
+            : ", at most " + config.maxDiskBytes() + " bytes on disk");
   }
 
   /**
@@ -241,9 +272,11 @@ public final class Journal implements AutoCloseable {
   /**
    * Appends a record. Never blocks: the record is queued for the writer thread, which writes and forces it with the
    * other records queued meanwhile. The returned future completes (on the writer thread) with the record's sequence
-   * once it is forced to disk, and fails with
+   * once it is forced to disk (with a {@link JournalConfig#forceInterval()}: once it is written to the segment file),
+   * and fails with
    * <ul>
-   *   <li>{@link JournalFullException} at once if {@link JournalConfig#maxQueuedBytes()} is reached: the journal
+   *   <li>{@link JournalFullException} at once if {@link JournalConfig#maxQueuedBytes()} is reached, or if the
+   *       segment files and the queued records would grow past {@link JournalConfig#maxDiskBytes()}: the journal
    *       applies backpressure by failing fast, the caller decides (retry later, drop, or slow its producer down);</li>
    *   <li>{@link JournalClosedException} if the journal is closed;</li>
    *   <li>an {@link IOException} if the write or the force failed (then every later append fails too);</li>
@@ -279,6 +312,17 @@ public final class Journal implements AutoCloseable {
         future.completeExceptionally(new JournalFullException("journal " + dir + ": " + config.maxQueuedBytes()
             + " bytes already queued for the disk"));
         return future;
+      }
+      long cap = config.maxDiskBytes();
+      if (cap > 0) {
+        long used = diskBytes + queuedBytes.get();
+        if (used > cap) {
+          queuedBytes.addAndGet(-size);
+          future.completeExceptionally(new JournalFullException("journal " + dir + " holds " + (used - size)
+              + " bytes, at its bound maxDiskBytes " + cap + " (records are released when every cursor committed "
+              + "past them)"));
+          return future;
+        }
       }
       queue.offer(new Pending(body, future));
       if (writerParked) {
@@ -379,9 +423,25 @@ public final class Journal implements AutoCloseable {
     return lastSequence + 1;
   }
 
-  /** @return the last sequence appended and durable (0 if none ever was) */
+  /**
+   * @return the last sequence appended and completed (0 if none ever was): forced to disk, or with a
+   *     {@link JournalConfig#forceInterval()} written to its segment file
+   */
   public long lastSequence() {
     return lastSequence;
+  }
+
+  /** @return the last sequence known to be forced to disk (equal to {@link #lastSequence()} without a force interval) */
+  public long forcedSequence() {
+    return forcedSequence;
+  }
+
+  /**
+   * @return the bytes the journal takes against {@link JournalConfig#maxDiskBytes()}: its segment files (what is
+   *     written, forced or not) plus the records queued for the writer. Cheap (two reads), any thread
+   */
+  public long usedBytes() {
+    return diskBytes + queuedBytes.get();
   }
 
   /** @return counters since open and what is on disk now */
@@ -471,6 +531,7 @@ public final class Journal implements AutoCloseable {
           writeBatch(batch);
           batch = new ArrayList<>(); // the written one is held by its flight until it completes
           lastSave = maybeSaveCursors(lastSave);
+          maybeForcePeriodically(); // also while the queue never runs empty
           continue;
         }
         if (closing && inFlight.isEmpty()) {
@@ -480,15 +541,29 @@ public final class Journal implements AutoCloseable {
       if (inFlight.isEmpty()) {
         lastSave = maybeSaveCursors(lastSave);
       }
+      long park = maybeForcePeriodically();
       writerParked = true;
       boolean canWrite = inFlight.size() < MAX_FORCES_IN_FLIGHT && !queue.isEmpty();
       if (!canWrite && !anyForced() && !(closing && inFlight.isEmpty()) && (appenders.get() != CLOSED
           || !inFlight.isEmpty())) {
-        LockSupport.parkNanos(this, saveIntervalNanos); // a returning force unparks the writer too
+        LockSupport.parkNanos(this, park); // a returning force unparks the writer too
       }
       writerParked = false;
     }
     forcer.shutdown();
+    awaitForcer();
+    if (failure == null && forceIntervalNanos > 0 && forcedSequence < lastSequence) {
+      try {
+        long upTo = lastSequence;
+        active.channel.force(false);
+        fsyncs++;
+        forcedSequence = upTo;
+      } catch (IOException | RuntimeException e) {
+        failure = e;
+        LOG.error("Journal {}: forcing the active segment at close failed: records after {} may be lost on a power "
+            + "loss", dir, forcedSequence, e);
+      }
+    }
     if (failure == null) {
       try {
         saveCursors();
@@ -496,6 +571,79 @@ public final class Journal implements AutoCloseable {
         LOG.error("Journal {}: saving the cursor positions at close failed", dir, e);
       }
       releaseSegments();
+    }
+  }
+
+  /**
+   * Writer thread, with a force interval: starts a force of the active segment on a helper thread when something was
+   * written since the last one and the interval has passed (one at a time; a roll forces the segment it leaves).
+   *
+   * @return how long the writer may park before it has to look again
+   */
+  private long maybeForcePeriodically() {
+    if (forceIntervalNanos == 0) {
+      return saveIntervalNanos;
+    }
+    long now = System.nanoTime();
+    long due = lastForceStart + forceIntervalNanos - now;
+    if (periodicForceRunning || forcedSequence >= lastSequence || failure != null) {
+      return Math.min(saveIntervalNanos, forceIntervalNanos);
+    }
+    if (due > 0) {
+      return Math.min(saveIntervalNanos, due);
+    }
+    Segment seg = active;
+    long upTo = lastSequence;
+    lastForceStart = now;
+    periodicForceRunning = true;
+    fsyncs++;
+    forcer.execute(() -> {
+      try {
+        Runnable hook = beforeForce;
+        if (hook != null) {
+          hook.run();
+        }
+        seg.channel.force(false);
+        if (upTo > forcedSequence) {
+          forcedSequence = upTo;
+        }
+      } catch (java.nio.channels.ClosedChannelException e) {
+        // the segment was rolled (forced then) and released meanwhile: nothing of it is left to force
+        if (segments.get(seg.base) == seg) {
+          periodicForceFailed(e);
+        }
+      } catch (IOException | RuntimeException | Error e) {
+        periodicForceFailed(e);
+      } finally {
+        periodicForceRunning = false;
+      }
+    });
+    return Math.min(saveIntervalNanos, forceIntervalNanos);
+  }
+
+  private void periodicForceFailed(Throwable e) {
+    if (failure == null) {
+      failure = e;
+      LOG.error("Journal {}: forcing the active segment failed; records after {} may be lost on a power loss, and "
+          + "the journal refuses appends from now on", dir, forcedSequence, e);
+    }
+  }
+
+  /** Writer thread, at close: waits for the helper threads' forces to return. */
+  private void awaitForcer() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        if (forcer.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+          break;
+        }
+        LOG.warn("Journal {}: a force has not returned for a minute; still waiting", dir);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -559,6 +707,9 @@ public final class Journal implements AutoCloseable {
         }
       } else {
         f.seg.publish(f.segCount);
+        if (forceIntervalNanos == 0) {
+          forcedSequence = f.lastSeq;
+        }
         lastSequence = f.lastSeq;
         appends += f.batch.size();
         for (Pending p : f.batch) {
@@ -624,6 +775,9 @@ public final class Journal implements AutoCloseable {
           seg.channel.force(false);
           fsyncs++;
           seg.published();
+          if (seg.lastDurable() > forcedSequence) {
+            forcedSequence = seg.lastDurable(); // earlier segments were forced when they were left
+          }
           seg = roll();
           rolled = true;
         }
@@ -641,6 +795,7 @@ public final class Journal implements AutoCloseable {
         crc.update(buf.duplicate().position(at + 8).limit(at + size));
         buf.putInt(at + 4, (int) crc.getValue());
         seg.added(size);
+        diskBytes += size;
         p.sequence = seq;
       }
       flush(seg, buf);
@@ -657,8 +812,11 @@ public final class Journal implements AutoCloseable {
     Segment seg = active;
     Flight f = new Flight(batch, seg, seg.count, nextSequence - 1, queued);
     inFlight.add(f);
-    fsyncs++;
-    forcer.execute(() -> {
+    if (forceIntervalNanos > 0) {
+      f.done = true; // written: it completes now (completeForced), the periodic force comes later
+    } else {
+      fsyncs++;
+      forcer.execute(() -> {
       try {
         Runnable hook = beforeForce;
         if (hook != null) {
@@ -670,7 +828,8 @@ public final class Journal implements AutoCloseable {
       }
       f.done = true;
       LockSupport.unpark(writer);
-    });
+      });
+    }
     if (rolled) {
       if (cursorsDirty) {
         try {
@@ -782,7 +941,22 @@ public final class Journal implements AutoCloseable {
         LOG.warn("Journal {}: deleting released segment {} failed", dir, s.path, e);
       }
       segments.remove(s.base);
+      diskBytes -= s.writePos;
       closeQuietly(s.channel);
+    }
+    long cap = config.maxDiskBytes();
+    Segment a = active;
+    if (cap > 0 && diskBytes > cap / 2 && a.count > 0 && a.durableCount == a.count && inFlight.isEmpty()
+        && a.lastDurable() <= releaseBound && failure == null) {
+      // everything in the active segment is released but the journal is near its bound: start a new segment so
+      // that this one can go (else a bound below the segment size would keep the journal full until a roll)
+      try {
+        roll();
+      } catch (IOException e) {
+        LOG.warn("Journal {}: starting a new segment to release {} failed", dir, a.path.getFileName(), e);
+        return;
+      }
+      releaseSegments();
     }
   }
 
@@ -865,6 +1039,11 @@ public final class Journal implements AutoCloseable {
       segments.put(base, s);
       prev = s;
     }
+    long bytes = 0;
+    for (Segment s : segments.values()) {
+      bytes += s.writePos;
+    }
+    diskBytes = bytes;
     long next = Math.max(savedLast + 1, 1);
     if (prev != null) {
       next = Math.max(next, prev.base + prev.count);

@@ -18,9 +18,19 @@ import java.util.Objects;
  *                            default 16 MiB (or less, by those bounds)
  * @param cursorSaveInterval  cursor positions changed by {@link Cursor#commit} are written at most this often (and at
  *                            close); default 100 ms
+ * @param forceInterval       when an append counts as done: {@link Duration#ZERO} (the default) once its batch is
+ *                            forced to disk ({@code force}, fsync), so that it survives a power loss; a positive
+ *                            interval once its batch is written to the segment file (the operating system's page
+ *                            cache: it survives a crash of the process, not a power loss or a kernel crash), the
+ *                            active segment being forced every {@code forceInterval}, at every segment roll and at
+ *                            close
+ * @param maxDiskBytes        a hard bound of the journal's disk use: an append fails at once with
+ *                            {@link JournalFullException} while the segment files and the records queued for the
+ *                            writer would grow past it; {@code 0} (the default) for no bound. Segments are deleted
+ *                            whole, so choose {@code segmentBytes} well below it (an eighth, say)
  */
 public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, long maxQueuedBytes, int maxRecordBytes,
-                            Duration cursorSaveInterval) {
+                            Duration cursorSaveInterval, Duration forceInterval, long maxDiskBytes) {
 
   /** The default segment size, 64 MiB. */
   public static final long DEFAULT_SEGMENT_BYTES = 64L << 20;
@@ -33,10 +43,23 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
   /** The default interval of cursor position saves, 100 ms. */
   public static final Duration DEFAULT_CURSOR_SAVE_INTERVAL = Duration.ofMillis(100);
 
+  /** A config that forces every batch before its appends complete and has no disk bound (the 1.0 shape). */
+  public JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, long maxQueuedBytes, int maxRecordBytes,
+                       Duration cursorSaveInterval) {
+    this(dir, segmentBytes, maxBatchRecords, maxQueuedBytes, maxRecordBytes, cursorSaveInterval, Duration.ZERO, 0);
+  }
+
   /** Checks the bounds (see the record's parameters). */
   public JournalConfig {
     Objects.requireNonNull(dir, "dir");
     Objects.requireNonNull(cursorSaveInterval, "cursorSaveInterval");
+    Objects.requireNonNull(forceInterval, "forceInterval");
+    if (forceInterval.isNegative()) {
+      throw new IllegalArgumentException("forceInterval must not be negative: " + forceInterval);
+    }
+    if (maxDiskBytes < 0) {
+      throw new IllegalArgumentException("maxDiskBytes must be >= 0 (0: no bound): " + maxDiskBytes);
+    }
     if (segmentBytes < 4096 || segmentBytes > (1L << 30)) {
       throw new IllegalArgumentException("segmentBytes must be in [4 KiB, 1 GiB]: " + segmentBytes);
     }
@@ -55,7 +78,10 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
     }
   }
 
-  /** @return the defaults (64 MiB segments, 4096-record batches, 64 MiB queue, 16 MiB records, 100 ms saves) */
+  /**
+   * @return the defaults (64 MiB segments, 4096-record batches, 64 MiB queue, 16 MiB records, 100 ms saves, every
+   *     batch forced, no disk bound)
+   */
   public static JournalConfig defaults(Path dir) {
     return builder(dir).build();
   }
@@ -73,6 +99,8 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
     private long maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
     private Integer maxRecordBytes;
     private Duration cursorSaveInterval = DEFAULT_CURSOR_SAVE_INTERVAL;
+    private Duration forceInterval = Duration.ZERO;
+    private long maxDiskBytes;
 
     private Builder(Path dir) {
       this.dir = dir;
@@ -108,12 +136,25 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
       return this;
     }
 
+    /** @see JournalConfig#forceInterval() */
+    public Builder forceInterval(Duration v) {
+      forceInterval = v;
+      return this;
+    }
+
+    /** @see JournalConfig#maxDiskBytes() */
+    public Builder maxDiskBytes(long v) {
+      maxDiskBytes = v;
+      return this;
+    }
+
     /** @return the config; an unset maxRecordBytes is 16 MiB bounded by the segment size and the queue bound */
     public JournalConfig build() {
       int maxRecord = maxRecordBytes != null ? maxRecordBytes
           : (int) Math.max(0, Math.min(DEFAULT_MAX_RECORD_BYTES,
               Math.min(segmentBytes - Journal.HEADER, maxQueuedBytes)));
-      return new JournalConfig(dir, segmentBytes, maxBatchRecords, maxQueuedBytes, maxRecord, cursorSaveInterval);
+      return new JournalConfig(dir, segmentBytes, maxBatchRecords, maxQueuedBytes, maxRecord, cursorSaveInterval,
+          forceInterval, maxDiskBytes);
     }
   }
 }

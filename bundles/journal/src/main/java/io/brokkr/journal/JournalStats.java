@@ -3,8 +3,9 @@ package io.brokkr.journal;
 /**
  * Counters of a {@link Journal} since it was opened, and what it keeps on disk now.
  *
- * @param appends         records appended and forced since open
- * @param fsyncs          {@code force} calls on segment files since open (one per batch, one more at a segment roll);
+ * @param appends         records appended and completed (forced, or written with a force interval) since open
+ * @param fsyncs          {@code force} calls on segment files since open (one per batch, one more at a segment roll;
+ *                        with a force interval one per interval with writes, at a roll and at close);
  *                        {@code appends / fsyncs} is the mean group-commit batch
  * @param bytesWritten    bytes written to segment files since open (headers included)
  * @param segments        segment files on disk now

@@ -1,8 +1,9 @@
 /**
- * An embedded append-only disk journal: records are appended once (group commit, acknowledged when forced to disk),
+ * An embedded append-only disk journal: records are appended once (group commit, acknowledged when forced to disk or, with a
+ * force interval, when written),
  * read by named {@link io.brokkr.journal.Cursor cursors} with durable positions, and released when every cursor has
  * committed past them. See {@link io.brokkr.journal.Journal}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package io.brokkr.journal;

@@ -45,6 +45,16 @@ public final class BrokerConfig {
     private List<String> throttleClients = List.of();
     private List<String> dropClients = List.of();
     private String journalDir = null;
+    private String journalFsync = JOURNAL_FSYNC_ALWAYS;
+    private long journalFsyncIntervalMs = 1000;
+    private long journalMaxBytes = JOURNAL_MAX_BYTES_DEFAULT;
+
+    /** {@code journal.fsync = always}: a message is journalled once forced to disk. */
+    public static final String JOURNAL_FSYNC_ALWAYS = "always";
+    /** {@code journal.fsync = interval}: a message is journalled once written; the file is forced periodically. */
+    public static final String JOURNAL_FSYNC_INTERVAL = "interval";
+    /** {@link #journalMaxBytes()} when {@code journal.max.bytes} is not set: chosen at open from the free space. */
+    public static final long JOURNAL_MAX_BYTES_DEFAULT = -1;
 
     public static BrokerConfig defaults() {
         return new BrokerConfig();
@@ -94,6 +104,12 @@ public final class BrokerConfig {
                 65_535);
         Object jd = p.get("journal.dir");
         c.journalDir = jd == null || jd.toString().isBlank() ? null : jd.toString().trim();
+        c.journalFsync = k.choice("journal.fsync", c.journalFsync, current.journalFsync, JOURNAL_FSYNC_ALWAYS,
+                JOURNAL_FSYNC_INTERVAL);
+        c.journalFsyncIntervalMs = k.number("journal.fsync.interval.ms", c.journalFsyncIntervalMs,
+                current.journalFsyncIntervalMs, 1, 3_600_000);
+        c.journalMaxBytes = k.number("journal.max.bytes", c.journalMaxBytes, current.journalMaxBytes, 0,
+                Long.MAX_VALUE);
         c.queueFullPolicy = k.policy("queue.full.policy", c.queueFullPolicy, current.queueFullPolicy);
         c.clientIdPrefixes = k.list("clientid.prefixes");
         c.addressAllow = k.networks("address.allow", c.addressAllow, current.addressAllow);
@@ -156,6 +172,21 @@ public final class BrokerConfig {
                 return current;
             }
             return n;
+        }
+
+        /** One of {@code options}, case-insensitive. */
+        String choice(String key, String def, String current, String... options) {
+            String v = raw(key);
+            if (v == null || v.isEmpty()) {
+                return def;
+            }
+            for (String o : options) {
+                if (o.equalsIgnoreCase(v)) {
+                    return o;
+                }
+            }
+            errors.add(key + ": '" + v + "' is not one of " + String.join(", ", options));
+            return current;
         }
 
         QueueFullPolicy policy(String key, QueueFullPolicy def, QueueFullPolicy current) {
@@ -288,6 +319,26 @@ public final class BrokerConfig {
      */
     public String journalDir() { return journalDir; }
     public BrokerConfig journalDir(String v) { journalDir = v; return this; }
+
+    /**
+     * When a message counts as journalled for the sinks ({@code journal.fsync}): {@link #JOURNAL_FSYNC_ALWAYS} once
+     * the journal forced it to disk, {@link #JOURNAL_FSYNC_INTERVAL} once it is written to the segment file (the page
+     * cache), the file being forced every {@link #journalFsyncIntervalMs()}. Read when the journal opens.
+     */
+    public String journalFsync() { return journalFsync; }
+    public BrokerConfig journalFsync(String v) { journalFsync = v; return this; }
+
+    /** How often the journal is forced with {@code journal.fsync = interval} ({@code journal.fsync.interval.ms}). */
+    public long journalFsyncIntervalMs() { return journalFsyncIntervalMs; }
+    public BrokerConfig journalFsyncIntervalMs(long v) { journalFsyncIntervalMs = v; return this; }
+
+    /**
+     * Hard bound of the journal's disk use in bytes ({@code journal.max.bytes}); 0 = none;
+     * {@link #JOURNAL_MAX_BYTES_DEFAULT} when not set (the journal then takes 10 GiB or half the free space of its
+     * file system, whichever is smaller). Read when the journal opens.
+     */
+    public long journalMaxBytes() { return journalMaxBytes; }
+    public BrokerConfig journalMaxBytes(long v) { journalMaxBytes = v; return this; }
     public long maxQueuedBytes() { return maxQueuedBytes; }
     public BrokerConfig maxQueuedBytes(long v) { maxQueuedBytes = v; return this; }
 

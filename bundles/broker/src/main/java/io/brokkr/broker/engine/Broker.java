@@ -143,7 +143,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         startedAt = System.currentTimeMillis();
         java.nio.file.Path journalDir = SinkHub.resolveDir(c.journalDir());
         try {
-            sinkHub = SinkHub.open(journalDir);
+            sinkHub = SinkHub.open(journalDir, c);
         } catch (java.io.IOException | RuntimeException e) {
             LOG.error("Sink journal {} cannot be opened, message sinks will not work: {}", journalDir, e.toString(), e);
         }
@@ -468,6 +468,12 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     public List<io.brokkr.api.SinkInfo> sinks() {
         SinkHub hub = sinkHub;
         return hub == null ? List.of() : hub.infos();
+    }
+
+    @Override
+    public io.brokkr.api.JournalInfo journal() {
+        SinkHub hub = sinkHub;
+        return hub == null ? null : hub.journalInfo();
     }
 
     @Override
@@ -851,7 +857,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 hub == null ? null : hub.append(m, publisher == null ? null : publisher.username());
         RouteResult routed = route(m, from);
         if (journaled != null && m.qos() > 0) {
-            return RouteResult.afterJournal(routed, journaled); // acknowledged once it is on disk for the sinks
+            // acknowledged once it is journalled for the sinks; refused with 0x97 when the journal is full
+            return RouteResult.afterJournal(routed, journaled, SinkHub::isFull);
         }
         return routed;
     }

@@ -77,6 +77,15 @@ public class BrokerComponent implements BrokerService {
             LOG.warn("etc/io.brokkr.broker.cfg: io.threads / transport.native changed; they take effect when the broker "
                     + "restarts (bundle:restart io.brokkr.broker)");
         }
+        if (!java.util.Objects.equals(cfg.journalDir(), running.journalDir())
+                || !cfg.journalFsync().equals(running.journalFsync())
+                || cfg.journalFsyncIntervalMs() != running.journalFsyncIntervalMs()
+                || cfg.journalMaxBytes() != running.journalMaxBytes()) {
+            // the journal keeps the settings it was opened with
+            LOG.warn("etc/io.brokkr.broker.cfg: journal.dir / journal.fsync / journal.fsync.interval.ms / "
+                    + "journal.max.bytes changed; they take effect when the broker restarts (bundle:restart "
+                    + "io.brokkr.broker)");
+        }
         broker.reconfigure(cfg);
     }
 
@@ -356,6 +365,11 @@ public class BrokerComponent implements BrokerService {
     @Override
     public List<io.brokkr.api.SinkInfo> sinks() {
         return broker.sinks();
+    }
+
+    @Override
+    public io.brokkr.api.JournalInfo journal() {
+        return broker.journal();
     }
 
     @Override

@@ -1,12 +1,15 @@
 package io.brokkr.broker.persistence;
 
+import io.brokkr.api.JournalInfo;
 import io.brokkr.api.Message;
 import io.brokkr.api.SinkInfo;
 import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RecordFormat;
+import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.topic.Topics;
 import io.brokkr.journal.Journal;
 import io.brokkr.journal.JournalConfig;
+import io.brokkr.journal.JournalFullException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,12 +17,17 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,21 +43,41 @@ import org.slf4j.LoggerFactory;
  * journal, and when a service with the same name comes back it continues from its position. Only
  * {@link #remove(String)} forgets a sink. Thread-safe; the list of sinks is a copy-on-write array read by
  * {@link #append} without locks.
+ *
+ * <p><b>Sync policy</b> ({@code journal.fsync}): with {@code always} the future of {@link #append} completes when the
+ * record is forced to disk; with {@code interval} when it is written to the segment file (the journal forces the file
+ * every {@code journal.fsync.interval.ms}). <b>Disk bound</b> ({@code journal.max.bytes}): when the journal is full
+ * an append fails at once with {@link JournalFullException} ({@link #isFull}); a QoS 0 message is then skipped for
+ * its sinks (counted), a QoS 1/2 message is refused (the publisher is told so and sends it again later). A log line
+ * names the bound and the sink with the biggest backlog, at most every {@value #FULL_LOG_INTERVAL_MILLIS} ms.
  */
 public final class SinkHub implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SinkHub.class);
     static final String REGISTRY = "sinks.properties";
     public static final long DEFAULT_MAX_BACKLOG_BYTES = 256L * 1024 * 1024;
+    /** The journal's disk bound when {@code journal.max.bytes} is not set, unless half the free space is less. */
+    public static final long DEFAULT_MAX_BYTES = 10L << 30;
+    static final long FULL_LOG_INTERVAL_MILLIS = 10_000;
 
     private final Path dir;
+    private final BrokerConfig config;
+    /** The disk bound the journal was opened with (0: none). */
+    private volatile long maxBytes;
+    private final LongAdder refused = new LongAdder();
+    private final LongAdder skippedFull = new LongAdder();
+    /** The last append for the sinks was refused because the journal was full. */
+    private volatile boolean full;
+    /** When the journal was last logged as full (epoch millis; 0: never). */
+    private final AtomicLong lastFullLog = new AtomicLong();
     private volatile Journal journal;
     private volatile SinkRunner[] sinks = new SinkRunner[0];
     private final Map<String, SinkRunner> byName = new TreeMap<>();
     private volatile boolean closed;
 
-    private SinkHub(Path dir) {
+    private SinkHub(Path dir, BrokerConfig config) {
         this.dir = dir;
+        this.config = config;
     }
 
     /** The journal directory for a configured value (null: Karaf's data directory, else {@code data/journal}). */
@@ -63,10 +91,12 @@ public final class SinkHub implements AutoCloseable {
 
     /**
      * Opens the hub if its directory holds known sinks (so that messages for offline sinks are journalled from the
-     * start), else returns an empty hub that opens the journal when the first sink comes.
+     * start), else returns an empty hub that opens the journal when the first sink comes. The journal's sync policy
+     * and disk bound come from {@code config} ({@code journal.fsync}, {@code journal.fsync.interval.ms},
+     * {@code journal.max.bytes}).
      */
-    public static SinkHub open(Path dir) throws IOException {
-        SinkHub hub = new SinkHub(dir);
+    public static SinkHub open(Path dir, BrokerConfig config) throws IOException {
+        SinkHub hub = new SinkHub(dir, config);
         Path reg = dir.resolve(REGISTRY);
         if (Files.exists(reg)) {
             Properties p = new Properties();
@@ -91,8 +121,41 @@ public final class SinkHub implements AutoCloseable {
 
     private void ensureJournal() throws IOException {
         if (journal == null) {
-            journal = Journal.open(JournalConfig.defaults(dir));
+            Files.createDirectories(dir);
+            long max = config.journalMaxBytes();
+            if (max == BrokerConfig.JOURNAL_MAX_BYTES_DEFAULT) {
+                max = defaultMaxBytes(dir);
+            }
+            JournalConfig.Builder b = JournalConfig.builder(dir).maxDiskBytes(max);
+            if (max > 0) {
+                // segments are deleted whole: keep one well below the bound (64 MiB from a bound of 512 MiB up)
+                b.segmentBytes(Math.max(64L << 10, Math.min(JournalConfig.DEFAULT_SEGMENT_BYTES, max / 8)));
+            }
+            if (BrokerConfig.JOURNAL_FSYNC_INTERVAL.equals(config.journalFsync())) {
+                b.forceInterval(Duration.ofMillis(config.journalFsyncIntervalMs()));
+            }
+            journal = Journal.open(b.build());
+            maxBytes = max;
         }
+    }
+
+    /**
+     * The bound when {@code journal.max.bytes} is not set: {@value #DEFAULT_MAX_BYTES} bytes, or half of what the
+     * journal's file system has usable for it (its free space plus the journal's own files), whichever is smaller.
+     * Half, so that the journal is refused before the disk is full: a write failing for lack of space would stop the
+     * journal until a restart, and the rest of the broker (logs, Karaf's data) needs the disk too.
+     */
+    static long defaultMaxBytes(Path dir) throws IOException {
+        long own = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (Files.isRegularFile(f)) {
+                    own += Files.size(f);
+                }
+            }
+        }
+        long usable = Files.getFileStore(dir).getUsableSpace() + own;
+        return Math.max(1L << 20, Math.min(DEFAULT_MAX_BYTES, usable / 2));
     }
 
     public Path dir() {
@@ -192,6 +255,36 @@ public final class SinkHub implements AutoCloseable {
         return true;
     }
 
+    /** The journal's state for {@code mqtt:connectors}, or null before the first sink. */
+    public JournalInfo journalInfo() {
+        Journal j = journal;
+        if (j == null) {
+            return null;
+        }
+        SinkRunner biggest = biggestBacklog();
+        return new JournalInfo(dir.toString(), config.journalFsync(), config.journalFsyncIntervalMs(), j.usedBytes(),
+                maxBytes, full, refused.sum(), skippedFull.sum(), biggest == null ? null : biggest.name());
+    }
+
+    private SinkRunner biggestBacklog() {
+        SinkRunner biggest = null;
+        long most = -1;
+        for (SinkRunner r : sinks) {
+            long b = r.info().pendingBytes();
+            if (b > most) {
+                most = b;
+                biggest = r;
+            }
+        }
+        return biggest;
+    }
+
+    /** Whether {@code e} (a failed {@link #append} future's cause) means the journal is full, not broken. */
+    public static boolean isFull(Throwable e) {
+        Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        return t instanceof JournalFullException;
+    }
+
     public List<SinkInfo> infos() {
         List<SinkInfo> out = new ArrayList<>();
         for (SinkRunner r : sinks) {
@@ -202,8 +295,10 @@ public final class SinkHub implements AutoCloseable {
 
     /**
      * Runs on the publisher's thread. Writes the message to the journal if a sink takes it and returns the future of
-     * its durable write; null if no sink takes it (or every sink that matches is over its backlog bound and the
-     * message is QoS 0: then it is counted as skipped for them). Never blocks.
+     * its write (completing when it is journalled, see the sync policy); null if no sink takes it (or every sink that
+     * matches is over its backlog bound and the message is QoS 0: then it is counted as skipped for them). When the
+     * journal is full a QoS 0 message is skipped for its sinks (null, counted) and a QoS 1/2 message gets a future
+     * failed with {@link JournalFullException} (see {@link #isFull}). Never blocks.
      */
     public CompletableFuture<Long> append(Message m, String username) {
         SinkRunner[] list = sinks;
@@ -237,7 +332,46 @@ public final class SinkHub implements AutoCloseable {
         if (j == null) {
             return CompletableFuture.failedFuture(new IOException("journal closed"));
         }
-        return j.append(JournalCodec.encode(m, username));
+        CompletableFuture<Long> f = j.append(JournalCodec.encode(m, username));
+        if (f.isCompletedExceptionally()) {
+            Throwable e = f.handle((v, t) -> t).getNow(null);
+            if (isFull(e)) {
+                journalFull(e);
+                if (m.qos() == 0) {
+                    skippedFull.increment();
+                    for (SinkRunner r : list) {
+                        if (r.matches(m.topic())) {
+                            r.skipped();
+                        }
+                    }
+                    return null;
+                }
+                refused.increment();
+            }
+        } else if (full) {
+            full = false;
+            LOG.info("Sink journal {} takes messages again ({} of {} bytes used); {} QoS 1/2 messages were refused and "
+                    + "{} QoS 0 messages skipped while it was full (since start)", dir, j.usedBytes(), maxBytes,
+                    refused.sum(), skippedFull.sum());
+        }
+        return f;
+    }
+
+    /** The journal refused an append for being full: logs it, at most every {@value #FULL_LOG_INTERVAL_MILLIS} ms. */
+    private void journalFull(Throwable e) {
+        full = true;
+        long now = System.currentTimeMillis();
+        long last = lastFullLog.get();
+        if (now - last < FULL_LOG_INTERVAL_MILLIS || !lastFullLog.compareAndSet(last, now)) {
+            return;
+        }
+        SinkRunner biggest = biggestBacklog();
+        SinkInfo b = biggest == null ? null : biggest.info();
+        LOG.warn("Sink journal {} is full ({} of journal.max.bytes = {} bytes used: {}): QoS 1/2 messages for the sinks "
+                + "are refused (MQTT 5: 0x97 Quota exceeded; 3.1.1: connection closed unacknowledged) and QoS 0 "
+                + "messages skipped until sinks catch up; biggest backlog: {}", dir, journal.usedBytes(), maxBytes,
+                e.getMessage(), b == null ? "none" : "sink " + b.name() + " (" + b.state() + ", " + b.pendingRecords()
+                        + " records, " + b.pendingBytes() + " bytes)");
     }
 
     private void publishList() {

@@ -1135,7 +1135,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         }
         boolean ready = routed == null || routed.isDone();
         if (ready && (pendingAcks == null || pendingAcks.isEmpty())) {
-            writeAck(s, qos, packetId, routed == null ? rc : routed.reasonCode());
+            writeAck(s, qos, packetId, routed == null ? rc : routed.reasonCode(),
+                    routed != null && routed.storeFailed());
             return;
         }
         if (pendingAcks == null) {
@@ -1167,15 +1168,23 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             if (a.qos() == 1) {
                 pendingQos1Acks--;
             }
-            writeAck(s, a.qos(), a.packetId(), a.routed() == null ? a.rc() : a.routed().reasonCode());
+            writeAck(s, a.qos(), a.packetId(), a.routed() == null ? a.rc() : a.routed().reasonCode(),
+                    a.routed() != null && a.routed().storeFailed());
         }
     }
 
-    private void writeAck(Session s, int qos, int packetId, int rc) {
-        if (rc == RouteResult.RC_UNSPECIFIED_ERROR && !isV5()) {
+    /** @param storeFailed the sinks' journal did not take the message (failed or full): see {@link RouteResult} */
+    private void writeAck(Session s, int qos, int packetId, int rc, boolean storeFailed) {
+        if (storeFailed && !isV5()) {
             // 3.1.1 cannot refuse a PUBLISH: close without acknowledging, so that the client sends it again
-            LOG.warn("Client {}: message {} could not be stored for the sinks; closing the connection unacknowledged",
-                    clientId, packetId);
+            if (rc == RouteResult.RC_QUOTA_EXCEEDED) {
+                // the journal logs that it is full (at most every 10 s); every refused publisher would flood the log
+                LOG.debug("Client {}: message {} refused, the sinks' journal is full; closing the connection "
+                        + "unacknowledged", clientId, packetId);
+            } else {
+                LOG.warn("Client {}: message {} could not be stored for the sinks; closing the connection "
+                        + "unacknowledged", clientId, packetId);
+            }
             if (qos == 2) {
                 s.closeInboundQos2(packetId); // its resend is a new message, not a duplicate
             }

@@ -48,6 +48,8 @@ public final class RouteResult {
     private volatile Runnable listener;
     /** The journal write this result waited for failed: the message is not safe, the acknowledgement says so. */
     private volatile boolean storeFailed;
+    /** ... because the journal was full (its disk bound or its queue): 0x97 Quota exceeded, not 0x80. */
+    private volatile boolean storeFull;
 
     private RouteResult(int targets, int taken, int parts) {
         this.targets = targets;
@@ -74,6 +76,16 @@ public final class RouteResult {
      * the reason code {@link #RC_UNSPECIFIED_ERROR}.
      */
     public static RouteResult afterJournal(RouteResult routed, java.util.concurrent.CompletableFuture<?> journaled) {
+        return afterJournal(routed, journaled, e -> false);
+    }
+
+    /**
+     * As {@link #afterJournal(RouteResult, java.util.concurrent.CompletableFuture)}; a journal write that failed with
+     * an exception {@code full} accepts (the journal is full: a passing condition) makes the reason code
+     * {@link #RC_QUOTA_EXCEEDED} instead of {@link #RC_UNSPECIFIED_ERROR}.
+     */
+    public static RouteResult afterJournal(RouteResult routed, java.util.concurrent.CompletableFuture<?> journaled,
+                                           java.util.function.Predicate<Throwable> full) {
         RouteResult r = new RouteResult(routed.targets + 1, 0, 2);
         if (routed.isDone()) {
             r.part(routed.taken()); // NO_TARGETS is shared: never give it a listener
@@ -82,6 +94,7 @@ public final class RouteResult {
         }
         journaled.whenComplete((v, e) -> {
             if (e != null) {
+                r.storeFull = full.test(e);
                 r.storeFailed = true;
             }
             r.part(e == null ? 1 : 0);
@@ -110,11 +123,12 @@ public final class RouteResult {
 
     /**
      * The reason code of the acknowledgement: 0x00 success (at least one target took it), 0x10 no matching
-     * subscribers, 0x97 quota exceeded (every target refused it: queues full). Only once {@link #isDone()}.
+     * subscribers, 0x97 quota exceeded (every target refused it: queues full; or the sinks' journal is full), 0x80
+     * unspecified error (the journal write failed). Only once {@link #isDone()}.
      */
     public int reasonCode() {
         if (storeFailed) {
-            return RC_UNSPECIFIED_ERROR;
+            return storeFull ? RC_QUOTA_EXCEEDED : RC_UNSPECIFIED_ERROR;
         }
         if (targets == 0) {
             return RC_NO_MATCHING_SUBSCRIBERS;

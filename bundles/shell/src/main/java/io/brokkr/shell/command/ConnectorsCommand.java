@@ -3,6 +3,7 @@ package io.brokkr.shell.command;
 import java.util.Comparator;
 
 import io.brokkr.api.BrokerService;
+import io.brokkr.api.JournalInfo;
 import io.brokkr.api.SinkInfo;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
@@ -38,6 +39,14 @@ public class ConnectorsCommand implements Action {
                         s.pendingRecords(), s.pendingBytes(), s.retries(), s.failed(), s.skipped(),
                         Formats.timestamp(s.lastWriteTime()), Formats.orDash(s.lastError())));
         table.print(System.out);
+        JournalInfo j = broker.journal();
+        if (j != null) {
+            String sync = "interval".equals(j.fsync()) ? "fsync every " + j.fsyncIntervalMs() + " ms" : "fsync always";
+            String bound = j.maxBytes() == 0 ? "no bound" : "journal.max.bytes " + j.maxBytes();
+            System.out.println("Journal " + j.dir() + " (" + sync + "): " + j.usedBytes() + " bytes used, " + bound
+                    + (j.full() ? ", FULL (biggest backlog: " + Formats.orDash(j.biggestBacklog()) + ")" : "")
+                    + "; refused QoS 1/2: " + j.refused() + ", skipped QoS 0: " + j.skipped());
+        }
         return null;
     }
 }
