@@ -19,13 +19,18 @@
 #   FANOUT_SUBS [16]    subscribers of fanout
 #   IDLE_CONNS [10000]  connections of idle
 #   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2 neighbour-base neighbour qos1-persistent"]
-#                       plus sink-redis and sink-null (not in the default set): Brokkr only; each repetition runs
-#                       io.brokkr.bench.SinkBench against a broker without a sink (reported as sink-none) and against
-#                       one with the Redis connector (sink-redis; its own redis-server on a free port) or with a sink
-#                       that stores nothing (sink-null: the journal's cost alone), see the README
+#                       plus sink-redis, sink-elasticsearch and sink-null (not in the default set): Brokkr only; each
+#                       repetition runs io.brokkr.bench.SinkBench against a broker without a sink (reported as
+#                       sink-none) and against one with the Redis connector (sink-redis; its own redis-server on a free
+#                       port), with the Elasticsearch connector (sink-elasticsearch; its own Elasticsearch 8.19 node,
+#                       EsNodeProcess of the connector's tests, in its own JVM on free ports) or with a sink that
+#                       stores nothing (sink-null: the journal's cost alone), see the README
 #   CP_PREFIX [""]      jars put before the classpath of BrokerMain and SinkBench (to compare with another build)
-#   SINK_PROPS [""]     sink-redis: extra sink properties for BrokerMain, e.g. "sink.batch.size=2000 sink.layout=list"
-#   PROBE_RATE [100]    sink-redis: probe messages/s whose PUBACK-to-visible-in-Redis delay is measured
+#   SINK_PROPS [""]     sink-redis, sink-elasticsearch: extra sink properties for BrokerMain, e.g.
+#                       "sink.batch.size=2000 sink.layout=list"
+#   PROBE_RATE [100]    sink-redis, sink-elasticsearch: probe messages/s whose PUBACK-to-visible-in-the-store delay is
+#                       measured
+#   ES_JVM_OPTS ["-Xmx512m -XX:+UseSerialGC"]  sink-elasticsearch: the node's JVM (those of the connector's tests)
 #   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
 #   BROKERS ["brokkr mosquitto"]
 #   SLOW_SUBS [1] SLOW_RATE [50]  neighbour: slow subscribers on #, messages/s each reads and acknowledges
@@ -79,6 +84,7 @@ OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}
 SINK_PROPS=${SINK_PROPS:-""}
 PROBE_RATE=${PROBE_RATE:-100}
 SINK_SUBSCRIBER=${SINK_SUBSCRIBER:-0}
+ES_JVM_OPTS=${ES_JVM_OPTS:-"-Xmx512m -XX:+UseSerialGC"}
 
 # the sink scenarios start their own brokers (and redis-server): they run apart from the per-broker loop
 SINK_SCENARIOS=""
@@ -92,7 +98,7 @@ done
 if [ -n "$BROKER_SCENARIOS" ] && [[ " $BROKERS " == *" mosquitto "* ]]; then
   command -v mosquitto >/dev/null || { echo "mosquitto not found (apt-get install mosquitto)" >&2; exit 1; }
 fi
-if [ -n "$SINK_SCENARIOS" ]; then
+if [[ " $SINK_SCENARIOS " == *" sink-redis "* ]]; then
   command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)" >&2; exit 1; }
 fi
 command -v python3 >/dev/null || { echo "python3 is needed for the table" >&2; exit 1; }
@@ -129,7 +135,15 @@ stop_redis() {
   fi
   REDIS_PID=""
 }
-trap 'stop_broker; stop_redis' EXIT INT TERM
+ES_PID=""
+stop_es() {
+  if [ -n "$ES_PID" ] && kill -0 "$ES_PID" 2>/dev/null; then
+    kill -9 "$ES_PID" 2>/dev/null || true
+    wait "$ES_PID" 2>/dev/null || true
+  fi
+  ES_PID=""
+}
+trap 'stop_broker; stop_redis; stop_es' EXIT INT TERM
 
 start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log
   local name=$1 port=$2 log=$3
@@ -193,8 +207,9 @@ run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version
 }
 
 # the sink scenarios, one repetition: SinkBench against Brokkr without a sink (sink-none) and with each sink asked
-# for (sink-redis: the Redis connector, sink-null: a sink that stores nothing), in alternating order; a fresh
-# redis-server (no persistence) and journal directory each time
+# for (sink-redis: the Redis connector, sink-elasticsearch: the Elasticsearch connector, sink-null: a sink that stores
+# nothing), in alternating order; a fresh redis-server (no persistence) or Elasticsearch node (a new data directory)
+# and journal directory each time
 run_sink_set() { # $1 mqtt version
   local mqtt=$1 mode port rport log load line order="none" sc
   for sc in $SINK_SCENARIOS; do order="$order ${sc#sink-}"; done
@@ -203,8 +218,27 @@ run_sink_set() { # $1 mqtt version
     port=$(free_port)
     log="$OUT/brokkr-sink-$mode-$rep.log"
     local extra=() bench=()
-    rm -rf "$OUT/journal" "$OUT/redis"
-    if [ "$mode" = redis ]; then
+    rm -rf "$OUT/journal" "$OUT/redis" "$OUT/es"
+    if [ "$mode" = elasticsearch ]; then
+      local esport estport
+      esport=$(free_port)
+      estport=$(free_port)
+      mkdir -p "$OUT/es"
+      # shellcheck disable=SC2086
+      java $ES_JVM_OPTS -cp "$(cat "$here/target/es-node.classpath")" \
+        'io.brokkr.connector.elasticsearch.EsNodeProcess$Main' "$OUT/es" "$esport" "$estport" \
+        >"$OUT/es-$rep.log" 2>&1 &
+      ES_PID=$!
+      for _ in $(seq 1 1800); do
+        grep -q '^ES-NODE-READY' "$OUT/es-$rep.log" 2>/dev/null && break
+        kill -0 "$ES_PID" 2>/dev/null || break
+        sleep 0.1
+      done
+      grep -q '^ES-NODE-READY' "$OUT/es-$rep.log" || { echo "the Elasticsearch node did not start, see $OUT/es-$rep.log" >&2; }
+      # shellcheck disable=SC2206
+      extra=(--sink-elasticsearch "http://127.0.0.1:$esport" $SINK_PROPS)
+      bench=(--es "http://127.0.0.1:$esport")
+    elif [ "$mode" = redis ]; then
       rport=$(free_port)
       mkdir -p "$OUT/redis"
       redis-server --port "$rport" --bind 127.0.0.1 --dir "$OUT/redis" --save '' --appendonly no \
@@ -236,7 +270,8 @@ run_sink_set() { # $1 mqtt version
     echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"
     stop_broker
     stop_redis
-    rm -rf "$OUT/journal" "$OUT/redis"
+    stop_es
+    rm -rf "$OUT/journal" "$OUT/redis" "$OUT/es"
     sleep 2
   done
 }

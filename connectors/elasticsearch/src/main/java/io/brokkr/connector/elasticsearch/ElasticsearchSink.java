@@ -99,8 +99,9 @@ public class ElasticsearchSink implements MessageSink {
     private volatile State state;
     private volatile boolean closed;
 
+    /** Public (like {@code modified} and {@code deactivate}) for the benchmarks' BrokerMain, which binds it without DS. */
     @Activate
-    void activate(Map<String, Object> config) {
+    public void activate(Map<String, Object> config) {
         name = name(config);
         synchronized (lock) {
             state = configure(config, null);
@@ -108,7 +109,7 @@ public class ElasticsearchSink implements MessageSink {
     }
 
     @Modified
-    void modified(Map<String, Object> config) {
+    public void modified(Map<String, Object> config) {
         synchronized (lock) {
             State old = state;
             state = configure(config, old);
@@ -119,7 +120,7 @@ public class ElasticsearchSink implements MessageSink {
     }
 
     @Deactivate
-    void deactivate() {
+    public void deactivate() {
         closed = true;
         State s = state;
         if (s != null && s.writer() != null) {
