@@ -63,7 +63,8 @@ import redis.clients.jedis.resps.StreamEntry;
  *       and end of the period: records per second written into Redis; and how many acknowledged messages were not
  *       in Redis yet at the end (the sink's lag). With {@code --es}: {@code _count} of the documents of the
  *       publishers' topics in the index {@code --es-index} (the one {@code BrokerMain --sink-elasticsearch} writes),
- *       each time after a {@code _refresh} (so that the count is not behind by the refresh interval).</li>
+ *       after a {@code _refresh} (so that the count is not behind by the refresh interval; while draining, without
+ *       one).</li>
  *   <li>Delay: a probe client publishes {@code --probe-rate} QoS 1 messages per second on
  *       {@code bench/<run>/probe}; a reader blocks in {@code XREAD} on that stream. For each probe message
  *       acknowledged during the period: the time its entry was read minus the time its PUBACK arrived (p50, p99;
@@ -268,7 +269,9 @@ public final class SinkBench {
                 long lastChange = drainStart;
                 long drainLimit = TimeUnit.SECONDS.toNanos(num("drain"));
                 while (true) {
-                    long n = storeCount(redis, es, prefix, clients);
+                    // Elasticsearch: no _refresh here (5 a second would make the node write tiny segments and
+                    // merge them while it should index): what the last refresh made searchable, up to 1 s behind
+                    long n = es != null ? es.count(false) : storeCount(redis, null, prefix, clients);
                     if (n >= acked) {
                         break;
                     }
@@ -278,7 +281,7 @@ public final class SinkBench {
                     } else if (System.nanoTime() - lastChange > drainLimit) {
                         break;
                     }
-                    Thread.sleep(es != null ? 200 : 50); // each _count of Elasticsearch costs a _refresh
+                    Thread.sleep(es != null ? 200 : 50);
                 }
                 double drainSecs = (System.nanoTime() - drainStart) / 1e9;
                 long stored = 0;
@@ -385,7 +388,7 @@ public final class SinkBench {
     /** Sum of XLEN of the publishers' streams, or the publishers' documents in Elasticsearch; 0 without a store. */
     private long storeCount(RedisClient redis, EsStore es, String prefix, int clients) throws Exception {
         if (es != null) {
-            return es.count();
+            return es.count(true);
         }
         if (redis == null) {
             return 0;
@@ -504,7 +507,7 @@ public final class SinkBench {
      */
     private static final class EsStore {
         /** How often the probe reader searches for new probe documents. */
-        static final int PROBE_POLL_MS = 20;
+        static final int PROBE_POLL_MS = 50;
 
         private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
@@ -559,10 +562,12 @@ public final class SinkBench {
             call("GET", "/_cluster/health/" + index + "?wait_for_status=yellow&timeout=60s", null);
         }
 
-        /** The publishers' documents, after a refresh (0 before the index exists). */
-        long count() throws Exception {
+        /** The publishers' documents, after a refresh if {@code refresh} (0 before the index exists). */
+        long count(boolean refresh) throws Exception {
             String opts = "?ignore_unavailable=true&allow_no_indices=true";
-            call("POST", "/" + index + "/_refresh" + opts, null);
+            if (refresh) {
+                call("POST", "/" + index + "/_refresh" + opts, null);
+            }
             Map<String, Object> r = call("POST", "/" + index + "/_count" + opts, "{\"query\":" + publishers() + "}");
             return ((Number) r.get("count")).longValue();
         }
