@@ -78,8 +78,8 @@ public final class BrokerMain {
                 case "--sink-elasticsearch" -> elasticsearch = args[++i];
                 case "--stats-file" -> statsFile = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT | --sink-elasticsearch URL"
-                            + " | --sink-null]"
+                    System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT"
+                            + " | --sink-elasticsearch URL | --sink-null]"
                             + " [--stats-file PATH] [sink.KEY=VALUE ...] [cfg.key=value ...]");
                     return;
                 }

@@ -117,7 +117,8 @@ public final class SinkBench {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) {
-                System.out.println("usage: SinkBench --port P [--redis HOST:PORT | --es URL [--es-index I]] [--stats-file PATH]"
+                System.out.println("usage: SinkBench --port P [--redis HOST:PORT | --es URL [--es-index I]]"
+                        + " [--stats-file PATH]"
                         + " [--es-warmup-docs N] [--clients N]"
                         + " [--window W] [--payload B] [--warmup S] [--duration S] [--probe-rate R] [--drain S]"
                         + " [--subscriber] [--mqtt 3|5] [--key-prefix mqtt:] [--label L]");
@@ -583,7 +584,8 @@ public final class SinkBench {
                     body.append("{\"create\":{}}\n{\"id\":\"warmup-").append(done).append("\",\"sender\":\"warmup-")
                             .append(done % 8).append("\",\"topic\":\"warmup/").append(done % 8)
                             .append("\",\"payload\":\"").append(Base64.getEncoder().encodeToString(payload))
-                            .append("\",\"payloadEncoding\":\"base64\",\"qos\":1,\"retain\":false,\"time\":").append(now)
+                            .append("\",\"payloadEncoding\":\"base64\",\"qos\":1,\"retain\":false,\"time\":")
+                            .append(now)
                             .append(",\"datetime\":\"").append(java.time.Instant.ofEpochMilli(now)).append("\"}\n");
                 }
                 Map<String, Object> r = call("POST", "/" + index + "/_bulk", body.toString());
@@ -695,7 +697,8 @@ public final class SinkBench {
                     try {
                         Map<String, Object> r = call("POST", "/" + index
                                 + "/_search?ignore_unavailable=true&allow_no_indices=true", "{\"size\":1000,"
-                                + "\"sort\":[{\"time\":{\"order\":\"asc\",\"unmapped_type\":\"long\"}}],\"_source\":[\"time\",\"payload\",\"payloadEncoding\"],"
+                                + "\"sort\":[{\"time\":{\"order\":\"asc\",\"unmapped_type\":\"long\"}}],"
+                                + "\"_source\":[\"time\",\"payload\",\"payloadEncoding\"],"
                                 + "\"query\":{\"bool\":{\"filter\":[{\"term\":{\"topic.keyword\":"
                                 + RecordFormat.toJson(probeTopic) + "}},{\"range\":{\"time\":{\"gte\":" + from
                                 + "}}}]}}}");
