@@ -132,6 +132,8 @@ public final class BrokerMain {
             props.put("url", elasticsearch);
             props.put("index", ES_INDEX);
             props.put("topics", "bench/#");
+            // a service property of the DS component: what the broker reads in Karaf unless the cfg sets it
+            props.put("batch.size", ElasticsearchSink.DEFAULT_BATCH_SIZE);
             props.putAll(sinkProps);
             esSink = new ElasticsearchSink();
             esSink.activate(props);
