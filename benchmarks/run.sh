@@ -20,13 +20,18 @@
 #   FANOUT_SUBS [16]    subscribers of fanout
 #   IDLE_CONNS [10000]  connections of idle
 #   SCENARIOS ["idle fanin fanin-paced fanout fanout-paced qos1 qos2 neighbour-base neighbour qos1-persistent"]
-#                       plus sink-redis and sink-null (not in the default set): Brokkr only; each repetition runs
-#                       io.brokkr.bench.SinkBench against a broker without a sink (reported as sink-none) and against
-#                       one with the Redis connector (sink-redis; its own redis-server on a free port) or with a sink
-#                       that stores nothing (sink-null: the journal's cost alone), see the README
+#                       plus sink-redis, sink-elasticsearch and sink-null (not in the default set): Brokkr only; each
+#                       repetition runs io.brokkr.bench.SinkBench against a broker without a sink (reported as
+#                       sink-none) and against one with the Redis connector (sink-redis; its own redis-server on a free
+#                       port), with the Elasticsearch connector (sink-elasticsearch; its own Elasticsearch 8.19 node,
+#                       EsNodeProcess of the connector's tests, in its own JVM on free ports) or with a sink that
+#                       stores nothing (sink-null: the journal's cost alone), see the README
 #   CP_PREFIX [""]      jars put before the classpath of BrokerMain and SinkBench (to compare with another build)
-#   SINK_PROPS [""]     sink-redis: extra sink properties for BrokerMain, e.g. "sink.batch.size=2000 sink.layout=list"
-#   PROBE_RATE [100]    sink-redis: probe messages/s whose PUBACK-to-visible-in-Redis delay is measured
+#   SINK_PROPS [""]     sink-redis, sink-elasticsearch: extra sink properties for BrokerMain, e.g.
+#                       "sink.batch.size=2000 sink.layout=list"
+#   PROBE_RATE [100]    sink-redis, sink-elasticsearch: probe messages/s whose PUBACK-to-visible-in-the-store delay is
+#                       measured
+#   ES_JVM_OPTS ["-Xmx512m -XX:+UseSerialGC"]  sink-elasticsearch: the node's JVM (those of the connector's tests)
 #   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
 #   BROKERS ["brokkr mosquitto"]  also brokkr-openssl: Brokkr whose TLS listener has tls.provider=openssl
 #                       (netty-tcnative-boringssl-static, a runtime dependency of this module); its other listener and
@@ -95,6 +100,7 @@ TLS_KEY=${TLS_KEY:-rsa}
 TLS_VERSIONS=${TLS_VERSIONS:-"TLSv1.3"}
 PARALLEL=${PARALLEL:-4}
 BROKKR_TLS_OPTS=${BROKKR_TLS_OPTS:-""}
+ES_JVM_OPTS=${ES_JVM_OPTS:-"-Xmx512m -XX:+UseSerialGC"}
 
 # the sink scenarios start their own brokers (and redis-server): they run apart from the per-broker loop
 SINK_SCENARIOS=""
@@ -108,7 +114,7 @@ done
 if [ -n "$BROKER_SCENARIOS" ] && [[ " $BROKERS " == *" mosquitto "* ]]; then
   command -v mosquitto >/dev/null || { echo "mosquitto not found (apt-get install mosquitto)" >&2; exit 1; }
 fi
-if [ -n "$SINK_SCENARIOS" ]; then
+if [[ " $SINK_SCENARIOS " == *" sink-redis "* ]]; then
   command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)" >&2; exit 1; }
 fi
 command -v python3 >/dev/null || { echo "python3 is needed for the table" >&2; exit 1; }
@@ -149,7 +155,15 @@ stop_redis() {
   fi
   REDIS_PID=""
 }
-trap 'stop_broker; stop_redis; [ -z "$TLS_DIR" ] || rm -rf "$TLS_DIR"' EXIT INT TERM
+ES_PID=""
+stop_es() {
+  if [ -n "$ES_PID" ] && kill -0 "$ES_PID" 2>/dev/null; then
+    kill -9 "$ES_PID" 2>/dev/null || true
+    wait "$ES_PID" 2>/dev/null || true
+  fi
+  ES_PID=""
+}
+trap 'stop_broker; stop_redis; stop_es; [ -z "$TLS_DIR" ] || rm -rf "$TLS_DIR"' EXIT INT TERM
 
 # the tls-* scenarios: a CA and a server certificate for 127.0.0.1 and localhost signed by it (RSA 2048 or ECDSA
 # P-256, PKCS#8 key), the same files for both brokers; the load tool trusts the CA
@@ -249,8 +263,9 @@ run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version [$5 TLS version
 }
 
 # the sink scenarios, one repetition: SinkBench against Brokkr without a sink (sink-none) and with each sink asked
-# for (sink-redis: the Redis connector, sink-null: a sink that stores nothing), in alternating order; a fresh
-# redis-server (no persistence) and journal directory each time
+# for (sink-redis: the Redis connector, sink-elasticsearch: the Elasticsearch connector, sink-null: a sink that stores
+# nothing), in alternating order; a fresh redis-server (no persistence) or Elasticsearch node (a new data directory)
+# and journal directory each time
 run_sink_set() { # $1 mqtt version
   local mqtt=$1 mode port rport log load line order="none" sc
   for sc in $SINK_SCENARIOS; do order="$order ${sc#sink-}"; done
@@ -259,8 +274,27 @@ run_sink_set() { # $1 mqtt version
     port=$(free_port)
     log="$OUT/brokkr-sink-$mode-$rep.log"
     local extra=() bench=()
-    rm -rf "$OUT/journal" "$OUT/redis"
-    if [ "$mode" = redis ]; then
+    rm -rf "$OUT/journal" "$OUT/redis" "$OUT/es"
+    if [ "$mode" = elasticsearch ]; then
+      local esport estport
+      esport=$(free_port)
+      estport=$(free_port)
+      mkdir -p "$OUT/es"
+      # shellcheck disable=SC2086
+      java $ES_JVM_OPTS -cp "$(cat "$here/target/es-node.classpath")" \
+        'io.brokkr.connector.elasticsearch.EsNodeProcess$Main' "$OUT/es" "$esport" "$estport" \
+        >"$OUT/es-$rep.log" 2>&1 &
+      ES_PID=$!
+      for _ in $(seq 1 1800); do
+        grep -q '^ES-NODE-READY' "$OUT/es-$rep.log" 2>/dev/null && break
+        kill -0 "$ES_PID" 2>/dev/null || break
+        sleep 0.1
+      done
+      grep -q '^ES-NODE-READY' "$OUT/es-$rep.log" || { echo "the Elasticsearch node did not start, see $OUT/es-$rep.log" >&2; }
+      # shellcheck disable=SC2206
+      extra=(--sink-elasticsearch "http://127.0.0.1:$esport" $SINK_PROPS)
+      bench=(--es "http://127.0.0.1:$esport")
+    elif [ "$mode" = redis ]; then
       rport=$(free_port)
       mkdir -p "$OUT/redis"
       redis-server --port "$rport" --bind 127.0.0.1 --dir "$OUT/redis" --save '' --appendonly no \
@@ -292,7 +326,8 @@ run_sink_set() { # $1 mqtt version
     echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"
     stop_broker
     stop_redis
-    rm -rf "$OUT/journal" "$OUT/redis"
+    stop_es
+    rm -rf "$OUT/journal" "$OUT/redis" "$OUT/es"
     sleep 2
   done
 }

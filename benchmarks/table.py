@@ -154,15 +154,16 @@ sink_spec = [
     ("journal fsyncs/s", lambda s: med(s, "brokkr", "fsyncs_s")),
     ("records per fsync", lambda s: med(s, "brokkr", "recs_per_fsync")),
     ("records/s the sink wrote (broker counter)", lambda s: med(s, "brokkr", "sink_written_s")),
-    ("records/s written into Redis (XLEN)", lambda s: med(s, "brokkr", "store_recs_s")),
-    ("acknowledged but not in Redis yet at the end of the period", lambda s: med(s, "brokkr", "store_lag_end")),
-    ("PUBACK to visible in Redis p50 / p99 (ms)", lambda s: lat(s, "brokkr", "vis")),
-    ("acknowledged but not in Redis after draining (all runs)", lambda s: total(s, "brokkr", "lost")),
+    ("records/s written into the store (Redis XLEN, Elasticsearch _count)",
+     lambda s: med(s, "brokkr", "store_recs_s")),
+    ("acknowledged but not in the store yet at the end of the period", lambda s: med(s, "brokkr", "store_lag_end")),
+    ("PUBACK to visible in the store p50 / p99 (ms)", lambda s: lat(s, "brokkr", "vis")),
+    ("acknowledged but not in the store after draining (all runs)", lambda s: total(s, "brokkr", "lost")),
     ("stored more than once (all runs)", lambda s: total(s, "brokkr", "dups")),
 ]
-sink_all = ("sink-none", "sink-null", "sink-redis")
+sink_all = ("sink-none", "sink-null", "sink-redis", "sink-elasticsearch")
 sink_titles = {"sink-none": "without a sink", "sink-null": "with a sink that stores nothing",
-               "sink-redis": "with the Redis sink"}
+               "sink-redis": "with the Redis sink", "sink-elasticsearch": "with the Elasticsearch sink"}
 sink_cols = [c for c in sink_all if any((c + sfx, "brokkr") in rows for sfx in ("", "@5"))]
 brokers = [b for b in brokers if any(k[1] == b and not k[0].startswith("sink-") for k in rows)]
 if sink_cols:

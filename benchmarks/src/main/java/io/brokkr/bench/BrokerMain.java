@@ -5,6 +5,7 @@ import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
 import io.brokkr.broker.persistence.SinkHub;
 import io.brokkr.broker.transport.Listener;
+import io.brokkr.connector.elasticsearch.ElasticsearchSink;
 import io.brokkr.connector.redis.RedisSink;
 import io.brokkr.journal.Journal;
 import io.brokkr.journal.JournalStats;
@@ -24,8 +25,9 @@ import java.util.concurrent.TimeUnit;
  * benchmarks.
  *
  * <pre>
- * java -cp ... io.brokkr.bench.BrokerMain [--host 127.0.0.1] [--port 1883] [--sink-redis HOST:PORT]
- *     [--stats-file PATH] [--tls-port P --tls-option KEY=VALUE ...] [sink.KEY=VALUE ...] [key=value ...]
+ * java -cp ... io.brokkr.bench.BrokerMain [--host 127.0.0.1] [--port 1883]
+ *     [--sink-redis HOST:PORT | --sink-elasticsearch URL | --sink-null] [--stats-file PATH]
+ *     [--tls-port P --tls-option KEY=VALUE ...] [sink.KEY=VALUE ...] [key=value ...]
  * </pre>
  *
  * {@code key=value} arguments are broker cfg keys (those of {@code etc/io.brokkr.broker.cfg}, see
@@ -35,7 +37,10 @@ import java.util.concurrent.TimeUnit;
  * {@code --sink-redis HOST:PORT} binds the Redis connector ({@link RedisSink}, created and activated as DS would, then
  * {@link Broker#bindSink}) as the sink {@value #SINK_NAME}, with {@code topics=bench/#} and the connector's defaults;
  * {@code sink.KEY=VALUE} arguments add or override its properties (e.g. {@code sink.batch.size=2000},
- * {@code sink.layout=list}). The journal goes to {@code journal.dir} ({@code data/journal} if not given).
+ * {@code sink.layout=list}). {@code --sink-elasticsearch URL} binds the Elasticsearch connector
+ * ({@link ElasticsearchSink}) the same way as the sink {@value #ES_SINK_NAME}, with {@code topics=bench/#}, the fixed
+ * index {@value #ES_INDEX} and the connector's defaults otherwise ({@code sink.KEY=VALUE} as for Redis).
+ * The journal goes to {@code journal.dir} ({@code data/journal} if not given).
  * {@code --tls-port P} opens a second listener, of type {@code tls}, on port P; each {@code --tls-option KEY=VALUE}
  * is one of its cfg keys ({@code --tls-option cert.file=server.pem --tls-option key.file=server.key}, see
  * {@code TlsSupport}).
@@ -49,6 +54,9 @@ import java.util.concurrent.TimeUnit;
 public final class BrokerMain {
 
     static final String SINK_NAME = "bench-redis";
+    static final String ES_SINK_NAME = "bench-elasticsearch";
+    /** The index of {@code --sink-elasticsearch} (one fixed index: a run across midnight UTC stays in one). */
+    static final String ES_INDEX = "brokkr-bench";
 
     private BrokerMain() {
     }
@@ -64,6 +72,7 @@ public final class BrokerMain {
         Map<String, String> tlsOptions = new HashMap<>();
         int tlsPort = -1;
         String redis = null;
+        String elasticsearch = null;
         Path statsFile = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -72,6 +81,7 @@ public final class BrokerMain {
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--sink-redis" -> redis = args[++i];
                 case "--sink-null" -> redis = "null";
+                case "--sink-elasticsearch" -> elasticsearch = args[++i];
                 case "--stats-file" -> statsFile = Path.of(args[++i]);
                 case "--tls-port" -> tlsPort = Integer.parseInt(args[++i]);
                 case "--tls-option" -> {
@@ -84,9 +94,9 @@ public final class BrokerMain {
                     tlsOptions.put(kv.substring(0, eq), kv.substring(eq + 1));
                 }
                 case "-h", "--help" -> {
-                    System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT | --sink-null]"
-                            + " [--stats-file PATH] [--tls-port P --tls-option KEY=VALUE ...] [sink.KEY=VALUE ...]"
-                            + " [cfg.key=value ...]");
+                    System.out.println("usage: BrokerMain [--host H] [--port P] [--sink-redis HOST:PORT"
+                            + " | --sink-elasticsearch URL | --sink-null] [--stats-file PATH]"
+                            + " [--tls-port P --tls-option KEY=VALUE ...] [sink.KEY=VALUE ...] [cfg.key=value ...]");
                     return;
                 }
                 default -> {
@@ -140,6 +150,21 @@ public final class BrokerMain {
             sink.activate(props);
             broker.bindSink(SINK_NAME, sink, props);
         }
+        ElasticsearchSink esSink = null;
+        if (elasticsearch != null) {
+            Map<String, Object> props = new HashMap<>();
+            props.put("service.pid", "io.brokkr.connector.elasticsearch~bench");
+            props.put("component.name", "io.brokkr.connector.elasticsearch");
+            props.put("url", elasticsearch);
+            props.put("index", ES_INDEX);
+            props.put("topics", "bench/#");
+            // a service property of the DS component: what the broker reads in Karaf unless the cfg sets it
+            props.put("batch.size", ElasticsearchSink.DEFAULT_BATCH_SIZE);
+            props.putAll(sinkProps);
+            esSink = new ElasticsearchSink();
+            esSink.activate(props);
+            broker.bindSink(ES_SINK_NAME, esSink, props);
+        }
         ScheduledExecutorService stats = null;
         if (statsFile != null) {
             Path file = statsFile;
@@ -151,6 +176,7 @@ public final class BrokerMain {
             stats.scheduleAtFixedRate(() -> writeStats(broker, file), 0, 200, TimeUnit.MILLISECONDS);
         }
         RedisSink boundSink = sink;
+        ElasticsearchSink boundEsSink = esSink;
         ScheduledExecutorService statsTask = stats;
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -160,6 +186,9 @@ public final class BrokerMain {
             broker.stop();
             if (boundSink != null) {
                 boundSink.deactivate();
+            }
+            if (boundEsSink != null) {
+                boundEsSink.deactivate();
             }
             done.countDown();
         }, "brokkr-shutdown"));

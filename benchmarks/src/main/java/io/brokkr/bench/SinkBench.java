@@ -1,5 +1,6 @@
 package io.brokkr.bench;
 
+import io.brokkr.api.storage.RecordFormat;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -15,10 +16,15 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.BitSet;
@@ -37,15 +43,19 @@ import redis.clients.jedis.resps.StreamEntry;
 
 /**
  * The broker with a storage connector, from outside: QoS 1 publishers at full speed into a broker that journals every
- * message for a Redis sink ({@code BrokerMain --sink-redis}), and what reaches the store. Run it once against a
- * broker with the sink and once against one without ({@code --redis} not given) to see what the sink costs.
+ * message for a Redis sink ({@code BrokerMain --sink-redis}) or an Elasticsearch sink
+ * ({@code BrokerMain --sink-elasticsearch}), and what reaches the store. Run it once against a broker with the sink
+ * and once against one without ({@code --redis} and {@code --es} not given) to see what the sink costs.
  *
  * <pre>
- * java -cp ... io.brokkr.bench.SinkBench --port 1883 [--redis 127.0.0.1:6379] [--stats-file PATH] [--clients 8]
- *     [--window 20] [--payload 64] [--warmup 3] [--duration 10] [--probe-rate 100] [--subscriber] [--mqtt 3|5]
+ * java -cp ... io.brokkr.bench.SinkBench --port 1883 [--redis 127.0.0.1:6379 | --es http://127.0.0.1:9200]
+ *     [--es-index brokkr-bench] [--es-warmup-docs 200000] [--stats-file PATH] [--clients 8] [--window 20]
+ *     [--payload 64] [--warmup 3] [--duration 10] [--probe-rate 100] [--subscriber] [--mqtt 3|5]
  * </pre>
  *
  * <ul>
+ *   <li>With {@code --es}: first creates the index and writes {@code --es-warmup-docs} documents on other topics
+ *       into it ({@link EsStore#warmUp}), so that the node's JVM is warm when the publishers start.</li>
  *   <li>{@code --clients} publishers, each on {@code bench/<run>/<i>}, publish QoS 1 as fast as their window of
  *       unacknowledged messages allows (LoadTool's qos1 publishers); no MQTT subscriber unless {@code --subscriber}
  *       (one QoS 1 subscriber on {@code bench/#}).</li>
@@ -53,15 +63,23 @@ import redis.clients.jedis.resps.StreamEntry;
  *   <li>Journal: appends and fsyncs per second over the same period, from the broker's {@code --stats-file}.</li>
  *   <li>Store: the sum of {@code XLEN} of the publishers' streams ({@code <key prefix>bench/<run>/<i>}) at the start
  *       and end of the period: records per second written into Redis; and how many acknowledged messages were not
- *       in Redis yet at the end (the sink's lag).</li>
+ *       in Redis yet at the end (the sink's lag). With {@code --es}: {@code _count} of the documents of the
+ *       publishers' topics in the index {@code --es-index} (the one {@code BrokerMain --sink-elasticsearch} writes),
+ *       after a {@code _refresh} (so that the count is not behind by the refresh interval; while draining, without
+ *       one).</li>
  *   <li>Delay: a probe client publishes {@code --probe-rate} QoS 1 messages per second on
  *       {@code bench/<run>/probe}; a reader blocks in {@code XREAD} on that stream. For each probe message
  *       acknowledged during the period: the time its entry was read minus the time its PUBACK arrived (p50, p99;
- *       an entry read before its PUBACK counts 0 and is counted in {@code vis_before_ack}).</li>
+ *       an entry read before its PUBACK counts 0 and is counted in {@code vis_before_ack}). With {@code --es}: a
+ *       reader polls {@code _search} every {@value EsStore#PROBE_POLL_MS} ms for the probe topic's documents newer
+ *       than the last one seen: "visible" is "searchable", after the index's refresh (1 s by default), and the
+ *       poll adds up to {@value EsStore#PROBE_POLL_MS} ms.</li>
  *   <li>Loss: after the publishers stop, waits until every acknowledged message is in Redis (or nothing new arrived
  *       for {@code --drain} s), then reads every stream back ({@code XRANGE}) and decodes the publisher's sequence
  *       number from each payload: {@code lost} counts acknowledged messages not in the store, {@code dups} those
- *       stored more than once. Both must be 0.</li>
+ *       stored more than once. Both must be 0. With {@code --es}: waits until {@code _count} reaches the
+ *       acknowledged messages, then reads every document back with a scroll (the publisher from its topic, the
+ *       sequence from its payload).</li>
  * </ul>
  * Prints one {@code RESULT scenario=sink-redis ...} (or {@code sink-none}; {@code --scenario NAME} to name it
  * otherwise, e.g. {@code sink-null} against {@code BrokerMain --sink-null}) line.
@@ -99,7 +117,9 @@ public final class SinkBench {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) {
-                System.out.println("usage: SinkBench --port P [--redis HOST:PORT] [--stats-file PATH] [--clients N]"
+                System.out.println("usage: SinkBench --port P [--redis HOST:PORT | --es URL [--es-index I]]"
+                        + " [--stats-file PATH]"
+                        + " [--es-warmup-docs N] [--clients N]"
                         + " [--window W] [--payload B] [--warmup S] [--duration S] [--probe-rate R] [--drain S]"
                         + " [--subscriber] [--mqtt 3|5] [--key-prefix mqtt:] [--label L]");
                 return;
@@ -128,7 +148,8 @@ public final class SinkBench {
     }
 
     private String scenario() {
-        return o.containsKey("scenario") ? o.get("scenario") : o.containsKey("redis") ? "sink-redis" : "sink-none";
+        return o.containsKey("scenario") ? o.get("scenario") : o.containsKey("redis") ? "sink-redis"
+                : o.containsKey("es") ? "sink-elasticsearch" : "sink-none";
     }
 
     private String run() throws Exception {
@@ -147,10 +168,17 @@ public final class SinkBench {
         String prefix = o.get("key-prefix");
         RedisClient redis = null;
         Prober prober = null;
+        EsStore es = null;
+        EsStore.Prober esProber = null;
         if (o.containsKey("redis")) {
             String r = o.get("redis");
             int colon = r.lastIndexOf(':');
             redis = RedisClient.create(r.substring(0, colon), Integer.parseInt(r.substring(colon + 1)));
+        }
+        if (o.containsKey("es")) {
+            es = new EsStore(o.get("es"), o.getOrDefault("es-index", "brokkr-bench"), "bench/" + run + "/");
+            es.createIndex();
+            es.warmUp(Integer.parseInt(o.getOrDefault("es-warmup-docs", "200000")));
         }
         try {
             BenchClient sub = null;
@@ -166,6 +194,10 @@ public final class SinkBench {
                 String[] hp = o.get("redis").split(":");
                 prober = new Prober(hp[0], Integer.parseInt(hp[1]), prefix + "bench/" + run + "/probe");
                 prober.start();
+            }
+            if (es != null) {
+                esProber = es.new Prober();
+                esProber.start();
             }
             List<BenchClient> pubs = new ArrayList<>();
             for (int i = 0; i < clients; i++) {
@@ -183,11 +215,11 @@ public final class SinkBench {
             }
             String[] s0 = stats();
             long a0 = acked(pubs);
-            long x0 = storeCount(redis, prefix, clients);
+            long x0 = storeCount(redis, es, prefix, clients);
             long t0 = System.nanoTime();
             Thread.sleep(num("duration") * 1000L);
             long t1 = System.nanoTime();
-            long x1 = storeCount(redis, prefix, clients); // before the acknowledgements: the lag is not understated
+            long x1 = storeCount(redis, es, prefix, clients); // before the acknowledgements: the lag is not understated
             long a1 = acked(pubs);
             String[] s1 = stats();
             for (BenchClient p : pubs) {
@@ -232,7 +264,7 @@ public final class SinkBench {
                         .append(rate((field(s1, "sink_written") - field(s0, "sink_written")) / wall));
             }
             out.append(" ").append(lat("ack", ackLat));
-            if (redis != null) {
+            if (redis != null || es != null) {
                 out.append(" store_recs_s=").append(rate((x1 - x0) / secs))
                         .append(" store_lag_end=").append(a1 - x1);
                 // drain: wait until every acknowledged message is in Redis
@@ -241,7 +273,9 @@ public final class SinkBench {
                 long lastChange = drainStart;
                 long drainLimit = TimeUnit.SECONDS.toNanos(num("drain"));
                 while (true) {
-                    long n = storeCount(redis, prefix, clients);
+                    // Elasticsearch: no _refresh here (5 a second would make the node write tiny segments and
+                    // merge them while it should index): what the last refresh made searchable, up to 1 s behind
+                    long n = es != null ? es.count(false) : storeCount(redis, null, prefix, clients);
                     if (n >= acked) {
                         break;
                     }
@@ -251,33 +285,51 @@ public final class SinkBench {
                     } else if (System.nanoTime() - lastChange > drainLimit) {
                         break;
                     }
-                    Thread.sleep(50);
+                    Thread.sleep(es != null ? 200 : 50);
                 }
                 double drainSecs = (System.nanoTime() - drainStart) / 1e9;
                 long stored = 0;
                 long dups = 0;
                 long lost = 0;
                 long foreign = 0;
+                BitSet[] seen = new BitSet[clients];
                 for (int i = 0; i < clients; i++) {
-                    BitSet seen = new BitSet();
-                    long[] counts = readBack(redis, prefix + "bench/" + run + "/" + i, i, seen);
-                    stored += counts[0];
-                    dups += counts[1];
-                    foreign += counts[2];
+                    seen[i] = new BitSet();
+                }
+                if (es != null) {
+                    long[] counts = es.readBack(seen);
+                    stored = counts[0];
+                    dups = counts[1];
+                    foreign = counts[2];
+                }
+                for (int i = 0; i < clients; i++) {
+                    if (redis != null) {
+                        long[] counts = readBack(redis, prefix + "bench/" + run + "/" + i, i, seen[i]);
+                        stored += counts[0];
+                        dups += counts[1];
+                        foreign += counts[2];
+                    }
                     BitSet missing = (BitSet) ackedSeqs[i].clone();
-                    missing.andNot(seen);
+                    missing.andNot(seen[i]);
                     lost += missing.cardinality();
                 }
                 out.append(" acked=").append(acked).append(" stored=").append(stored).append(" lost=").append(lost)
                         .append(" dups=").append(dups).append(" unreadable=").append(foreign)
                         .append(" drain_s=").append(String.format(Locale.ROOT, "%.1f", drainSecs));
                 // delay PUBACK -> visible, for the probe messages acknowledged in the measured period
-                prober.stop();
+                Map<Integer, Long> visible;
+                if (prober != null) {
+                    prober.stop();
+                    visible = prober.visible;
+                } else {
+                    esProber.stop();
+                    visible = esProber.visible;
+                }
                 Histogram vis = new Histogram(TimeUnit.MINUTES.toMicros(30), 2);
                 int before = 0;
                 for (Map.Entry<Integer, Long> e : ackAt.entrySet()) {
                     long ack = e.getValue();
-                    Long seenAt = prober.visible.get(e.getKey());
+                    Long seenAt = visible.get(e.getKey());
                     if (ack < t0 || ack > t1 || seenAt == null) {
                         continue;
                     }
@@ -301,6 +353,9 @@ public final class SinkBench {
         } finally {
             if (prober != null) {
                 prober.stop();
+            }
+            if (esProber != null) {
+                esProber.stop();
             }
             if (redis != null) {
                 redis.close();
@@ -334,8 +389,11 @@ public final class SinkBench {
         return n;
     }
 
-    /** Sum of XLEN of the publishers' streams; 0 without Redis. */
-    private long storeCount(RedisClient redis, String prefix, int clients) {
+    /** Sum of XLEN of the publishers' streams, or the publishers' documents in Elasticsearch; 0 without a store. */
+    private long storeCount(RedisClient redis, EsStore es, String prefix, int clients) throws Exception {
+        if (es != null) {
+            return es.count(true);
+        }
         if (redis == null) {
             return 0;
         }
@@ -440,6 +498,229 @@ public final class SinkBench {
                 } catch (RuntimeException e) {
                     if (running) {
                         System.err.println("probe reader: " + e);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Reads what {@code BrokerMain --sink-elasticsearch} wrote, with the JDK's HTTP client (independent of the
+     * connector's): the index holds one document per record, {@code topic} and {@code payload} among its fields
+     * (binary payloads in base64 with {@code payloadEncoding}).
+     */
+    private static final class EsStore {
+        /** How often the probe reader searches for new probe documents. */
+        static final int PROBE_POLL_MS = 50;
+
+        private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        private final String url;
+        private final String index;
+        /** {@code bench/<run>/}: the publishers' topics are this plus their number. */
+        private final String topicPrefix;
+        private final String probeTopic;
+
+        EsStore(String url, String index, String topicPrefix) {
+            this.url = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+            this.index = index;
+            this.topicPrefix = topicPrefix;
+            this.probeTopic = topicPrefix + "probe";
+        }
+
+        /** The parsed JSON answer; fails on an HTTP status >= 400. */
+        @SuppressWarnings("unchecked")
+        Map<String, Object> call(String method, String path, String body) throws Exception {
+            HttpRequest r = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(60))
+                    .header("Content-Type", "application/json")
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(body))
+                    .build();
+            HttpResponse<String> res = http.send(r, HttpResponse.BodyHandlers.ofString());
+            if (res.statusCode() >= 400) {
+                throw new IllegalStateException(method + " " + path + " -> HTTP " + res.statusCode() + ": "
+                        + res.body());
+            }
+            return (Map<String, Object>) RecordFormat.parseJson(res.body());
+        }
+
+        /** The query for the publishers' documents (all of the run's but the probe's). */
+        private String publishers() {
+            return "{\"bool\":{\"filter\":{\"prefix\":{\"topic.keyword\":" + RecordFormat.toJson(topicPrefix)
+                    + "}},\"must_not\":{\"term\":{\"topic.keyword\":" + RecordFormat.toJson(probeTopic) + "}}}}";
+        }
+
+        /**
+         * Creates the index (with Elasticsearch's defaults) unless it exists, so that the measured period does not
+         * include the index's creation, which the first bulk request would do (it took seconds here): the sink
+         * writes into an index that exists, as in steady operation. The mapping is still dynamic.
+         */
+        void createIndex() throws Exception {
+            try {
+                call("PUT", "/" + index, null);
+            } catch (IllegalStateException e) {
+                if (!String.valueOf(e.getMessage()).contains("resource_already_exists_exception")) {
+                    throw e;
+                }
+            }
+            call("GET", "/_cluster/health/" + index + "?wait_for_status=yellow&timeout=60s", null);
+        }
+
+        /**
+         * Writes {@code docs} documents shaped like the connector's (the same fields, a 64-byte payload in base64) on
+         * the topic {@code warmup/<i>} into the index with {@code _bulk}s of 2,000, before the publishers start. A node
+         * started for the run is a cold JVM: in runs here its CPU per indexed document fell from about 1 ms for the
+         * first ten thousand documents to 65-75 µs after half a million; without this the measured period would
+         * show the node's JIT warm-up. The documents are not the publishers' and are not counted.
+         */
+        void warmUp(int docs) throws Exception {
+            long t0 = System.nanoTime();
+            byte[] payload = new byte[64];
+            for (int done = 0; done < docs; ) {
+                StringBuilder body = new StringBuilder(2000 * 400);
+                for (int i = 0; i < 2000 && done < docs; i++, done++) {
+                    ThreadLocalRandom.current().nextBytes(payload);
+                    long now = System.currentTimeMillis();
+                    body.append("{\"create\":{}}\n{\"id\":\"warmup-").append(done).append("\",\"sender\":\"warmup-")
+                            .append(done % 8).append("\",\"topic\":\"warmup/").append(done % 8)
+                            .append("\",\"payload\":\"").append(Base64.getEncoder().encodeToString(payload))
+                            .append("\",\"payloadEncoding\":\"base64\",\"qos\":1,\"retain\":false,\"time\":")
+                            .append(now)
+                            .append(",\"datetime\":\"").append(java.time.Instant.ofEpochMilli(now)).append("\"}\n");
+                }
+                Map<String, Object> r = call("POST", "/" + index + "/_bulk", body.toString());
+                if (Boolean.TRUE.equals(r.get("errors"))) {
+                    throw new IllegalStateException("warm-up bulk rejected: " + String.valueOf(r).substring(0, 500));
+                }
+            }
+            System.err.printf("elasticsearch warm-up: %d documents in %.1f s%n", docs, (System.nanoTime() - t0) / 1e9);
+        }
+
+        /** The publishers' documents, after a refresh if {@code refresh} (0 before the index exists). */
+        long count(boolean refresh) throws Exception {
+            String opts = "?ignore_unavailable=true&allow_no_indices=true";
+            if (refresh) {
+                call("POST", "/" + index + "/_refresh" + opts, null);
+            }
+            Map<String, Object> r = call("POST", "/" + index + "/_count" + opts, "{\"query\":" + publishers() + "}");
+            return ((Number) r.get("count")).longValue();
+        }
+
+        /**
+         * Scrolls through the publishers' documents; marks each one's sequence in {@code seen[publisher]}. Returns
+         * documents, documents whose sequence was seen before, documents whose topic or payload is not a
+         * publisher's.
+         */
+        @SuppressWarnings("unchecked")
+        long[] readBack(BitSet[] seen) throws Exception {
+            long docs = 0;
+            long dups = 0;
+            long foreign = 0;
+            call("POST", "/" + index + "/_refresh", null);
+            Map<String, Object> r = call("POST", "/" + index + "/_search?scroll=1m", "{\"size\":10000,"
+                    + "\"sort\":[\"_doc\"],\"_source\":[\"topic\",\"payload\",\"payloadEncoding\"],\"query\":"
+                    + publishers() + "}");
+            while (true) {
+                String scrollId = (String) r.get("_scroll_id");
+                List<Object> hits = (List<Object>) ((Map<String, Object>) r.get("hits")).get("hits");
+                for (Object h : hits) {
+                    docs++;
+                    Map<String, Object> src = (Map<String, Object>) ((Map<String, Object>) h).get("_source");
+                    int pub;
+                    try {
+                        pub = Integer.parseInt(String.valueOf(src.get("topic")).substring(topicPrefix.length()));
+                    } catch (RuntimeException e) {
+                        foreign++;
+                        continue;
+                    }
+                    byte[] p = payload(strings(src));
+                    if (p == null || p.length < Wire.HEADER || pub < 0 || pub >= seen.length) {
+                        foreign++;
+                        continue;
+                    }
+                    ByteBuffer b = ByteBuffer.wrap(p);
+                    int seq = b.getInt(12);
+                    if (b.getInt(8) != pub || seq < 0) {
+                        foreign++;
+                    } else if (seen[pub].get(seq)) {
+                        dups++;
+                    } else {
+                        seen[pub].set(seq);
+                    }
+                }
+                if (hits.isEmpty() || scrollId == null) {
+                    if (scrollId != null) {
+                        call("DELETE", "/_search/scroll", "{\"scroll_id\":" + RecordFormat.toJson(scrollId) + "}");
+                    }
+                    break;
+                }
+                r = call("POST", "/_search/scroll", "{\"scroll\":\"1m\",\"scroll_id\":"
+                        + RecordFormat.toJson(scrollId) + "}");
+            }
+            return new long[] {docs, dups, foreign};
+        }
+
+        private static Map<String, String> strings(Map<String, Object> source) {
+            Map<String, String> out = new HashMap<>();
+            source.forEach((k, v) -> out.put(k, v == null ? null : v.toString()));
+            return out;
+        }
+
+        /**
+         * Polls {@code _search} for the probe topic's documents with a {@code time} (the broker's receive time, in
+         * ms) at or after the newest seen so far, and notes when each probe message (by sequence) was first found.
+         */
+        final class Prober implements Runnable {
+            final Map<Integer, Long> visible = new ConcurrentHashMap<>();
+            private volatile boolean running = true;
+            private final Thread thread = new Thread(this, "probe-reader");
+            private String lastError;
+
+            Prober() {
+                thread.setDaemon(true);
+            }
+
+            void start() {
+                thread.start();
+            }
+
+            void stop() throws InterruptedException {
+                running = false;
+                thread.join(5000);
+            }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public void run() {
+                long from = 0;
+                while (running) {
+                    try {
+                        Map<String, Object> r = call("POST", "/" + index
+                                + "/_search?ignore_unavailable=true&allow_no_indices=true", "{\"size\":1000,"
+                                + "\"sort\":[{\"time\":{\"order\":\"asc\",\"unmapped_type\":\"long\"}}],"
+                                + "\"_source\":[\"time\",\"payload\",\"payloadEncoding\"],"
+                                + "\"query\":{\"bool\":{\"filter\":[{\"term\":{\"topic.keyword\":"
+                                + RecordFormat.toJson(probeTopic) + "}},{\"range\":{\"time\":{\"gte\":" + from
+                                + "}}}]}}}");
+                        long now = System.nanoTime();
+                        List<Object> hits = (List<Object>) ((Map<String, Object>) r.get("hits")).get("hits");
+                        for (Object h : hits) {
+                            Map<String, Object> src = (Map<String, Object>) ((Map<String, Object>) h).get("_source");
+                            from = Math.max(from, ((Number) src.get("time")).longValue());
+                            byte[] p = payload(strings(src));
+                            if (p != null && p.length >= Wire.HEADER) {
+                                visible.putIfAbsent(ByteBuffer.wrap(p).getInt(12), now);
+                            }
+                        }
+                        Thread.sleep(PROBE_POLL_MS);
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (Exception e) {
+                        String m = String.valueOf(e.getMessage());
+                        if (running && !m.equals(lastError)) { // once per kind: not 50 a second
+                            System.err.println("probe reader: " + e);
+                        }
+                        lastError = m;
                     }
                 }
             }

@@ -31,11 +31,20 @@ import org.slf4j.LoggerFactory;
  * that the broker lists the sink with that error. The server is contacted only by {@link #write}.
  */
 @Component(name = "io.brokkr.connector.elasticsearch", configurationPolicy = ConfigurationPolicy.REQUIRE,
-        service = MessageSink.class)
+        service = MessageSink.class,
+        property = MessageSink.BATCH_SIZE + ":Integer=" + ElasticsearchSink.DEFAULT_BATCH_SIZE)
 @Designate(ocd = ElasticsearchSink.Config.class, factory = true)
 public class ElasticsearchSink implements MessageSink {
 
     private static final Logger LOG = LoggerFactory.getLogger(ElasticsearchSink.class);
+
+    /**
+     * The connector's {@code batch.size} unless configured: a service property of the component, which the broker
+     * reads (other sinks get the broker's 500). Bulks of up to 5,000 instead of 500 drained a backlog of 64-byte
+     * messages about twice as fast (median of 7 pairs) and took the node less CPU per document in 6 of the 7 (README,
+     * "Connectors: the Elasticsearch sink"). A maximum: a batch holds what is pending, up to this.
+     */
+    public static final int DEFAULT_BATCH_SIZE = 5000;
 
     @ObjectClassDefinition(name = "Brokkr Elasticsearch connector",
             description = "Writes MQTT messages into Elasticsearch with _bulk; one configuration per target "
@@ -73,7 +82,7 @@ public class ElasticsearchSink implements MessageSink {
         String topics() default "#";
 
         @AttributeDefinition(name = "batch.size", description = "Most records per bulk request")
-        int batch_size() default 500;
+        int batch_size() default DEFAULT_BATCH_SIZE;
 
         @AttributeDefinition(name = "batch.linger.ms", description = "How long a batch that is not full waits")
         long batch_linger_ms() default 5;
@@ -99,8 +108,9 @@ public class ElasticsearchSink implements MessageSink {
     private volatile State state;
     private volatile boolean closed;
 
+    /** Public (like {@code modified} and {@code deactivate}) for the benchmarks' BrokerMain, which binds it without DS. */
     @Activate
-    void activate(Map<String, Object> config) {
+    public void activate(Map<String, Object> config) {
         name = name(config);
         synchronized (lock) {
             state = configure(config, null);
@@ -108,7 +118,7 @@ public class ElasticsearchSink implements MessageSink {
     }
 
     @Modified
-    void modified(Map<String, Object> config) {
+    public void modified(Map<String, Object> config) {
         synchronized (lock) {
             State old = state;
             state = configure(config, old);
@@ -119,7 +129,7 @@ public class ElasticsearchSink implements MessageSink {
     }
 
     @Deactivate
-    void deactivate() {
+    public void deactivate() {
         closed = true;
         State s = state;
         if (s != null && s.writer() != null) {
