@@ -1,5 +1,6 @@
 package io.brokkr.auth.passwd;
 
+import io.brokkr.broker.testing.Procs;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.file.Files;

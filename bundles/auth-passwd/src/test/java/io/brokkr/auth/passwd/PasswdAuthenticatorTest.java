@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.testing.Procs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

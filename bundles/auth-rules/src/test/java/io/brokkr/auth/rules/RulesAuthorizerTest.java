@@ -6,6 +6,7 @@ import static io.brokkr.api.auth.Authorizer.Decision.NEXT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.brokkr.broker.testing.Procs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -12,6 +12,7 @@ import io.brokkr.auth.rules.command.RuleCommands;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.testing.Procs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.brokkr.auth.passwd.Mosquitto;
 import io.brokkr.auth.passwd.PasswdAuthenticator;
-import io.brokkr.auth.passwd.Procs;
+import io.brokkr.broker.testing.Procs;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

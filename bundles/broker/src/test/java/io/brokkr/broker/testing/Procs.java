@@ -1,4 +1,4 @@
-package io.brokkr.auth.rules;
+package io.brokkr.broker.testing;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-/** Runs the Mosquitto clients as processes, and waits for conditions. */
+/**
+ * Runs command line tools (the Mosquitto clients and broker, mosquitto_passwd) as processes, and waits for conditions:
+ * shared by the tests of the provider bundles through the broker's test-jar.
+ */
 public final class Procs {
 
     public record Result(int exit, String output) {
