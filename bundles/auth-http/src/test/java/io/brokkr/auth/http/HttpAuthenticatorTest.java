@@ -13,6 +13,7 @@ import io.brokkr.api.auth.Authorizer;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.testing.Connects;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
@@ -26,7 +27,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.mqttv5.client.MqttClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
@@ -178,34 +178,12 @@ class HttpAuthenticatorTest {
 
     /** MQTT 5 CONNECT: 0 if accepted, else the CONNACK reason code. */
     int connect5(String user, String password) throws Exception {
-        try {
-            MqttClient c = client5("c5-" + System.nanoTime(), user, password);
-            c.disconnect();
-            c.close();
-            return 0;
-        } catch (MqttException e) {
-            return e.getReasonCode();
-        }
+        return Connects.v5("tcp://127.0.0.1:" + port, "c5-" + System.nanoTime(), user, password, 20);
     }
 
     /** MQTT 3.1.1 CONNECT: 0 if accepted, else the CONNACK return code. */
     int connect311(String user, String password) throws Exception {
-        var c = new org.eclipse.paho.client.mqttv3.MqttClient("tcp://127.0.0.1:" + port, "c3-" + System.nanoTime(),
-                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
-        MqttConnectOptions o = new MqttConnectOptions();
-        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        o.setConnectionTimeout(20);
-        o.setUserName(user);
-        o.setPassword(password.toCharArray());
-        try {
-            c.connect(o);
-            c.disconnect();
-            return 0;
-        } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-            return e.getReasonCode();
-        } finally {
-            c.close();
-        }
+        return Connects.v311("tcp://127.0.0.1:" + port, "c3-" + System.nanoTime(), user, password, 20);
     }
 
     @Test

@@ -9,17 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.testing.Connects;
 import io.brokkr.broker.testing.Procs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.mqttv5.client.MqttClient;
-import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
-import org.eclipse.paho.mqttv5.common.MqttException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,44 +63,12 @@ class PasswdAuthenticatorTest {
 
     /** MQTT 5 CONNECT with Paho: 0 if accepted, else the CONNACK reason code. */
     int connect5(String user, String password) throws Exception {
-        MqttClient c = new MqttClient("tcp://127.0.0.1:" + port, "c5-" + System.nanoTime(), new MemoryPersistence());
-        MqttConnectionOptions o = new MqttConnectionOptions();
-        o.setConnectionTimeout(10);
-        if (user != null) {
-            o.setUserName(user);
-        }
-        if (password != null) {
-            o.setPassword(password.getBytes(StandardCharsets.UTF_8));
-        }
-        try {
-            c.connect(o);
-            c.disconnect();
-            return 0;
-        } catch (MqttException e) {
-            return e.getReasonCode();
-        } finally {
-            c.close();
-        }
+        return Connects.v5("tcp://127.0.0.1:" + port, "c5-" + System.nanoTime(), user, password, 10);
     }
 
     /** MQTT 3.1.1 CONNECT with Paho: 0 if accepted, else the CONNACK return code. */
     int connect311(String user, String password) throws Exception {
-        var c = new org.eclipse.paho.client.mqttv3.MqttClient("tcp://127.0.0.1:" + port, "c3-" + System.nanoTime(),
-                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
-        MqttConnectOptions o = new MqttConnectOptions();
-        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        o.setConnectionTimeout(10);
-        o.setUserName(user);
-        o.setPassword(password.toCharArray());
-        try {
-            c.connect(o);
-            c.disconnect();
-            return 0;
-        } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-            return e.getReasonCode();
-        } finally {
-            c.close();
-        }
+        return Connects.v311("tcp://127.0.0.1:" + port, "c3-" + System.nanoTime(), user, password, 10);
     }
 
     Procs.Result mosquittoPub(String version, String user, String password) throws Exception {

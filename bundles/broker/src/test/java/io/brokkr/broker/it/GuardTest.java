@@ -8,17 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.brokkr.api.BanInfo;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.testing.Connects;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.mqttv5.client.MqttClient;
-import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
-import org.eclipse.paho.mqttv5.common.MqttException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,40 +52,12 @@ class GuardTest extends BrokerTestBase {
 
     /** MQTT 5 CONNECT: 0 if accepted, else the CONNACK reason code. */
     private int connect5(String clientId, String password) throws Exception {
-        MqttClient c = new MqttClient(uri, clientId, new MemoryPersistence());
-        MqttConnectionOptions o = new MqttConnectionOptions();
-        o.setConnectionTimeout(10);
-        o.setUserName("u");
-        o.setPassword(password.getBytes(StandardCharsets.UTF_8));
-        try {
-            c.connect(o);
-            c.disconnect();
-            return 0;
-        } catch (MqttException e) {
-            return e.getReasonCode();
-        } finally {
-            c.close();
-        }
+        return Connects.v5(uri, clientId, "u", password, 10);
     }
 
     /** MQTT 3.1.1 CONNECT: 0 if accepted, else the CONNACK return code. */
     private int connect311(String clientId, String password) throws Exception {
-        var c = new org.eclipse.paho.client.mqttv3.MqttClient(uri, clientId,
-                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
-        MqttConnectOptions o = new MqttConnectOptions();
-        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        o.setConnectionTimeout(10);
-        o.setUserName("u");
-        o.setPassword(password.toCharArray());
-        try {
-            c.connect(o);
-            c.disconnect();
-            return 0;
-        } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-            return e.getReasonCode();
-        } finally {
-            c.close();
-        }
+        return Connects.v311(uri, clientId, "u", password, 10);
     }
 
     private long millis(long startNanos) {
