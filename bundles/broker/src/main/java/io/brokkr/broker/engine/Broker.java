@@ -50,9 +50,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.mqtt.MqttDecoder;
-import io.netty.handler.codec.mqtt.MqttTopicSubscription;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
@@ -83,7 +80,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     private volatile BrokerConfig config;
     final Stats stats = new Stats();
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
-    private final SubscriptionTree<Session, Subscription> tree = new SubscriptionTree<>();
+    /** Keyed by client id: the tree holds no session objects (a session's entries go before the session does). */
+    private final SubscriptionTree<String, Subscription> tree = new SubscriptionTree<>();
     private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
     /** The retained store; all retained writes go through it (see {@link RetainedStores} for store swaps). */
     final RetainedStores retainedStores = new RetainedStores();
@@ -139,7 +137,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             l.add((EventLoop) e);
         }
         loops = l.toArray(new EventLoop[0]);
-        router = new Router(loops, stats, () -> config);
+        router = new Router(loops, stats, () -> config, sessions::get);
         startedAt = System.currentTimeMillis();
         java.nio.file.Path journalDir = SinkHub.resolveDir(c.journalDir());
         try {
@@ -272,13 +270,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
 
     @Override
     public void addMqttHandlers(ChannelPipeline p, Listener listener) {
-        BrokerConfig cfg = config();
-        p.addFirst(MqttConnection.IDLE_HANDLER, // first: every read counts, also one that decodes to nothing yet
-                new IdleStateHandler(Listener.CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
-        // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
-        // 2 bytes, so this refuses only packets that are certainly too large; MqttConnection checks the exact size.
-        p.get(PacketInspector.class).decodeWith(new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
-        p.addLast("mqtt", new MqttConnection(this, listener));
+        MqttConnection.addHandlers(p, this, listener);
     }
 
     @Override
@@ -658,7 +650,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     @Override
     public void endSession(Session s) {
         for (Subscription sub : s.subscriptions.values()) {
-            tree.unsubscribe(sub.shareGroup(), sub.filter(), s);
+            tree.unsubscribe(sub.shareGroup(), sub.filter(), s.clientId);
         }
         s.clearSubscriptions();
         sessions.remove(s.clientId, s);
@@ -685,7 +677,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         if (m.isExpired(System.currentTimeMillis())) {
             return;
         }
-        SubscriptionTree.SharedGroup<Session, Subscription> g = d.hops() < MAX_SHARED_HOPS
+        SubscriptionTree.SharedGroup<String, Subscription> g = d.hops() < MAX_SHARED_HOPS
                 ? tree.sharedGroup(from.shareGroup(), from.filter()) : null;
         if (g == null) {
             stats.publishDropped.increment();
@@ -693,9 +685,13 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                     m.topic());
             return;
         }
-        Map.Entry<Session, Subscription> chosen = Router.chooseMember(g);
-        Session s = chosen.getKey();
-        Subscription sub = chosen.getValue();
+        Router.Member chosen = g == null ? null : router.chooseMember(g);
+        if (chosen == null) {
+            stats.publishDropped.increment();
+            return;
+        }
+        Session s = chosen.session();
+        Subscription sub = chosen.subscription();
         Delivery next = new Delivery(m, Math.min(m.qos(), sub.qos()), sub.retainAsPublished() && m.retain(),
                 sub.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.subscriptionId()}, sub, d.hops() + 1);
         try {
@@ -722,15 +718,15 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
 
     /** Runs on the session loop. */
     @Override
-    public SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId) {
+    public SubscribeResult subscribe(Session s, MqttConnection conn, List<SubscribeRequest> subs, int subId) {
         boolean v5 = conn.isV5();
         BrokerConfig cfg = config;
         List<Integer> codes = new ArrayList<>(subs.size());
         Subscription[] granted = new Subscription[subs.size()];
         boolean[] isNew = new boolean[subs.size()];
         for (int i = 0; i < subs.size(); i++) {
-            MqttTopicSubscription t = subs.get(i);
-            String full = t.topicFilter();
+            SubscribeRequest t = subs.get(i);
+            String full = t.filter();
             String err = Topics.validateTopicFilter(full);
             if (err != null) {
                 LOG.info("Client {}: invalid topic filter '{}': {}", s.clientId, full, err);
@@ -740,18 +736,17 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             Topics.SharedFilter shared = Topics.parseShared(full);
             String group = shared == null ? null : shared.group();
             String filter = shared == null ? full : shared.filter();
-            int qos = Math.min(t.qualityOfService().value(), cfg.maxQos());
+            int qos = Math.min(t.qos(), cfg.maxQos());
             if (!authorizeSubscribe(conn.context(), full, qos)) {
                 LOG.info("Client {}: not authorized to subscribe to '{}'", s.clientId, full);
                 codes.add(v5 ? MqttConnection.RC_NOT_AUTHORIZED : 0x80);
                 continue;
             }
             Subscription sub = v5
-                    ? new Subscription(group, filter, qos, t.option().isNoLocal(), t.option().isRetainAsPublished(),
-                    t.option().retainHandling().value(), subId)
+                    ? new Subscription(group, filter, qos, t.noLocal(), t.retainAsPublished(), t.retainHandling(), subId)
                     : new Subscription(group, filter, qos, false, false, 0, 0);
             Subscription prev = s.putSubscription(full, sub);
-            tree.subscribe(group, filter, s, sub);
+            tree.subscribe(group, filter, s.clientId, sub);
             granted[i] = sub;
             isNew[i] = prev == null;
             codes.add(qos);
@@ -790,7 +785,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     public boolean unsubscribe(Session s, String full) {
         Subscription prev = s.removeSubscription(full);
         if (prev != null) {
-            tree.unsubscribe(prev.shareGroup(), prev.filter(), s);
+            tree.unsubscribe(prev.shareGroup(), prev.filter(), s.clientId);
             if (prev.shareGroup() == null) {
                 s.dropRetained(prev.filter()); // retained messages not sent yet are not wanted any more
             }
@@ -1082,7 +1077,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     @Override
     public List<SubscriptionInfo> subscriptions() {
         List<SubscriptionInfo> out = new ArrayList<>();
-        tree.forEach((group, filter, s, sub) -> out.add(sub.info(s.clientId)));
+        tree.forEach((group, filter, clientId, sub) -> out.add(sub.info(clientId)));
         out.sort((a, b) -> a.clientId().equals(b.clientId()) ? a.fullFilter().compareTo(b.fullFilter())
                 : a.clientId().compareTo(b.clientId()));
         return out;

@@ -9,7 +9,6 @@ import io.brokkr.broker.config.Stats;
 import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Subscription;
-import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -21,6 +20,18 @@ public interface ConnectionHost {
 
     /** What a SUBSCRIBE came to: the SUBACK codes, the granted subscriptions and which of them are new. */
     record SubscribeResult(List<Integer> codes, Subscription[] granted, boolean[] isNew) {
+    }
+
+    /**
+     * One topic filter of a SUBSCRIBE, as the client asked for it (the engine validates and authorizes it).
+     *
+     * @param filter            as sent, with a {@code $share/group/} prefix for a shared subscription
+     * @param qos               the requested maximum QoS
+     * @param noLocal           MQTT 5 No Local (false for 3.x)
+     * @param retainAsPublished MQTT 5 Retain As Published (false for 3.x)
+     * @param retainHandling    MQTT 5 Retain Handling (0 for 3.x)
+     */
+    record SubscribeRequest(String filter, int qos, boolean noLocal, boolean retainAsPublished, int retainHandling) {
     }
 
     BrokerConfig config();
@@ -60,7 +71,7 @@ public interface ConnectionHost {
     void delivered(ConnectionContext subscriber, Message m, int qos, int packetId);
 
     /** Runs on the session loop. */
-    SubscribeResult subscribe(Session s, MqttConnection conn, List<MqttTopicSubscription> subs, int subId);
+    SubscribeResult subscribe(Session s, MqttConnection conn, List<SubscribeRequest> subs, int subId);
 
     /** Runs on the session loop, after SUBACK: sends retained messages per Retain Handling. */
     void sendRetainedAfterSubscribe(Session s, SubscribeResult r);

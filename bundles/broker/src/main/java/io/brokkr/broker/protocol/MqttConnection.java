@@ -25,12 +25,14 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.mqtt.MqttConnAckMessage;
 import io.netty.handler.codec.mqtt.MqttConnAckVariableHeader;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttConnectPayload;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttConnectVariableHeader;
@@ -59,6 +61,7 @@ import io.netty.handler.codec.mqtt.MqttUnsubAckPayload;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
@@ -180,6 +183,20 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public MqttConnection(ConnectionHost broker, Listener listener) {
         this.broker = broker;
         this.listener = listener;
+    }
+
+    /**
+     * Adds the MQTT part of a new connection's pipeline, behind the front handlers of its listener's transport:
+     * the idle timer first (every read counts, also one that decodes to nothing yet), the decoder in the
+     * {@link PacketInspector} and this handler last.
+     */
+    public static void addHandlers(ChannelPipeline p, ConnectionHost host, Listener listener) {
+        BrokerConfig cfg = host.config();
+        p.addFirst(IDLE_HANDLER, new IdleStateHandler(Listener.CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
+        // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
+        // 2 bytes, so this refuses only packets that are certainly too large; onPublish etc. check the exact size.
+        p.get(PacketInspector.class).decodeWith(new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
+        p.addLast("mqtt", new MqttConnection(host, listener));
     }
 
     public ProtocolVersion protocolVersion() {
@@ -1213,7 +1230,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         subscribeCount++;
         int packetId = msg.idAndPropertiesVariableHeader().messageId();
         MqttProperties props = msg.idAndPropertiesVariableHeader().properties();
-        List<MqttTopicSubscription> subs = new ArrayList<>(msg.payload().topicSubscriptions());
+        List<MqttTopicSubscription> topics = msg.payload().topicSubscriptions();
         int subId = 0;
         if (isV5()) {
             if (props.getProperties(MqttPropertyType.SUBSCRIPTION_IDENTIFIER.value()).size() > 1) {
@@ -1230,7 +1247,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 subId = id;
             }
         }
-        if (subs.isEmpty()) {
+        if (topics.isEmpty()) {
             protocolError("SUBSCRIBE without topic filters"); // [MQTT-3.8.3-2]
             return;
         }
@@ -1239,7 +1256,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             disconnect(RC_MALFORMED, "reserved bits set in subscription options"); // [MQTT-3.8.3-5]
             return;
         }
-        for (MqttTopicSubscription t : subs) {
+        List<ConnectionHost.SubscribeRequest> subs = new ArrayList<>(topics.size());
+        for (MqttTopicSubscription t : topics) {
             String f = t.topicFilter();
             if (decodedFromInvalidUtf8(f)) {
                 disconnect(RC_MALFORMED, "malformed topic filter");
@@ -1254,6 +1272,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 protocolError("no local on a shared subscription"); // [MQTT-3.8.3-4]
                 return;
             }
+            subs.add(new ConnectionHost.SubscribeRequest(f, t.qualityOfService().value(), t.option().isNoLocal(),
+                    t.option().isRetainAsPublished(), t.option().retainHandling().value()));
         }
         int finalSubId = subId;
         onSession(s -> {

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -27,15 +28,22 @@ public final class Router {
     private final EventLoop[] loops;
     private final Stats stats;
     private final Supplier<BrokerConfig> config;
+    private final Function<String, Session> sessions;
 
     /**
-     * @param loops  the broker's event loops, by {@link Session#loopIndex}
-     * @param config the running configuration (read per message: it may be replaced at runtime)
+     * @param loops    the broker's event loops, by {@link Session#loopIndex}
+     * @param config   the running configuration (read per message: it may be replaced at runtime)
+     * @param sessions the session of a client id, or null (the subscription tree is keyed by client id)
      */
-    public Router(EventLoop[] loops, Stats stats, Supplier<BrokerConfig> config) {
+    public Router(EventLoop[] loops, Stats stats, Supplier<BrokerConfig> config, Function<String, Session> sessions) {
         this.loops = loops.clone();
         this.stats = stats;
         this.config = config;
+        this.sessions = sessions;
+    }
+
+    /** A member of a share group chosen for a message: its session and its subscription. */
+    public record Member(Session session, Subscription subscription) {
     }
 
     /** Starts routing one message: match it against the subscription tree with the result, then dispatch. */
@@ -43,26 +51,36 @@ public final class Router {
         return new Routing(message);
     }
 
-    /** Picks the member of a share group for one message: round robin, online members first. */
-    public static Map.Entry<Session, Subscription> chooseMember(
-            SubscriptionTree.SharedGroup<Session, Subscription> group) {
-        List<Map.Entry<Session, Subscription>> members = group.members();
+    /**
+     * Picks the member of a share group for one message: round robin, online members first; null if no member has
+     * a session any more (they are being removed from the tree).
+     */
+    public Member chooseMember(SubscriptionTree.SharedGroup<String, Subscription> group) {
+        List<Map.Entry<String, Subscription>> members = group.members();
         int n = members.size();
         int start = group.next();
+        Member offline = null;
         for (int i = 0; i < n; i++) {
-            Map.Entry<Session, Subscription> e = members.get((start + i) % n);
-            if (e.getKey().online) {
-                return e;
+            Map.Entry<String, Subscription> e = members.get((start + i) % n);
+            Session s = sessions.apply(e.getKey());
+            if (s == null) {
+                continue;
+            }
+            if (s.online) {
+                return new Member(s, e.getValue());
+            }
+            if (offline == null) {
+                offline = new Member(s, e.getValue());
             }
         }
-        return members.get(start % n);
+        return offline;
     }
 
     /**
      * The routing of one message: collects its targets while the subscription tree is matched (one delivery per
      * session, overlapping subscriptions merged, one member per share group), then {@link #dispatch()}es them.
      */
-    public final class Routing implements SubscriptionTree.Visitor<Session, Subscription> {
+    public final class Routing implements SubscriptionTree.Visitor<String, Subscription> {
         private final Message message;
         private Session first;
         private Target firstTarget;
@@ -80,9 +98,13 @@ public final class Router {
         }
 
         @Override
-        public void subscription(Session s, Subscription sub) {
-            if (sub.noLocal() && s.clientId.equals(message.publisherId())) {
+        public void subscription(String clientId, Subscription sub) {
+            if (sub.noLocal() && clientId.equals(message.publisherId())) {
                 return;
+            }
+            Session s = sessions.apply(clientId);
+            if (s == null) {
+                return; // its session is ending: it is being removed from the tree
             }
             if (first == null) {
                 first = s;
@@ -105,13 +127,16 @@ public final class Router {
         }
 
         @Override
-        public void sharedGroup(SubscriptionTree.SharedGroup<Session, Subscription> group) {
-            Map.Entry<Session, Subscription> chosen = chooseMember(group);
+        public void sharedGroup(SubscriptionTree.SharedGroup<String, Subscription> group) {
+            Member chosen = chooseMember(group);
+            if (chosen == null) {
+                return;
+            }
             if (shared == null) {
                 shared = new ArrayList<>(2);
             }
-            Target t = new Target(chosen.getKey(), chosen.getValue());
-            t.shared = chosen.getValue();
+            Target t = new Target(chosen.session(), chosen.subscription());
+            t.shared = chosen.subscription();
             shared.add(t);
         }
 
