@@ -116,9 +116,9 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     private enum State { NEW, CONNECTING, CONNECTED, CLOSED }
 
-    private final ConnectionHost broker;
+    final ConnectionHost broker;
     private final Listener listener;
-    private Channel channel;
+    Channel channel;
     private State state = State.NEW;
 
     private ProtocolVersion version = ProtocolVersion.MQTT_3_1_1;
@@ -167,7 +167,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     private static final AtomicIntegerFieldUpdater<MqttConnection> LINK =
             AtomicIntegerFieldUpdater.newUpdater(MqttConnection.class, "linkState");
     /** SUBSCRIBE packets received (for {@link PacketInspector#badSubscribe}). */
-    private int subscribeCount;
+    int subscribeCount;
 
     /*
      * Keep alive [MQTT-3.1.2-22], timed here rather than by an IdleStateHandler (which costs an idle connection about
@@ -393,8 +393,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
                 int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
                 onSession(s -> s.onPubComp(id));
             }
-            case SUBSCRIBE -> onSubscribe((MqttSubscribeMessage) m);
-            case UNSUBSCRIBE -> onUnsubscribe((MqttUnsubscribeMessage) m);
+            case SUBSCRIBE -> SubscribeHandling.onSubscribe(this, (MqttSubscribeMessage) m);
+            case UNSUBSCRIBE -> SubscribeHandling.onUnsubscribe(this, (MqttUnsubscribeMessage) m);
             case PINGREQ -> write(new MqttMessage(new MqttFixedHeader(MqttMessageType.PINGRESP, false,
                     MqttQoS.AT_MOST_ONCE, false, 0)), true);
             case DISCONNECT -> onDisconnect(m);
@@ -1226,101 +1226,6 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     // -------------------------------------------------------------------------------------------- SUBSCRIBE
 
-    private void onSubscribe(MqttSubscribeMessage msg) {
-        subscribeCount++;
-        int packetId = msg.idAndPropertiesVariableHeader().messageId();
-        MqttProperties props = msg.idAndPropertiesVariableHeader().properties();
-        List<MqttTopicSubscription> topics = msg.payload().topicSubscriptions();
-        int subId = 0;
-        if (isV5()) {
-            if (props.getProperties(MqttPropertyType.SUBSCRIPTION_IDENTIFIER.value()).size() > 1) {
-                // Netty keeps them all (getProperty returns the first): MQTT 5.0, 3.8.2.1.2
-                protocolError("Subscription Identifier more than once in SUBSCRIBE");
-                return;
-            }
-            Integer id = Codec.intProp(props, MqttPropertyType.SUBSCRIPTION_IDENTIFIER);
-            if (id != null) {
-                if (id == 0) {
-                    protocolError("subscription identifier 0");
-                    return;
-                }
-                subId = id;
-            }
-        }
-        if (topics.isEmpty()) {
-            protocolError("SUBSCRIBE without topic filters"); // [MQTT-3.8.3-2]
-            return;
-        }
-        PacketInspector inspector = channel.pipeline().get(PacketInspector.class);
-        if (inspector != null && inspector.badSubscribe() == subscribeCount) {
-            disconnect(RC_MALFORMED, "reserved bits set in subscription options"); // [MQTT-3.8.3-5]
-            return;
-        }
-        List<ConnectionHost.SubscribeRequest> subs = new ArrayList<>(topics.size());
-        for (MqttTopicSubscription t : topics) {
-            String f = t.topicFilter();
-            if (decodedFromInvalidUtf8(f)) {
-                disconnect(RC_MALFORMED, "malformed topic filter");
-                return;
-            }
-            if (!isV5() && (t.option().isNoLocal() || t.option().isRetainAsPublished()
-                    || t.option().retainHandling().value() != 0)) {
-                disconnect(RC_MALFORMED, "reserved bits set in the requested QoS byte"); // [MQTT-3.8.3-4] (3.1.1)
-                return;
-            }
-            if (isV5() && t.option().isNoLocal() && Topics.isShared(f)) {
-                protocolError("no local on a shared subscription"); // [MQTT-3.8.3-4]
-                return;
-            }
-            subs.add(new ConnectionHost.SubscribeRequest(f, t.qualityOfService().value(), t.option().isNoLocal(),
-                    t.option().isRetainAsPublished(), t.option().retainHandling().value()));
-        }
-        int finalSubId = subId;
-        onSession(s -> {
-            ConnectionHost.SubscribeResult r = broker.subscribe(s, this, subs, finalSubId);
-            List<Integer> codes = r.codes();
-            MqttSubAckMessage ack = new MqttSubAckMessage(
-                    new MqttFixedHeader(MqttMessageType.SUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
-                    new MqttMessageIdAndPropertiesVariableHeader(packetId, MqttProperties.NO_PROPERTIES),
-                    new MqttSubAckPayload(codes));
-            write(ack, false);
-            broker.sendRetainedAfterSubscribe(s, r);
-            s.scheduleFlush();
-        });
-    }
-
-    private void onUnsubscribe(MqttUnsubscribeMessage msg) {
-        int packetId = msg.idAndPropertiesVariableHeader().messageId();
-        List<String> filters = new ArrayList<>(msg.payload().topics());
-        if (filters.isEmpty()) {
-            protocolError("UNSUBSCRIBE without topic filters");
-            return;
-        }
-        for (String f : filters) {
-            if (decodedFromInvalidUtf8(f)) {
-                disconnect(RC_MALFORMED, "malformed topic filter");
-                return;
-            }
-        }
-        onSession(s -> {
-            List<Short> codes = new ArrayList<>(filters.size());
-            for (String f : filters) {
-                if (Topics.validateTopicFilter(f) != null) {
-                    codes.add((short) RC_TOPIC_FILTER_INVALID);
-                    continue;
-                }
-                boolean existed = broker.unsubscribe(s, f);
-                codes.add((short) (existed ? 0 : RC_NO_SUBSCRIPTION_EXISTED));
-            }
-            MqttUnsubAckMessage ack = new MqttUnsubAckMessage(
-                    new MqttFixedHeader(MqttMessageType.UNSUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
-                    new MqttMessageIdAndPropertiesVariableHeader(packetId, MqttProperties.NO_PROPERTIES),
-                    isV5() ? new MqttUnsubAckPayload(codes) : null);
-            write(ack, false);
-            s.scheduleFlush();
-        });
-    }
-
     // -------------------------------------------------------------------------------------------- DISCONNECT
 
     private void onDisconnect(MqttMessage m) {
@@ -1553,7 +1458,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         return channel.closeFuture();
     }
 
-    private void protocolError(String what) {
+    void protocolError(String what) {
         LOG.info("Client {} ({}): protocol error: {}; disconnecting", clientId, remote(), what);
         disconnect(RC_PROTOCOL_ERROR, what);
     }
@@ -1562,7 +1467,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         channel.close();
     }
 
-    private void onSession(java.util.function.Consumer<Session> task) {
+    void onSession(java.util.function.Consumer<Session> task) {
         Session s = session;
         if (s == null) {
             return;
