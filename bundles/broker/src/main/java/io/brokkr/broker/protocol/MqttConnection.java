@@ -130,9 +130,9 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      */
     private volatile long connectedAt;
     /** Created at CONNECT, before authentication; the same object for every extension call of this connection. */
-    private volatile BrokerConnectionContext context;
+    volatile BrokerConnectionContext context;
     private volatile Session session;
-    private String clientId;
+    String clientId;
 
     // negotiated at CONNECT (immutable afterwards)
     private int clientReceiveMaximum = 65_535;
@@ -141,7 +141,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     private boolean connectSessionExpiryZero;
 
     // session-loop confined; created on first use (most clients use no topic aliases)
-    private Map<Integer, String> inboundAliases;
+    Map<Integer, String> inboundAliases;
     private Map<String, Integer> outboundAliases;
 
     // channel-loop confined
@@ -375,7 +375,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             return;
         }
         switch (type) {
-            case PUBLISH -> onPublish((MqttPublishMessage) m);
+            case PUBLISH -> InboundPublish.onPublish(this, (MqttPublishMessage) m);
             case PUBACK -> {
                 int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
                 onSession(s -> s.onPubAck(id));
@@ -387,7 +387,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
             }
             case PUBREL -> {
                 int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
-                onSession(s -> onPubRel(s, id));
+                onSession(s -> InboundPublish.onPubRel(this, s, id));
             }
             case PUBCOMP -> {
                 int id = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
@@ -1019,210 +1019,13 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     // -------------------------------------------------------------------------------------------- PUBLISH in
 
-    private void onPublish(MqttPublishMessage msg) {
-        MqttPublishVariableHeader vh = msg.variableHeader();
-        int qos = msg.fixedHeader().qosLevel().value();
-        if (qos == 0 && msg.fixedHeader().isDup()) {
-            disconnect(RC_MALFORMED, "DUP set on a QoS 0 PUBLISH"); // [MQTT-3.3.1-2]
-            return;
-        }
-        boolean retain = msg.fixedHeader().isRetain();
-        int packetId = vh.packetId();
-        ByteBuf buf = msg.payload();
-        byte[] payload = new byte[buf.readableBytes()];
-        buf.getBytes(buf.readerIndex(), payload);
-        broker.counters().publishReceived.increment();
-        String topic = vh.topicName();
-        MqttProperties props = vh.properties();
-        onSession(s -> handlePublish(s, topic, payload, qos, retain, packetId, props));
-    }
-
-    private void handlePublish(Session s, String topic, byte[] payload, int qos, boolean retain, int packetId,
-                               MqttProperties props) {
-        BrokerConfig cfg = broker.config();
-        if (qos > cfg.maxQos()) {
-            disconnect(RC_QOS_NOT_SUPPORTED, "QoS " + qos + " not supported");
-            return;
-        }
-        if (retain && !cfg.retainAvailable()) {
-            disconnect(RC_RETAIN_NOT_SUPPORTED, "retain not supported");
-            return;
-        }
-        if (isV5()) {
-            if (Codec.intProp(props, MqttPropertyType.SUBSCRIPTION_IDENTIFIER) != null) {
-                protocolError("Subscription Identifier in a PUBLISH from a client"); // [MQTT-3.3.4-6]
-                return;
-            }
-            Integer alias = Codec.intProp(props, MqttPropertyType.TOPIC_ALIAS);
-            if (alias != null) {
-                if (alias == 0 || alias > cfg.topicAliasMaximum()) {
-                    disconnect(RC_TOPIC_ALIAS_INVALID, "topic alias " + alias + " invalid");
-                    return;
-                }
-                if (topic.isEmpty()) {
-                    topic = inboundAliases == null ? null : inboundAliases.get(alias);
-                    if (topic == null) {
-                        disconnect(RC_PROTOCOL_ERROR, "unknown topic alias " + alias);
-                        return;
-                    }
-                } else {
-                    if (inboundAliases == null) {
-                        inboundAliases = new HashMap<>();
-                    }
-                    inboundAliases.put(alias, topic);
-                }
-            }
-        }
-        if (decodedFromInvalidUtf8(topic)) {
-            LOG.info("Client {}: topic name is not valid UTF-8 or contains U+0000", clientId);
-            disconnect(RC_MALFORMED, "topic name is not valid UTF-8"); // [MQTT-1.5.4-1], [MQTT-1.5.4-2]
-            return;
-        }
-        String err = Topics.validateTopicName(topic);
-        if (err != null) {
-            LOG.info("Client {}: invalid topic name '{}': {}", clientId, topic, err);
-            if (topic.isEmpty()) {
-                disconnect(RC_PROTOCOL_ERROR, "empty topic name without topic alias");
-            } else {
-                disconnect(RC_TOPIC_NAME_INVALID, "invalid topic name: " + err);
-            }
-            return;
-        }
-        if (qos == 2 && s.inboundQos2Open(packetId)) {
-            // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
-            ackPublish(s, qos, packetId, 0);
-            return;
-        }
-        // Receive Maximum counts the QoS 1 and QoS 2 PUBLISHes not answered with PUBACK or PUBCOMP [MQTT-3.3.4-7]:
-        // the open QoS 2 flows and the QoS 1 PUBLISHes whose PUBACK waits for routing are the count, and a QoS 1
-        // or 2 PUBLISH arriving while Receive Maximum of them are open is one too many (section 4.9). 3.x has no
-        // Receive Maximum: there, only the open QoS 2 flows (state the broker keeps) are bounded.
-        if (qos > 0 && (qos == 2 || isV5()) && s.inboundQos2Count() + pendingQos1Acks >= cfg.receiveMaximum()) {
-            disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
-            return;
-        }
-        MessageProperties mp = isV5() ? Codec.messageProperties(props) : MessageProperties.NONE;
-        if (Integer.valueOf(1).equals(mp.payloadFormatIndicator()) && !Codec.isValidUtf8(payload)) {
-            LOG.info("Client {}: payload on '{}' is not valid UTF-8 despite payload format indicator 1", clientId,
-                    topic);
-            ackPublish(s, qos, packetId, RC_PAYLOAD_FORMAT_INVALID);
-            return;
-        }
-        Message message = new Message(topic, payload, qos, retain, mp, clientId, System.currentTimeMillis());
-        if (topic.startsWith("$SYS") || !broker.authorizePublish(context, topic, qos, retain)) {
-            LOG.info("Client {}: not authorized to publish to '{}'", clientId, topic);
-            ackPublish(s, qos, packetId, RC_NOT_AUTHORIZED);
-            return;
-        }
-        if (qos == 2) {
-            s.openInboundQos2(packetId); // a duplicate arriving while this one is routed is recognised
-        }
-        RouteResult routed = broker.publish(context, message, this);
-        if (qos > 0) {
-            ackPublish(s, qos, packetId, 0, routed);
-        }
-    }
-
-    /** An acknowledgement of an inbound QoS 1/2 PUBLISH that waits for routing (or behind one that does). */
-    private record PendingAck(int qos, int packetId, int rc, RouteResult routed) {
-        boolean ready() {
-            return routed == null || routed.isDone();
-        }
-    }
-
     /**
      * PUBACK/PUBREC of inbound PUBLISHes whose routing has not completed, and those behind them, in the order the
      * PUBLISHes came [MQTT-4.6.0-2]; confined to the session loop. Created on first use.
      */
-    private java.util.ArrayDeque<PendingAck> pendingAcks;
+    java.util.ArrayDeque<InboundPublish.PendingAck> pendingAcks;
     /** QoS 1 entries of {@link #pendingAcks}: they count against the broker's Receive Maximum. */
-    private int pendingQos1Acks;
-
-    private void ackPublish(Session s, int qos, int packetId, int rc) {
-        ackPublish(s, qos, packetId, rc, null);
-    }
-
-    /**
-     * Acknowledges an inbound QoS 1/2 PUBLISH once it is safe: when {@code routed} is done (every target took the
-     * message or refused it), with its reason code, else with {@code rc}. Runs on the session loop.
-     */
-    private void ackPublish(Session s, int qos, int packetId, int rc, RouteResult routed) {
-        if (qos == 0) {
-            return;
-        }
-        boolean ready = routed == null || routed.isDone();
-        if (ready && (pendingAcks == null || pendingAcks.isEmpty())) {
-            writeAck(s, qos, packetId, routed == null ? rc : routed.reasonCode(),
-                    routed != null && routed.storeFailed());
-            return;
-        }
-        if (pendingAcks == null) {
-            pendingAcks = new java.util.ArrayDeque<>();
-        }
-        pendingAcks.add(new PendingAck(qos, packetId, rc, routed));
-        if (qos == 1) {
-            pendingQos1Acks++;
-        }
-        if (!ready) {
-            routed.whenDone(() -> {
-                if (s.loop.inEventLoop()) {
-                    writeReadyAcks(s);
-                } else {
-                    s.loop.execute(() -> writeReadyAcks(s));
-                }
-            });
-        }
-    }
-
-    /** Writes the acknowledgements at the head of {@link #pendingAcks} whose routing is done. Session loop. */
-    private void writeReadyAcks(Session s) {
-        if (s.connection != this) {
-            return; // this connection is gone: its client resends unacknowledged messages on its next connection
-        }
-        PendingAck a;
-        while ((a = pendingAcks.peek()) != null && a.ready()) {
-            pendingAcks.poll();
-            if (a.qos() == 1) {
-                pendingQos1Acks--;
-            }
-            writeAck(s, a.qos(), a.packetId(), a.routed() == null ? a.rc() : a.routed().reasonCode(),
-                    a.routed() != null && a.routed().storeFailed());
-        }
-    }
-
-    /** @param storeFailed the sinks' journal did not take the message (failed or full): see {@link RouteResult} */
-    private void writeAck(Session s, int qos, int packetId, int rc, boolean storeFailed) {
-        if (storeFailed && !isV5()) {
-            // 3.1.1 cannot refuse a PUBLISH: close without acknowledging, so that the client sends it again
-            if (rc == RouteResult.RC_QUOTA_EXCEEDED) {
-                // the journal logs that it is full (at most every 10 s); every refused publisher would flood the log
-                LOG.debug("Client {}: message {} refused, the sinks' journal is full; closing the connection "
-                        + "unacknowledged", clientId, packetId);
-            } else {
-                LOG.warn("Client {}: message {} could not be stored for the sinks; closing the connection "
-                        + "unacknowledged", clientId, packetId);
-            }
-            if (qos == 2) {
-                s.closeInboundQos2(packetId); // its resend is a new message, not a duplicate
-            }
-            channel.close();
-            return;
-        }
-        if (!isV5()) {
-            rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
-        }
-        if (qos == 2 && rc >= 0x80) {
-            s.closeInboundQos2(packetId); // the flow ends here: a PUBLISH with this id is a new message
-        }
-        writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
-        s.scheduleFlush();
-    }
-
-    private void onPubRel(Session s, int packetId) {
-        boolean known = s.closeInboundQos2(packetId);
-        writePubReply(MqttMessageType.PUBCOMP, packetId, known || !isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
-        s.scheduleFlush();
-    }
+    int pendingQos1Acks;
 
     // -------------------------------------------------------------------------------------------- SUBSCRIBE
 
@@ -1355,7 +1158,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         writePubReply(MqttMessageType.PUBREL, packetId, rc);
     }
 
-    private void writePubReply(MqttMessageType type, int packetId, int rc) {
+    void writePubReply(MqttMessageType type, int packetId, int rc) {
         MqttQoS qos = type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE;
         Object vh = isV5() && rc != 0
                 ? new MqttPubReplyMessageVariableHeader(packetId, (byte) rc, MqttProperties.NO_PROPERTIES)

@@ -1,0 +1,239 @@
+package io.brokkr.broker.protocol;
+
+import static io.brokkr.broker.protocol.MqttConnection.RC_MALFORMED;
+import static io.brokkr.broker.protocol.MqttConnection.RC_NOT_AUTHORIZED;
+import static io.brokkr.broker.protocol.MqttConnection.RC_PACKET_ID_NOT_FOUND;
+import static io.brokkr.broker.protocol.MqttConnection.RC_PAYLOAD_FORMAT_INVALID;
+import static io.brokkr.broker.protocol.MqttConnection.RC_PROTOCOL_ERROR;
+import static io.brokkr.broker.protocol.MqttConnection.RC_QOS_NOT_SUPPORTED;
+import static io.brokkr.broker.protocol.MqttConnection.RC_RECEIVE_MAXIMUM_EXCEEDED;
+import static io.brokkr.broker.protocol.MqttConnection.RC_RETAIN_NOT_SUPPORTED;
+import static io.brokkr.broker.protocol.MqttConnection.RC_TOPIC_ALIAS_INVALID;
+import static io.brokkr.broker.protocol.MqttConnection.RC_TOPIC_NAME_INVALID;
+
+import io.brokkr.api.Message;
+import io.brokkr.api.MessageProperties;
+import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.routing.RouteResult;
+import io.brokkr.broker.session.Session;
+import io.brokkr.broker.topic.Topics;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
+import java.util.HashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * PUBLISH from the client and its acknowledgements: checks the packet (QoS, retain, topic alias, UTF-8, Receive
+ * Maximum), authorizes it, routes it on the session loop and answers PUBACK / PUBREC once the routing is complete
+ * (every target took the message or refused it), in the order the PUBLISHes came [MQTT-4.6.0-2]; PUBREL ends an
+ * inbound QoS 2 flow. Stateless: the pending acknowledgements are the connection's, the QoS 2 flows the session's.
+ */
+final class InboundPublish {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InboundPublish.class);
+
+    private InboundPublish() {
+    }
+
+    static void onPublish(MqttConnection c, MqttPublishMessage msg) {
+        MqttPublishVariableHeader vh = msg.variableHeader();
+        int qos = msg.fixedHeader().qosLevel().value();
+        if (qos == 0 && msg.fixedHeader().isDup()) {
+            c.disconnect(RC_MALFORMED, "DUP set on a QoS 0 PUBLISH"); // [MQTT-3.3.1-2]
+            return;
+        }
+        boolean retain = msg.fixedHeader().isRetain();
+        int packetId = vh.packetId();
+        ByteBuf buf = msg.payload();
+        byte[] payload = new byte[buf.readableBytes()];
+        buf.getBytes(buf.readerIndex(), payload);
+        c.broker.counters().publishReceived.increment();
+        String topic = vh.topicName();
+        MqttProperties props = vh.properties();
+        c.onSession(s -> handlePublish(c, s, topic, payload, qos, retain, packetId, props));
+    }
+
+    private static void handlePublish(MqttConnection c, Session s, String topic, byte[] payload, int qos,
+                                      boolean retain, int packetId, MqttProperties props) {
+        BrokerConfig cfg = c.broker.config();
+        if (qos > cfg.maxQos()) {
+            c.disconnect(RC_QOS_NOT_SUPPORTED, "QoS " + qos + " not supported");
+            return;
+        }
+        if (retain && !cfg.retainAvailable()) {
+            c.disconnect(RC_RETAIN_NOT_SUPPORTED, "retain not supported");
+            return;
+        }
+        if (c.isV5()) {
+            if (Codec.intProp(props, MqttPropertyType.SUBSCRIPTION_IDENTIFIER) != null) {
+                c.protocolError("Subscription Identifier in a PUBLISH from a client"); // [MQTT-3.3.4-6]
+                return;
+            }
+            Integer alias = Codec.intProp(props, MqttPropertyType.TOPIC_ALIAS);
+            if (alias != null) {
+                if (alias == 0 || alias > cfg.topicAliasMaximum()) {
+                    c.disconnect(RC_TOPIC_ALIAS_INVALID, "topic alias " + alias + " invalid");
+                    return;
+                }
+                if (topic.isEmpty()) {
+                    topic = c.inboundAliases == null ? null : c.inboundAliases.get(alias);
+                    if (topic == null) {
+                        c.disconnect(RC_PROTOCOL_ERROR, "unknown topic alias " + alias);
+                        return;
+                    }
+                } else {
+                    if (c.inboundAliases == null) {
+                        c.inboundAliases = new HashMap<>();
+                    }
+                    c.inboundAliases.put(alias, topic);
+                }
+            }
+        }
+        if (MqttConnection.decodedFromInvalidUtf8(topic)) {
+            LOG.info("Client {}: topic name is not valid UTF-8 or contains U+0000", c.clientId);
+            c.disconnect(RC_MALFORMED, "topic name is not valid UTF-8"); // [MQTT-1.5.4-1], [MQTT-1.5.4-2]
+            return;
+        }
+        String err = Topics.validateTopicName(topic);
+        if (err != null) {
+            LOG.info("Client {}: invalid topic name '{}': {}", c.clientId, topic, err);
+            if (topic.isEmpty()) {
+                c.disconnect(RC_PROTOCOL_ERROR, "empty topic name without topic alias");
+            } else {
+                c.disconnect(RC_TOPIC_NAME_INVALID, "invalid topic name: " + err);
+            }
+            return;
+        }
+        if (qos == 2 && s.inboundQos2Open(packetId)) {
+            // duplicate of a message already received: acknowledge again, do not route [MQTT-4.3.3-10]
+            ackPublish(c, s, qos, packetId, 0);
+            return;
+        }
+        // Receive Maximum counts the QoS 1 and QoS 2 PUBLISHes not answered with PUBACK or PUBCOMP [MQTT-3.3.4-7]:
+        // the open QoS 2 flows and the QoS 1 PUBLISHes whose PUBACK waits for routing are the count, and a QoS 1
+        // or 2 PUBLISH arriving while Receive Maximum of them are open is one too many (section 4.9). 3.x has no
+        // Receive Maximum: there, only the open QoS 2 flows (state the broker keeps) are bounded.
+        if (qos > 0 && (qos == 2 || c.isV5()) && s.inboundQos2Count() + c.pendingQos1Acks >= cfg.receiveMaximum()) {
+            c.disconnect(RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
+            return;
+        }
+        MessageProperties mp = c.isV5() ? Codec.messageProperties(props) : MessageProperties.NONE;
+        if (Integer.valueOf(1).equals(mp.payloadFormatIndicator()) && !Codec.isValidUtf8(payload)) {
+            LOG.info("Client {}: payload on '{}' is not valid UTF-8 despite payload format indicator 1", c.clientId,
+                    topic);
+            ackPublish(c, s, qos, packetId, RC_PAYLOAD_FORMAT_INVALID);
+            return;
+        }
+        Message message = new Message(topic, payload, qos, retain, mp, c.clientId, System.currentTimeMillis());
+        if (topic.startsWith("$SYS") || !c.broker.authorizePublish(c.context, topic, qos, retain)) {
+            LOG.info("Client {}: not authorized to publish to '{}'", c.clientId, topic);
+            ackPublish(c, s, qos, packetId, RC_NOT_AUTHORIZED);
+            return;
+        }
+        if (qos == 2) {
+            s.openInboundQos2(packetId); // a duplicate arriving while this one is routed is recognised
+        }
+        RouteResult routed = c.broker.publish(c.context, message, c);
+        if (qos > 0) {
+            ackPublish(c, s, qos, packetId, 0, routed);
+        }
+    }
+
+    /** An acknowledgement of an inbound QoS 1/2 PUBLISH that waits for routing (or behind one that does). */
+    record PendingAck(int qos, int packetId, int rc, RouteResult routed) {
+        boolean ready() {
+            return routed == null || routed.isDone();
+        }
+    }
+
+    private static void ackPublish(MqttConnection c, Session s, int qos, int packetId, int rc) {
+        ackPublish(c, s, qos, packetId, rc, null);
+    }
+
+    /**
+     * Acknowledges an inbound QoS 1/2 PUBLISH once it is safe: when {@code routed} is done (every target took the
+     * message or refused it), with its reason code, else with {@code rc}. Runs on the session loop.
+     */
+    private static void ackPublish(MqttConnection c, Session s, int qos, int packetId, int rc, RouteResult routed) {
+        if (qos == 0) {
+            return;
+        }
+        boolean ready = routed == null || routed.isDone();
+        if (ready && (c.pendingAcks == null || c.pendingAcks.isEmpty())) {
+            writeAck(c, s, qos, packetId, routed == null ? rc : routed.reasonCode(),
+                    routed != null && routed.storeFailed());
+            return;
+        }
+        if (c.pendingAcks == null) {
+            c.pendingAcks = new java.util.ArrayDeque<>();
+        }
+        c.pendingAcks.add(new PendingAck(qos, packetId, rc, routed));
+        if (qos == 1) {
+            c.pendingQos1Acks++;
+        }
+        if (!ready) {
+            routed.whenDone(() -> {
+                if (s.loop.inEventLoop()) {
+                    writeReadyAcks(c, s);
+                } else {
+                    s.loop.execute(() -> writeReadyAcks(c, s));
+                }
+            });
+        }
+    }
+
+    /** Writes the acknowledgements at the head of {@link #pendingAcks} whose routing is done. Session loop. */
+    private static void writeReadyAcks(MqttConnection c, Session s) {
+        if (s.connection != c) {
+            return; // this connection is gone: its client resends unacknowledged messages on its next connection
+        }
+        PendingAck a;
+        while ((a = c.pendingAcks.peek()) != null && a.ready()) {
+            c.pendingAcks.poll();
+            if (a.qos() == 1) {
+                c.pendingQos1Acks--;
+            }
+            writeAck(c, s, a.qos(), a.packetId(), a.routed() == null ? a.rc() : a.routed().reasonCode(),
+                    a.routed() != null && a.routed().storeFailed());
+        }
+    }
+
+    /** @param storeFailed the sinks' journal did not take the message (failed or full): see {@link RouteResult} */
+    private static void writeAck(MqttConnection c, Session s, int qos, int packetId, int rc, boolean storeFailed) {
+        if (storeFailed && !c.isV5()) {
+            // 3.1.1 cannot refuse a PUBLISH: close without acknowledging, so that the client sends it again
+            if (rc == RouteResult.RC_QUOTA_EXCEEDED) {
+                // the journal logs that it is full (at most every 10 s); every refused publisher would flood the log
+                LOG.debug("Client {}: message {} refused, the sinks' journal is full; closing the connection "
+                        + "unacknowledged", c.clientId, packetId);
+            } else {
+                LOG.warn("Client {}: message {} could not be stored for the sinks; closing the connection "
+                        + "unacknowledged", c.clientId, packetId);
+            }
+            if (qos == 2) {
+                s.closeInboundQos2(packetId); // its resend is a new message, not a duplicate
+            }
+            c.channel.close();
+            return;
+        }
+        if (!c.isV5()) {
+            rc = 0; // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped
+        }
+        if (qos == 2 && rc >= 0x80) {
+            s.closeInboundQos2(packetId); // the flow ends here: a PUBLISH with this id is a new message
+        }
+        c.writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
+        s.scheduleFlush();
+    }
+
+    static void onPubRel(MqttConnection c, Session s, int packetId) {
+        boolean known = s.closeInboundQos2(packetId);
+        c.writePubReply(MqttMessageType.PUBCOMP, packetId, known || !c.isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
+        s.scheduleFlush();
+    }
+}
