@@ -227,13 +227,13 @@ final class InboundPublish {
         if (qos == 2 && rc >= 0x80) {
             s.closeInboundQos2(packetId); // the flow ends here: a PUBLISH with this id is a new message
         }
-        c.writePubReply(qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
+        OutboundPublish.writePubReply(c, qos == 1 ? MqttMessageType.PUBACK : MqttMessageType.PUBREC, packetId, rc);
         s.scheduleFlush();
     }
 
     static void onPubRel(MqttConnection c, Session s, int packetId) {
         boolean known = s.closeInboundQos2(packetId);
-        c.writePubReply(MqttMessageType.PUBCOMP, packetId, known || !c.isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
+        OutboundPublish.writePubReply(c, MqttMessageType.PUBCOMP, packetId, known || !c.isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
         s.scheduleFlush();
     }
 }

@@ -136,13 +136,13 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     // negotiated at CONNECT (immutable afterwards)
     private int clientReceiveMaximum = 65_535;
-    private long clientMaximumPacketSize = Long.MAX_VALUE;
-    private int clientTopicAliasMaximum;
+    long clientMaximumPacketSize = Long.MAX_VALUE;
+    int clientTopicAliasMaximum;
     private boolean connectSessionExpiryZero;
 
     // session-loop confined; created on first use (most clients use no topic aliases)
     Map<Integer, String> inboundAliases;
-    private Map<String, Integer> outboundAliases;
+    Map<String, Integer> outboundAliases;
 
     // channel-loop confined
     private List<MqttMessage> heldBeforeConnack = new ArrayList<>();
@@ -1064,106 +1064,36 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      *
      * @return false if the packet exceeds the client's Maximum Packet Size and was not sent
      */
+    @Override
     public boolean writePublish(Delivery d, int packetId, boolean dup) {
-        Message m = d.message();
-        boolean v5 = isV5();
-        Long remaining = v5 ? m.remainingExpiry(System.currentTimeMillis()) : null;
-        int[] ids = v5 ? d.subscriptionIds() : Delivery.NO_IDS;
-        String topic = m.topic();
-        int alias = 0;
-        if (v5 && clientTopicAliasMaximum > 0) {
-            if (outboundAliases == null) {
-                outboundAliases = new HashMap<>();
-            }
-            Integer existing = outboundAliases.get(topic);
-            if (existing != null) {
-                alias = existing;
-                topic = "";
-            } else if (outboundAliases.size() < clientTopicAliasMaximum) {
-                alias = outboundAliases.size() + 1;
-                outboundAliases.put(topic, alias);
-            }
-        }
-        if (clientMaximumPacketSize != Long.MAX_VALUE) {
-            int size = Codec.publishPacketSize(topic, d.qos(), v5, v5 ? m.properties() : MessageProperties.NONE,
-                    remaining, ids, alias, m.payload().length);
-            if (size > clientMaximumPacketSize) {
-                if (alias != 0 && !topic.isEmpty()) {
-                    outboundAliases.remove(topic);
-                }
-                LOG.debug("Client {}: message on '{}' ({} bytes) exceeds its Maximum Packet Size {}, not sent",
-                        clientId, m.topic(), size, clientMaximumPacketSize);
-                broker.counters().publishDropped.increment();
-                return false;
-            }
-        }
-        MqttProperties props = v5 ? Codec.publishProperties(m.properties(), remaining, ids, alias)
-                : MqttProperties.NO_PROPERTIES;
-        MqttPublishMessage pub = new MqttPublishMessage(
-                new MqttFixedHeader(MqttMessageType.PUBLISH, dup, MqttQoS.valueOf(d.qos()), d.retain(), 0),
-                new MqttPublishVariableHeader(topic, packetId, props), Unpooled.wrappedBuffer(m.payload()));
-        broker.counters().publishSent.increment();
-        write(pub, false);
-        broker.delivered(context, m, d.qos(), packetId);
-        return true;
+        return OutboundPublish.writePublish(this, d, packetId, dup);
+    }
+
+    /**
+     * Appends a retained QoS 0 PUBLISH for an MQTT 3.1/3.1.1 client to a batch that {@link #endRetainedBatch()}
+     * writes (no flush). Runs on the session loop.
+     */
+    @Override
+    public void writeRetainedQos0(Message m) {
+        OutboundPublish.writeRetainedQos0(this, m);
+    }
+
+    /** Writes what {@link #writeRetainedQos0} encoded (no flush). */
+    @Override
+    public void endRetainedBatch() {
+        OutboundPublish.endRetainedBatch(this);
     }
 
     /** Retained QoS 0 PUBLISHes encoded by {@link #writeRetainedQos0} and not written to the channel yet. */
-    private ByteBuf retainedBatch;
+    ByteBuf retainedBatch;
 
     /** True when {@link #writeRetainedQos0} may be used: MQTT 3.1/3.1.1 (no properties, aliases or size limit). */
     public boolean rawRetainedQos0() {
         return !isV5();
     }
 
-    /**
-     * Appends a retained QoS 0 PUBLISH for an MQTT 3.1/3.1.1 client, encoded by hand into a batch buffer that
-     * {@link #endRetainedBatch()} writes (no flush): the retained messages sent after a SUBSCRIBE then cost a few
-     * bytes copied each instead of a pass through the encoder. Runs on the session loop.
-     */
-    public void writeRetainedQos0(Message m) {
-        String topic = m.topic();
-        int topicBytes = io.netty.buffer.ByteBufUtil.utf8Bytes(topic);
-        int remaining = 2 + topicBytes + m.payload().length;
-        int size = 1 + Codec.varIntSize(remaining) + remaining;
-        ByteBuf b = retainedBatch;
-        if (b != null && b.writableBytes() < size) {
-            endRetainedBatch();
-            b = null;
-        }
-        if (b == null) {
-            b = channel.alloc().ioBuffer(Math.max(size, 64 * 1024));
-            retainedBatch = b;
-        }
-        b.writeByte(0x31); // PUBLISH, QoS 0, RETAIN
-        PublishEncoder.writeVarInt(b, remaining);
-        b.writeShort(topicBytes);
-        io.netty.buffer.ByteBufUtil.reserveAndWriteUtf8(b, topic, topicBytes);
-        b.writeBytes(m.payload());
-        broker.counters().publishSent.increment();
-        broker.counters().messagesSent.increment();
-        broker.delivered(context, m, 0, 0);
-    }
-
-    /** Writes what {@link #writeRetainedQos0} encoded (no flush). */
-    public void endRetainedBatch() {
-        ByteBuf b = retainedBatch;
-        if (b != null) {
-            retainedBatch = null;
-            send(b, false, channel.voidPromise());
-        }
-    }
-
     public void writePubRel(int packetId, int rc) {
-        writePubReply(MqttMessageType.PUBREL, packetId, rc);
-    }
-
-    void writePubReply(MqttMessageType type, int packetId, int rc) {
-        MqttQoS qos = type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE;
-        Object vh = isV5() && rc != 0
-                ? new MqttPubReplyMessageVariableHeader(packetId, (byte) rc, MqttProperties.NO_PROPERTIES)
-                : MqttMessageIdVariableHeader.from(packetId);
-        write(new MqttMessage(new MqttFixedHeader(type, false, qos, false, 0), vh), false);
+        OutboundPublish.writePubReply(this, MqttMessageType.PUBREL, packetId, rc);
     }
 
     void write(MqttMessage m, boolean flush) {
@@ -1176,7 +1106,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * handler (a handler context less per connection, 56 bytes), then written on through the handlers in front of
      * this one. Any thread, like {@link Channel#write}: the write itself happens on the channel's loop, in order.
      */
-    private ChannelFuture send(Object msg, boolean flush, ChannelPromise promise) {
+    ChannelFuture send(Object msg, boolean flush, ChannelPromise promise) {
         ChannelHandlerContext ctx = channel.pipeline().context(this);
         if (ctx == null) {
             // removed with the pipeline of a closed channel: the write fails there (and releases msg)
