@@ -187,7 +187,10 @@ final class InboundPublish {
         }
     }
 
-    /** Writes the acknowledgements at the head of {@link #pendingAcks} whose routing is done. Session loop. */
+    /**
+     * Writes the acknowledgements at the head of {@link MqttConnection#pendingAcks} whose routing is done. Session
+     * loop.
+     */
     private static void writeReadyAcks(MqttConnection c, Session s) {
         if (s.connection != c) {
             return; // this connection is gone: its client resends unacknowledged messages on its next connection
@@ -233,7 +236,8 @@ final class InboundPublish {
 
     static void onPubRel(MqttConnection c, Session s, int packetId) {
         boolean known = s.closeInboundQos2(packetId);
-        OutboundPublish.writePubReply(c, MqttMessageType.PUBCOMP, packetId, known || !c.isV5() ? 0 : RC_PACKET_ID_NOT_FOUND);
+        int rc = known || !c.isV5() ? 0 : RC_PACKET_ID_NOT_FOUND;
+        OutboundPublish.writePubReply(c, MqttMessageType.PUBCOMP, packetId, rc);
         s.scheduleFlush();
     }
 }

@@ -2,18 +2,13 @@ package io.brokkr.broker.protocol;
 
 import io.brokkr.api.ClientInfo;
 import io.brokkr.api.Message;
-import io.brokkr.api.MessageProperties;
 import io.brokkr.api.ProtocolVersion;
-import io.brokkr.api.auth.AuthenticationRequest;
-import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.ClientChannel;
 import io.brokkr.broker.session.Delivery;
 import io.brokkr.broker.session.Session;
-import io.brokkr.broker.topic.Topics;
-import io.brokkr.broker.transport.ConnectionGuard;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.PacketInspector;
 import io.brokkr.broker.transport.ProxyProtocolHandler;
@@ -29,35 +24,20 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.mqtt.MqttConnAckMessage;
-import io.netty.handler.codec.mqtt.MqttConnAckVariableHeader;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.handler.codec.mqtt.MqttDecoder;
-import io.netty.handler.codec.mqtt.MqttConnectPayload;
-import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
-import io.netty.handler.codec.mqtt.MqttConnectVariableHeader;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
-import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
 import io.netty.handler.codec.mqtt.MqttMessage;
-import io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader;
 import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttProperties;
-import io.netty.handler.codec.mqtt.MqttProperties.IntegerProperty;
 import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
 import io.netty.handler.codec.mqtt.MqttProperties.StringProperty;
 import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
-import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader;
-import io.netty.handler.codec.mqtt.MqttSubAckMessage;
-import io.netty.handler.codec.mqtt.MqttSubAckPayload;
 import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
-import io.netty.handler.codec.mqtt.MqttTopicSubscription;
-import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
-import io.netty.handler.codec.mqtt.MqttUnsubAckMessage;
-import io.netty.handler.codec.mqtt.MqttUnsubAckPayload;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -67,25 +47,28 @@ import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One MQTT network connection: decodes and validates packets on the channel's event loop and hands session work to
- * the session's event loop. Not sharable: one instance per channel.
+ * One MQTT network connection: its state, the Netty events, the dispatch of decoded packets, the tie to its session
+ * (link, takeover, move to the session's loop), keep alive, back-pressure and writes. Each packet family is handled
+ * by a stateless class of this package that works on this state: {@link ConnectNegotiation} (CONNECT, CONNACK),
+ * {@link InboundPublish} (PUBLISH from the client, PUBACK/PUBREC in order, PUBREL), {@link OutboundPublish} (PUBLISH
+ * and PUBREL to the client) and {@link SubscribeHandling} (SUBSCRIBE, UNSUBSCRIBE). Channel-loop code decodes and
+ * validates; session work runs on the session's loop (the same one once the connection is attached). Not sharable:
+ * one instance per channel.
  */
 public final class MqttConnection extends ChannelInboundHandlerAdapter implements ClientChannel {
 
     private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
     public static final String IDLE_HANDLER = "idle";
     /** Netty's own attribute for the protocol version, read by MqttEncoder (MqttCodecUtil.MQTT_VERSION_KEY). */
-    private static final AttributeKey<MqttVersion> MQTT_VERSION_KEY = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
+    static final AttributeKey<MqttVersion> MQTT_VERSION_KEY = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
 
     // reason codes used below
     public static final int RC_NORMAL = 0x00;
@@ -114,31 +97,31 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     public static final int RC_SHARED_NOT_SUPPORTED = 0x9E;
     public static final int RC_SUBSCRIPTION_IDS_NOT_SUPPORTED = 0xA1;
 
-    private enum State { NEW, CONNECTING, CONNECTED, CLOSED }
+    enum State { NEW, CONNECTING, CONNECTED, CLOSED }
 
     final ConnectionHost broker;
-    private final Listener listener;
+    final Listener listener;
     Channel channel;
-    private State state = State.NEW;
+    State state = State.NEW;
 
-    private ProtocolVersion version = ProtocolVersion.MQTT_3_1_1;
+    ProtocolVersion version = ProtocolVersion.MQTT_3_1_1;
     /** Of the CONNECT; set before {@link #connectedAt}, which publishes it (and the rest of the CONNECT state). */
-    private boolean cleanStart;
+    boolean cleanStart;
     /**
      * When the CONNECT was accepted (epoch millis), 0 before: written last, after everything {@link #info()} reads,
      * and read first by it.
      */
-    private volatile long connectedAt;
+    volatile long connectedAt;
     /** Created at CONNECT, before authentication; the same object for every extension call of this connection. */
     volatile BrokerConnectionContext context;
     private volatile Session session;
     String clientId;
 
     // negotiated at CONNECT (immutable afterwards)
-    private int clientReceiveMaximum = 65_535;
+    int clientReceiveMaximum = 65_535;
     long clientMaximumPacketSize = Long.MAX_VALUE;
     int clientTopicAliasMaximum;
-    private boolean connectSessionExpiryZero;
+    boolean connectSessionExpiryZero;
 
     // session-loop confined; created on first use (most clients use no topic aliases)
     Map<Integer, String> inboundAliases;
@@ -175,8 +158,8 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
      * silence (one and a half times the keep alive) and the timer, kept by the KeepAliveTimers of the connection's
      * (session) loop: when it is next checked and its place there (-1: not armed).
      */
-    private long lastReadNanos;
-    private int keepAliveMillis; // an int, not nanoseconds in a long: the object stays small
+    long lastReadNanos;
+    int keepAliveMillis; // an int, not nanoseconds in a long: the object stays small
     long keepAliveCheckAt;
     int keepAliveIndex = -1;
 
@@ -366,7 +349,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         MqttMessageType type = m.fixedHeader().messageType();
         if (state == State.NEW) {
             if (type == MqttMessageType.CONNECT) {
-                onConnect((MqttConnectMessage) m);
+                ConnectNegotiation.onConnect(this, (MqttConnectMessage) m);
             } else {
                 // [MQTT-3.1.0-1] the first packet must be CONNECT
                 LOG.info("Connection {}: first packet was {}, not CONNECT; closing", remote(), type);
@@ -480,35 +463,11 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         super.channelInactive(ctx);
     }
 
-    // -------------------------------------------------------------------------------------------- CONNECT
+    // -------------------------------------------------------------------------------------------- decoding, link
 
     private void onDecoderFailure(Throwable cause) {
         if (state == State.NEW) {
-            if (cause instanceof MqttUnacceptableProtocolVersionException) {
-                PacketInspector inspector = channel.pipeline().get(PacketInspector.class);
-                Integer level = inspector == null ? null : inspector.connectLevel();
-                LOG.info("Connection {}: unsupported protocol version ({}, level {}), refusing", remote(),
-                        cause.getMessage(), level);
-                // Level 5+ clients get the MQTT 5 code 0x84 in an MQTT 5 CONNACK, older ones 0x01 [MQTT-3.1.2-2].
-                // The high bit is Mosquitto's bridge flag (0x83, 0x84): such a bridge retries without it on 0x01.
-                connAckAndClose(level != null && (level & 0x7F) >= 5
-                        ? MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
-            } else if (cause instanceof MqttIdentifierRejectedException) {
-                LOG.info("Connection {}: client identifier rejected: {}", remote(), cause.getMessage());
-                connAckAndClose(isV5FromAttr() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED, "client identifier not valid");
-            } else if (cause instanceof TooLongFrameException && isV5FromAttr()) {
-                LOG.info("Connection {}: CONNECT too large: {}", remote(), cause.getMessage());
-                connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_PACKET_TOO_LARGE, "packet too large");
-            } else {
-                LOG.info("Connection {}: malformed CONNECT ({}), closing", remote(), cause.getMessage());
-                if (isV5FromAttr()) {
-                    connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, cause.getMessage());
-                } else {
-                    close();
-                }
-            }
+            ConnectNegotiation.onMalformedConnect(this, cause);
             return;
         }
         if (cause instanceof TooLongFrameException) {
@@ -533,291 +492,14 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         return s != null && (s.indexOf('\uFFFD') >= 0 || s.indexOf('\u0000') >= 0);
     }
 
-    /** A malformed CONNECT: MQTT 5 gets CONNACK 0x81, 3.x has no code for it and is closed. */
-    private void refuseMalformedConnect(String what) {
-        if (isV5()) {
-            refuse(MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, what);
-        } else {
-            LOG.info("Connection {}: malformed CONNECT ({}), closing", remote(), what);
-            state = State.CLOSED;
-            close();
-        }
-    }
-
-    private boolean isV5FromAttr() {
-        return channel.attr(MQTT_VERSION_KEY).get() == MqttVersion.MQTT_5;
-    }
-
-    private void onConnect(MqttConnectMessage msg) {
-        MqttConnectVariableHeader vh = msg.variableHeader();
-        MqttConnectPayload pl = msg.payload();
-        BrokerConfig cfg = broker.config();
-        try {
-            version = ProtocolVersion.ofLevel(vh.version());
-        } catch (IllegalArgumentException e) {
-            connAckAndClose(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION, null);
-            return;
-        }
-        String flagError = null;
-        if (!vh.isWillFlag() && (vh.willQos() != 0 || vh.isWillRetain())) {
-            flagError = "will QoS or will retain set without the will flag"; // [MQTT-3.1.2-11], [MQTT-3.1.2-13]
-        } else if (vh.willQos() > 2) {
-            flagError = "will QoS 3"; // [MQTT-3.1.2-12]
-        } else if (version != ProtocolVersion.MQTT_5 && vh.hasPassword() && !vh.hasUserName()) {
-            flagError = "password without user name"; // [MQTT-3.1.2-22] (3.1.1; allowed in MQTT 5)
-        }
-        if (flagError != null) {
-            refuseMalformedConnect(flagError);
-            return;
-        }
-        MqttProperties props = vh.properties();
-        boolean cleanStart = vh.isCleanSession();
-        String id = pl.clientIdentifier();
-        boolean assigned = false;
-
-        long expiry;
-        if (isV5()) {
-            Long e = Codec.uintProp(props, MqttPropertyType.SESSION_EXPIRY_INTERVAL);
-            expiry = e == null ? 0 : e;
-            Integer rm = Codec.intProp(props, MqttPropertyType.RECEIVE_MAXIMUM);
-            if (rm != null) {
-                if (rm == 0) {
-                    refuse(MqttConnectReturnCode.CONNECTION_REFUSED_PROTOCOL_ERROR, "Receive Maximum of 0");
-                    return;
-                }
-                clientReceiveMaximum = rm;
-            }
-            Long mps = Codec.uintProp(props, MqttPropertyType.MAXIMUM_PACKET_SIZE);
-            if (mps != null) {
-                if (mps == 0) {
-                    refuse(MqttConnectReturnCode.CONNECTION_REFUSED_PROTOCOL_ERROR, "Maximum Packet Size of 0");
-                    return;
-                }
-                clientMaximumPacketSize = mps;
-            }
-            Integer tam = Codec.intProp(props, MqttPropertyType.TOPIC_ALIAS_MAXIMUM);
-            clientTopicAliasMaximum = tam == null ? 0 : tam;
-            String authMethod = Codec.stringProp(props, MqttPropertyType.AUTHENTICATION_METHOD);
-            if (authMethod != null) {
-                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_AUTHENTICATION_METHOD,
-                        "authentication method '" + authMethod + "' not supported");
-                return;
-            }
-        } else {
-            expiry = cleanStart ? 0 : BrokerConfig.NEVER_EXPIRE;
-        }
-        connectSessionExpiryZero = expiry == 0;
-        long cappedExpiry = Math.min(expiry, cfg.sessionExpiryMax());
-
-        if (decodedFromInvalidUtf8(id) || decodedFromInvalidUtf8(pl.userName())
-                || (vh.isWillFlag() && decodedFromInvalidUtf8(pl.willTopic()))) {
-            refuseMalformedConnect("string is not valid UTF-8");
-            return;
-        }
-        if (id == null || id.isEmpty()) {
-            if (!isV5() && !cleanStart) {
-                // [MQTT-3.1.3-8]
-                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED,
-                        "empty client id requires clean session");
-                return;
-            }
-            id = "brokkr-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
-            assigned = true;
-        }
-        if (!assigned && id.length() > cfg.maxClientIdLength()) {
-            refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
-                    : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED, "client identifier not valid");
-            return;
-        }
-        clientId = id;
-        java.net.InetAddress address = clientAddress();
-        ConnectionGuard.Verdict verdict = broker.guard().admit(address, id);
-        if (verdict != ConnectionGuard.Verdict.ADMIT) {
-            switch (verdict) {
-                case DENIED_ADDRESS -> refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_BANNED
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "address not allowed");
-                case BANNED -> refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_BANNED
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "banned");
-                case RATE_EXCEEDED -> refuse(isV5()
-                        ? MqttConnectReturnCode.CONNECTION_REFUSED_CONNECTION_RATE_EXCEEDED
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE, "connection rate exceeded");
-                default -> refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED,
-                        "client identifier not allowed (clientid.prefixes)");
-            }
-            return;
-        }
-
-        int keepAlive = vh.keepAliveTimeSeconds();
-        Integer serverKeepAlive = null;
-        if (cfg.keepAliveMax() > 0) {
-            if (isV5()) {
-                if (keepAlive == 0 || keepAlive > cfg.keepAliveMax()) {
-                    keepAlive = cfg.keepAliveMax();
-                }
-                serverKeepAlive = keepAlive;
-            } else if (keepAlive > cfg.keepAliveMax()) {
-                // no way to tell a 3.x client to ping more often: refuse like Mosquitto's max_keepalive does
-                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED,
-                        "keep alive " + keepAlive + " s exceeds keepalive.max " + cfg.keepAliveMax() + " s");
-                return;
-            }
-        }
-
-        Message will = null;
-        long willDelay = 0;
-        if (vh.isWillFlag()) {
-            String wt = pl.willTopic();
-            String err = Topics.validateTopicName(wt);
-            if (err == null && wt.startsWith("$SYS")) {
-                err = "$SYS topics are reserved";
-            }
-            if (err != null) {
-                refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_TOPIC_NAME_INVALID
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "will topic: " + err);
-                return;
-            }
-            if (vh.willQos() > cfg.maxQos()) {
-                refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_QOS_NOT_SUPPORTED
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "will QoS not supported");
-                return;
-            }
-            if (vh.isWillRetain() && !cfg.retainAvailable()) {
-                refuse(isV5() ? MqttConnectReturnCode.CONNECTION_REFUSED_RETAIN_NOT_SUPPORTED
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED, "retain not supported");
-                return;
-            }
-            byte[] wp = pl.willMessageInBytes() == null ? new byte[0] : pl.willMessageInBytes();
-            MqttProperties wprops = isV5() ? pl.willProperties() : null;
-            will = Codec.will(id, wt, wp, vh.willQos(), vh.isWillRetain(), wprops);
-            if (Integer.valueOf(1).equals(will.properties().payloadFormatIndicator()) && !Codec.isValidUtf8(wp)) {
-                refuse(MqttConnectReturnCode.CONNECTION_REFUSED_PAYLOAD_FORMAT_INVALID, "will payload not UTF-8");
-                return;
-            }
-            Long wd = isV5() ? Codec.uintProp(wprops, MqttPropertyType.WILL_DELAY_INTERVAL) : null;
-            willDelay = wd == null ? 0 : wd;
-        }
-
-        String username = pl.userName();
-        boolean certified = false;
-        TlsSupport.Identity identityMode = TlsSupport.identityMode(listener.config());
-        if (identityMode != TlsSupport.Identity.NONE) {
-            // like Mosquitto's use_identity_as_username: the verified client certificate names the user, whatever
-            // user name the CONNECT carries, and such a client counts as authenticated
-            String identity = TlsSupport.identity(channel, identityMode);
-            if (identity == null) {
-                refuse(mapRefusal(RC_NOT_AUTHORIZED), "no client certificate with a "
-                        + (identityMode == TlsSupport.Identity.CN ? "CN" : "DNS or e-mail subject alternative name")
-                        + " (identity.from.certificate = " + identityMode.name().toLowerCase(java.util.Locale.ROOT) + ")");
-                return;
-            }
-            username = identity;
-            certified = true;
-        }
-
-        state = State.CONNECTING;
-        channel.config().setAutoRead(false);
-        final String finalId = id;
-        final boolean finalAssigned = assigned;
-        final int finalKeepAlive = keepAlive;
-        final Integer finalServerKeepAlive = serverKeepAlive;
-        final Message finalWill = will;
-        final long finalWillDelay = willDelay;
-        final long sessionExpiry = cappedExpiry;
-        final boolean expiryCapped = cappedExpiry != expiry;
-        BrokerConnectionContext ctx = new BrokerConnectionContext(listener.config(), channel, version, id,
-                username);
-        context = ctx;
-        AuthenticationRequest req = new AuthenticationRequest(pl.passwordInBytes(), null, null,
-                Codec.userProps(props));
-        broker.authenticate(ctx, req, certified).whenComplete((res, err) -> channel.eventLoop().execute(() -> {
-            if (state != State.CONNECTING) {
-                return;
-            }
-            AuthenticationResult r = res;
-            if (err != null) {
-                LOG.warn("Client {}: authentication failed with an error: {}", finalId, err.toString());
-                r = AuthenticationResult.deny(AuthenticationResult.SERVER_UNAVAILABLE, "authentication unavailable");
-            }
-            if (r.decision() != AuthenticationResult.Decision.ALLOW) {
-                int rc = r.reasonCode() == 0 ? AuthenticationResult.NOT_AUTHORIZED : r.reasonCode();
-                LOG.info("Client {} from {}: connection refused (0x{}): {}", finalId, remote(),
-                        Integer.toHexString(rc), r.reason());
-                java.time.Duration delay = rc == AuthenticationResult.BAD_USERNAME_OR_PASSWORD
-                        || rc == AuthenticationResult.NOT_AUTHORIZED
-                        ? broker.guard().loginFailed(address) : java.time.Duration.ZERO;
-                if (delay.isZero()) {
-                    connAckAndClose(mapRefusal(rc), r.reason());
-                } else {
-                    // a refused login after many: answered late, so that guessing passwords is slow (the network
-                    // thread does not wait; the connection reads nothing meanwhile)
-                    String reason = r.reason();
-                    channel.eventLoop().schedule(() -> connAckAndClose(mapRefusal(rc), reason), delay.toMillis(),
-                            TimeUnit.MILLISECONDS);
-                }
-                return;
-            }
-            broker.guard().loginSucceeded(address);
-            ctx.principal(r.principal());
-            long acceptedAt = System.currentTimeMillis();
-            if (finalWill != null
-                    && !broker.authorizePublish(ctx, finalWill.topic(), finalWill.qos(), finalWill.retain())) {
-                // the will is published later on the client's behalf: it is authorized now, as the client that set
-                // it, so that a will cannot reach a topic its client may not publish to
-                LOG.info("Client {} from {}: connection refused: not authorized to publish its will to '{}'",
-                        finalId, remote(), finalWill.topic());
-                connAckAndClose(mapRefusal(RC_NOT_AUTHORIZED), "not authorized to publish the will");
-                return;
-            }
-            this.cleanStart = cleanStart;
-            // [MQTT-3.1.2-22] one and a half times the keep alive period (at most 65,535 s: fits)
-            keepAliveMillis = finalKeepAlive * 1500;
-            connectedAt = acceptedAt; // last: publishes the above to info()
-            ConnectParams p = new ConnectParams(cleanStart, sessionExpiry, expiryCapped, finalAssigned,
-                    finalServerKeepAlive, finalWill, finalWillDelay);
-            broker.connect(this, p);
-        }));
-    }
-
     /** What the session loop needs to complete a CONNECT. */
     public record ConnectParams(boolean cleanStart, long sessionExpiry, boolean expiryCapped, boolean assignedId,
                                 Integer serverKeepAlive, Message will, long willDelay) {
     }
 
-    private MqttConnectReturnCode mapRefusal(int rc) {
-        if (isV5()) {
-            return MqttConnectReturnCode.valueOf((byte) rc);
-        }
-        return switch (rc) {
-            case 0x86 -> MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD;
-            case 0x88, 0x89 -> MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
-            case 0x85 -> MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
-            default -> MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED;
-        };
-    }
-
-    private void refuse(MqttConnectReturnCode code, String reason) {
-        LOG.info("Client {} from {}: connection refused ({}): {}", clientId, remote(), code, reason);
-        connAckAndClose(code, reason);
-    }
-
-    private void connAckAndClose(MqttConnectReturnCode code, String reason) {
-        state = State.CLOSED;
-        MqttProperties props = MqttProperties.NO_PROPERTIES;
-        if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION) {
-            // the 3.1.1 format is the one every client level can read
-            channel.attr(MQTT_VERSION_KEY).set(MqttVersion.MQTT_3_1_1);
-        } else if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION) {
-            channel.attr(MQTT_VERSION_KEY).set(MqttVersion.MQTT_5);
-        } else if (isV5FromAttr() && reason != null) {
-            props = new MqttProperties();
-            props.add(new StringProperty(MqttPropertyType.REASON_STRING.value(), reason));
-        }
-        MqttConnAckMessage ack = new MqttConnAckMessage(
-                new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
-                new MqttConnAckVariableHeader(code, false, props));
-        broker.counters().messagesSent.increment();
-        send(ack, true, channel.newPromise()).addListener(ChannelFutureListener.CLOSE);
+    /** Runs on the session loop (after {@link #link}): sends CONNACK. */
+    public void connected(Session s, boolean sessionPresent, ConnectParams p) {
+        ConnectNegotiation.connected(this, s, sessionPresent, p);
     }
 
     /**
@@ -875,60 +557,14 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     }
 
     /** Arms the keep alive timer. Channel loop. */
-    private void armKeepAlive() {
+    void armKeepAlive() {
         if (state != State.CLOSED && keepAliveIndex < 0) {
             KeepAliveTimers.current().add(this, lastReadNanos + TimeUnit.MILLISECONDS.toNanos(keepAliveMillis),
                     channel.eventLoop());
         }
     }
 
-    /** Runs on the session loop (after {@link #link}): send CONNACK. */
-    public void connected(Session s, boolean sessionPresent, ConnectParams p) {
-        channel.pipeline().remove(IDLE_HANDLER); // the CONNECT timeout
-        if (keepAliveMillis > 0) {
-            // armed here, on the loop the channel stays on, so its timer runs there
-            lastReadNanos = System.nanoTime();
-            io.netty.channel.EventLoop loop = channel.eventLoop();
-            if (loop.inEventLoop()) {
-                armKeepAlive();
-            } else {
-                loop.execute(this::armKeepAlive);
-            }
-        }
-        MqttProperties props = MqttProperties.NO_PROPERTIES;
-        BrokerConfig cfg = broker.config();
-        if (isV5()) {
-            props = new MqttProperties();
-            if (p.expiryCapped()) {
-                props.add(new IntegerProperty(MqttPropertyType.SESSION_EXPIRY_INTERVAL.value(),
-                        (int) p.sessionExpiry()));
-            }
-            if (cfg.receiveMaximum() != 65_535) {
-                props.add(new IntegerProperty(MqttPropertyType.RECEIVE_MAXIMUM.value(), cfg.receiveMaximum()));
-            }
-            if (cfg.maxQos() < 2) {
-                props.add(new IntegerProperty(MqttPropertyType.MAXIMUM_QOS.value(), cfg.maxQos()));
-            }
-            if (!cfg.retainAvailable()) {
-                props.add(new IntegerProperty(MqttPropertyType.RETAIN_AVAILABLE.value(), 0));
-            }
-            props.add(new IntegerProperty(MqttPropertyType.MAXIMUM_PACKET_SIZE.value(), cfg.maxPacketSize()));
-            if (p.assignedId()) {
-                props.add(new StringProperty(MqttPropertyType.ASSIGNED_CLIENT_IDENTIFIER.value(), clientId));
-            }
-            props.add(new IntegerProperty(MqttPropertyType.TOPIC_ALIAS_MAXIMUM.value(), cfg.topicAliasMaximum()));
-            if (p.serverKeepAlive() != null) {
-                props.add(new IntegerProperty(MqttPropertyType.SERVER_KEEP_ALIVE.value(), p.serverKeepAlive()));
-            }
-        }
-        MqttConnAckMessage ack = new MqttConnAckMessage(
-                new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
-                new MqttConnAckVariableHeader(MqttConnectReturnCode.CONNECTION_ACCEPTED, sessionPresent, props));
-        write(ack, false);
-        channel.eventLoop().execute(this::afterConnack);
-    }
-
-    private void afterConnack() {
+    void afterConnack() {
         if (state != State.CONNECTING) {
             return;
         }
@@ -1017,7 +653,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
         channel.eventLoop().execute(() -> disconnect(RC_SESSION_TAKEN_OVER, "session taken over"));
     }
 
-    // -------------------------------------------------------------------------------------------- PUBLISH in
+    // -------------------------------------------------------------------------------------------- InboundPublish's
 
     /**
      * PUBACK/PUBREC of inbound PUBLISHes whose routing has not completed, and those behind them, in the order the
@@ -1026,8 +662,6 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     java.util.ArrayDeque<InboundPublish.PendingAck> pendingAcks;
     /** QoS 1 entries of {@link #pendingAcks}: they count against the broker's Receive Maximum. */
     int pendingQos1Acks;
-
-    // -------------------------------------------------------------------------------------------- SUBSCRIBE
 
     // -------------------------------------------------------------------------------------------- DISCONNECT
 
@@ -1220,7 +854,7 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
 
     /** The client's address (from the PROXY protocol header on such listeners), for logs and ClientInfo. */
     /** The client's IP address (the real one behind a PROXY-protocol listener), or null if it has none. */
-    private java.net.InetAddress clientAddress() {
+    java.net.InetAddress clientAddress() {
         SocketAddress a = channel == null ? null : ProxyProtocolHandler.remoteAddress(channel);
         return a instanceof InetSocketAddress isa ? isa.getAddress() : null;
     }

@@ -81,7 +81,7 @@ final class OutboundPublish {
 
     /**
      * Appends a retained QoS 0 PUBLISH for an MQTT 3.1/3.1.1 client, encoded by hand into a batch buffer that
-     * {@link #endRetainedBatch(c)} writes (no flush): the retained messages sent after a SUBSCRIBE then cost a few
+     * {@link #endRetainedBatch} writes (no flush): the retained messages sent after a SUBSCRIBE then cost a few
      * bytes copied each instead of a pass through the encoder. Runs on the session loop.
      */
     static void writeRetainedQos0(MqttConnection c, Message m) {
@@ -108,7 +108,7 @@ final class OutboundPublish {
         c.broker.delivered(c.context, m, 0, 0);
     }
 
-    /** Writes what {@link #writeRetainedQos0} encoded (no flush). */
+    /** Writes what {@link MqttConnection#writeRetainedQos0} encoded (no flush). */
     static void endRetainedBatch(MqttConnection c) {
         ByteBuf b = c.retainedBatch;
         if (b != null) {
