@@ -301,7 +301,116 @@ public class SecurityIT extends BrokerTestSupport {
         }
     }
 
+    /**
+     * The X.509 provider behind a mutual-TLS listener (client.auth = need, allow.anonymous = false): a client
+     * certificate of the listener's CA refused before the feature is installed, allowed by the certificate alone
+     * once it is, {@code username.must.match} applied from a cfg change, refused again after uninstalling.
+     */
+    @Test
+    public void x509ClientCertificates() throws Exception {
+        Path dir = Files.createTempDirectory("brokkr-x509");
+        openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+                "-days", "2", "-subj", "/CN=itest CA");
+        signed(dir, "server", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
+        signed(dir, "client", "/CN=device-1/OU=sensors", null);
+        openssl(dir, "pkcs12", "-export", "-inkey", "client.key", "-in", "client.pem", "-out", "client.p12",
+                "-passout", "pass:secret");
+        Configuration c = configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, "itest-mtls", "?");
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put("name", "itest-mtls");
+        props.put("type", "tls");
+        props.put("host", "127.0.0.1");
+        props.put("port", "0");
+        props.put("cert.file", dir.resolve("server.pem").toString());
+        props.put("key.file", dir.resolve("server.key").toString());
+        props.put("ca.file", dir.resolve("ca.pem").toString());
+        props.put("client.auth", "need");
+        c.update(props);
+        try {
+            int tls = awaitBound("itest-mtls", 0);
+            SSLContext ssl = withClientCertificate(dir.resolve("ca.pem"), dir.resolve("client.p12"));
+            brokerKeys("allow.anonymous", "false");
+            awaitTls("no authenticator: the certificate alone is not enough", tls, ssl, null, 5);
+            ensureFeature("brokkr-auth-x509");
+            awaitTls("the certificate authenticates", tls, ssl, null, 0);
+            cfg("io.brokkr.auth.x509", "username.must.match", "true");
+            awaitTls("username.must.match: another name refused", tls, ssl, "device-2", 4);
+            assertEquals(0, tlsConnect(tls, ssl, "device-1"));
+            featureService.uninstallFeature("brokkr-auth-x509");
+            awaitTls("uninstalled: refused again", tls, ssl, null, 5);
+        } finally {
+            cfg("io.brokkr.auth.x509", "username.must.match", "false");
+            c.delete();
+        }
+    }
+
+    private static void openssl(Path dir, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(tool("openssl", "openssl"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("openssl.log").toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(String.join(" ", cmd) + ": " + Files.readString(dir.resolve("openssl.log")), 0, p.exitValue());
+    }
+
+    /** NAME.key and NAME.pem, signed by ca.key / ca.pem in dir. */
+    private static void signed(Path dir, String name, String subject, String san) throws Exception {
+        openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+                "-subj", subject);
+        List<String> sign = new ArrayList<>(List.of("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem",
+                "-CAkey", "ca.key", "-CAcreateserial", "-out", name + ".pem", "-days", "2"));
+        if (san != null) {
+            Files.writeString(dir.resolve(name + ".ext"), san + "\n");
+            sign.addAll(List.of("-extfile", name + ".ext"));
+        }
+        openssl(dir, sign.toArray(String[]::new));
+    }
+
+    private static SSLContext withClientCertificate(Path ca, Path p12) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = new FileInputStream(p12.toFile())) {
+            ks.load(in, "secret".toCharArray());
+        }
+        javax.net.ssl.KeyManagerFactory kmf =
+                javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, "secret".toCharArray());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), trustManagers(ca), null);
+        return ctx;
+    }
+
+    /** MQTT 3.1.1 CONNECT over TLS with the client certificate: 0 if accepted, else the CONNACK return code. */
+    private int tlsConnect(int tlsPort, SSLContext ssl, String user) {
+        MqttClient c = null;
+        try {
+            c = new MqttClient("ssl://127.0.0.1:" + tlsPort, "sec-" + System.nanoTime(), new MemoryPersistence());
+            MqttConnectOptions o = options();
+            o.setSocketFactory(ssl.getSocketFactory());
+            if (user != null) {
+                o.setUserName(user);
+                o.setPassword("unused".toCharArray());
+            }
+            c.connect(o);
+            return 0;
+        } catch (MqttException e) {
+            return e.getReasonCode();
+        } finally {
+            closeQuietly(c);
+        }
+    }
+
+    private void awaitTls(String what, int tlsPort, SSLContext ssl, String user, int expected) {
+        await(what + " (expected " + expected + ")", () -> tlsConnect(tlsPort, ssl, user) == expected);
+    }
+
     private static SSLContext trusting(Path cert) throws Exception {
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, trustManagers(cert), null);
+        return ctx;
+    }
+
+    private static javax.net.ssl.TrustManager[] trustManagers(Path cert) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         try (InputStream in = new FileInputStream(cert.toFile())) {
@@ -309,8 +418,6 @@ public class SecurityIT extends BrokerTestSupport {
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
+        return tmf.getTrustManagers();
     }
 }
