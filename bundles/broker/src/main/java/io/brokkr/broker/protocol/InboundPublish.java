@@ -177,12 +177,22 @@ final class InboundPublish {
             c.pendingQos1Acks++;
         }
         if (!ready) {
-            routed.whenDone(() -> {
-                if (s.loop.inEventLoop()) {
-                    writeReadyAcks(c, s);
-                } else {
-                    s.loop.execute(() -> writeReadyAcks(c, s));
-                }
+            routed.whenDone(() -> ackWhenReady(c, s));
+        }
+    }
+
+    /**
+     * A routing completed (on any thread): the session loop writes the acknowledgements that are ready. At most one
+     * such task is queued per connection; it clears its flag before it looks, so a routing completed after that
+     * queues the next one.
+     */
+    private static void ackWhenReady(MqttConnection c, Session s) {
+        if (s.loop.inEventLoop()) {
+            writeReadyAcks(c, s);
+        } else if (MqttConnection.ACK_TASK.compareAndSet(c, 0, 1)) {
+            s.loop.execute(() -> {
+                MqttConnection.ACK_TASK.set(c, 0);
+                writeReadyAcks(c, s);
             });
         }
     }

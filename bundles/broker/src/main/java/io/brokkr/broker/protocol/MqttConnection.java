@@ -662,6 +662,13 @@ public final class MqttConnection extends ChannelInboundHandlerAdapter implement
     java.util.ArrayDeque<InboundPublish.PendingAck> pendingAcks;
     /** QoS 1 entries of {@link #pendingAcks}: they count against the broker's Receive Maximum. */
     int pendingQos1Acks;
+    /**
+     * 1 while a task that writes the ready acknowledgements is queued on the session loop, so that the routings
+     * completed by one journal batch (on the journal's thread) cost one task per publisher, not one per message.
+     */
+    volatile int ackTaskQueued;
+    static final AtomicIntegerFieldUpdater<MqttConnection> ACK_TASK =
+            AtomicIntegerFieldUpdater.newUpdater(MqttConnection.class, "ackTaskQueued");
 
     // -------------------------------------------------------------------------------------------- DISCONNECT
 
