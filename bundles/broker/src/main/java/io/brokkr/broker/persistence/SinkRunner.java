@@ -94,7 +94,11 @@ final class SinkRunner {
     }
 
     boolean matches(String topic) {
-        for (String f : topics) {
+        List<String> fs = topics;
+        if (fs.size() == 1 && fs.get(0).equals("#")) {
+            return topic.isEmpty() || topic.charAt(0) != '$'; // [MQTT-4.7.2-1], as Topics.matches
+        }
+        for (String f : fs) {
             if (Topics.matches(f, topic)) {
                 return true;
             }
@@ -323,10 +327,18 @@ final class SinkRunner {
         for (JournalRecord r : recs) {
             JournalCodec.Entry e;
             try {
-                if (!matches(JournalCodec.topic(r.body()))) {
-                    continue;
+                List<String> fs = topics;
+                if (fs.size() == 1 && fs.get(0).equals("#")) {
+                    e = JournalCodec.decode(r.body()); // nearly every record matches: decode the topic once
+                    if (!matches(e.message().topic())) {
+                        continue;
+                    }
+                } else {
+                    if (!matches(JournalCodec.topic(r.body()))) {
+                        continue; // not decoded further
+                    }
+                    e = JournalCodec.decode(r.body());
                 }
-                e = JournalCodec.decode(r.body());
             } catch (IllegalArgumentException bad) {
                 LOG.error("Sink {}: journal record {} cannot be read, skipped: {}", name, r.sequence(), bad.getMessage());
                 continue;
