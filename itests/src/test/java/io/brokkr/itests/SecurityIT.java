@@ -74,6 +74,24 @@ public class SecurityIT extends BrokerTestSupport {
         c.update(p);
     }
 
+    /**
+     * Creates or replaces the listener factory configuration {@code name} of {@code type} on 127.0.0.1 and a free
+     * port, with more keys, as a cfg file {@code etc/io.brokkr.broker.listener-NAME.cfg} does.
+     */
+    private Configuration listenerCfg(String name, String type, String... kv) throws Exception {
+        Configuration c = configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, name, "?");
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put("name", name);
+        props.put("type", type);
+        props.put("host", "127.0.0.1");
+        props.put("port", "0");
+        for (int i = 0; i < kv.length; i += 2) {
+            props.put(kv[i], kv[i + 1]);
+        }
+        c.update(props);
+        return c;
+    }
+
     /** MQTT 3.1.1 CONNECT: 0 if accepted, else the CONNACK return code. */
     private int connect(String user, String password) {
         MqttClient c = null;
@@ -246,15 +264,7 @@ public class SecurityIT extends BrokerTestSupport {
 
         List<String> names = new ArrayList<>();
         for (String type : List.of("tls", "ws", "wss")) {
-            Configuration c = configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, "itest-" + type, "?");
-            Dictionary<String, Object> props = new Hashtable<>();
-            props.put("name", "itest-" + type);
-            props.put("type", type);
-            props.put("host", "127.0.0.1");
-            props.put("port", "0");
-            props.put("cert.file", cert.toString());
-            props.put("key.file", key.toString());
-            c.update(props);
+            listenerCfg("itest-" + type, type, "cert.file", cert.toString(), "key.file", key.toString());
             names.add("itest-" + type);
         }
         try {
@@ -281,18 +291,11 @@ public class SecurityIT extends BrokerTestSupport {
             assertTrue(listeners, listeners.contains("wss"));
 
             // a cfg file that does not parse: listed unbound with the reason, bound once fixed
-            Configuration bad = configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, "itest-bad", "?");
-            Dictionary<String, Object> props = new Hashtable<>();
-            props.put("name", "itest-bad");
-            props.put("type", "tcp");
-            props.put("host", "127.0.0.1");
-            props.put("port", "abc");
-            bad.update(props);
+            listenerCfg("itest-bad", "tcp", "port", "abc");
             names.add("itest-bad");
             awaitCommand("mqtt:listeners", out -> out.contains("itest-bad") && out.contains("'abc' is not a number"),
                     "itest-bad listed with the reason");
-            props.put("port", "0");
-            bad.update(props);
+            listenerCfg("itest-bad", "tcp");
             awaitBound("itest-bad", 0);
         } finally {
             for (String n : names) {
@@ -315,17 +318,9 @@ public class SecurityIT extends BrokerTestSupport {
         signed(dir, "client", "/CN=device-1/OU=sensors", null);
         openssl(dir, "pkcs12", "-export", "-inkey", "client.key", "-in", "client.pem", "-out", "client.p12",
                 "-passout", "pass:secret");
-        Configuration c = configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, "itest-mtls", "?");
-        Dictionary<String, Object> props = new Hashtable<>();
-        props.put("name", "itest-mtls");
-        props.put("type", "tls");
-        props.put("host", "127.0.0.1");
-        props.put("port", "0");
-        props.put("cert.file", dir.resolve("server.pem").toString());
-        props.put("key.file", dir.resolve("server.key").toString());
-        props.put("ca.file", dir.resolve("ca.pem").toString());
-        props.put("client.auth", "need");
-        c.update(props);
+        Configuration c = listenerCfg("itest-mtls", "tls", "cert.file", dir.resolve("server.pem").toString(),
+                "key.file", dir.resolve("server.key").toString(), "ca.file", dir.resolve("ca.pem").toString(),
+                "client.auth", "need");
         try {
             int tls = awaitBound("itest-mtls", 0);
             SSLContext ssl = withClientCertificate(dir.resolve("ca.pem"), dir.resolve("client.p12"));
