@@ -2,24 +2,12 @@ package io.brokkr.auth.acl;
 
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.auth.Authorizer;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import io.brokkr.auth.support.Registration;
+import io.brokkr.auth.support.WatchedFile;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
-import java.util.Dictionary;
-import java.util.Hashtable;
-import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Map;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -67,58 +55,38 @@ public class AclAuthorizer implements Authorizer {
         int reload_seconds() default 2;
     }
 
-    private volatile Path file;
     private volatile boolean unmatchedNext;
-    private volatile AclFile acl = AclFile.empty();
-    /** The state of the file last looked at (read well or not), to notice the next change. */
-    private volatile Object seenKey;
-    private volatile long seenMtime = Long.MIN_VALUE;
-    private volatile long seenSize = -1;
-    private volatile String lastError;
-    private final AtomicInteger loads = new AtomicInteger();
-
-    private final ScheduledExecutorService poller;
-    private ServiceRegistration<?> registration;
-    private ScheduledFuture<?> reloadTask;
+    private final WatchedFile<AclFile> watched = new WatchedFile<>(LOG, "ACL file", "brokkr-acl-reload",
+            AclFile.empty(), AclFile::read, a -> a.size() + " line(s) (" + a.users.size() + " user section(s), "
+            + a.patterns.size() + " pattern(s))", () -> "nothing is granted");
+    private Registration registration;
 
     public AclAuthorizer() {
-        poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "brokkr-acl-reload");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** For use without OSGi (tests, an embedded engine): reads {@code file} now and then every {@code reload}. */
     public AclAuthorizer(Path file, boolean unmatchedNext, Duration reload) {
-        this();
-        this.file = file;
         this.unmatchedNext = unmatchedNext;
-        reloadNow();
-        schedule(reload.toMillis());
+        watched.watch(file, reload.toMillis());
     }
 
     @Activate
-    void activate(BundleContext context, Config c) {
+    void activate(BundleContext context, Config c, Map<String, Object> props) {
         configure(c);
-        registration = context.registerService(new String[] {Authorizer.class.getName(), AclAuthorizer.class.getName()},
-                this, properties(c));
+        registration = Registration.register(context, LOG, this, props, 100, Authorizer.class.getName(),
+                AclAuthorizer.class.getName());
     }
 
     @Modified
-    void modified(Config c) {
+    void modified(Config c, Map<String, Object> props) {
         configure(c);
-        registration.setProperties(properties(c));
+        registration.update(props);
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
+            registration.unregister();
             registration = null;
         }
         close();
@@ -126,113 +94,46 @@ public class AclAuthorizer implements Authorizer {
 
     /** Stops the reload polling. */
     public void close() {
-        poller.shutdownNow();
-    }
-
-    private static Dictionary<String, Object> properties(Config c) {
-        Dictionary<String, Object> p = new Hashtable<>();
-        p.put(Constants.SERVICE_RANKING, c.service_ranking());
-        p.put(Constants.SERVICE_PID, "io.brokkr.auth.acl");
-        return p;
+        watched.close();
     }
 
     private void configure(Config c) {
-        String f = c.file().trim();
-        String etc = System.getProperty("karaf.etc");
-        if (f.contains("${karaf.etc}")) {
-            f = f.replace("${karaf.etc}", etc != null ? etc : "etc");
-        }
         String mode = c.unmatched().trim().toLowerCase();
         if (!mode.equals("next") && !mode.equals("deny")) {
             LOG.warn("unmatched = {} is neither deny nor next: using deny", c.unmatched());
         }
         unmatchedNext = mode.equals("next");
-        Path newFile = Paths.get(f);
-        if (!newFile.equals(file)) {
-            file = newFile;
-            acl = AclFile.empty();
-            seenKey = null;
-            seenMtime = Long.MIN_VALUE;
-            seenSize = -1;
-        }
-        reloadNow();
-        schedule(Math.max(1, c.reload_seconds()) * 1000L);
-    }
-
-    private synchronized void schedule(long millis) {
-        if (reloadTask != null) {
-            reloadTask.cancel(false); // the one of the previous configuration
-        }
-        reloadTask = poller.scheduleWithFixedDelay(this::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
+        watched.watch(WatchedFile.resolve(c.file()), Math.max(1, c.reload_seconds()) * 1000L);
     }
 
     /** The ACL file in use. */
     public Path file() {
-        return file;
+        return watched.file();
     }
 
     /** The rules in force. */
     public AclFile acl() {
-        return acl;
+        return watched.current();
     }
 
     /** How many times the file was read successfully (for tests and the log). */
     public int loads() {
-        return loads.get();
+        return watched.loads();
     }
 
     /** Why the last read of the file failed, or null if it succeeded. */
     public String lastError() {
-        return lastError;
+        return watched.lastError();
     }
 
     /** Re-reads the file if its modification time, size or identity changed since it was last looked at. */
     void reloadIfChanged() {
-        try {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            if (a.lastModifiedTime().toMillis() == seenMtime && a.size() == seenSize
-                    && Objects.equals(a.fileKey(), seenKey)) {
-                return;
-            }
-        } catch (NoSuchFileException e) {
-            if (seenSize == -2) {
-                return; // already reported
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("ACL file {}: {}", file, e.toString());
-            return;
-        }
-        reloadNow();
+        watched.reloadIfChanged();
     }
 
     /** Reads the file now; keeps the rules in force if it fails. */
-    public synchronized void reloadNow() {
-        Path f = file;
-        try {
-            BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-            seenKey = a.fileKey();
-            seenMtime = a.lastModifiedTime().toMillis();
-            seenSize = a.size();
-            AclFile read = AclFile.read(f);
-            acl = read;
-            lastError = null;
-            loads.incrementAndGet();
-            LOG.info("ACL file {}: {} line(s) in force, {} user section(s), {} pattern(s)", f, read.size(),
-                    read.users.size(), read.patterns.size());
-        } catch (NoSuchFileException e) {
-            seenSize = -2;
-            lastError = "no such file";
-            LOG.warn("ACL file {} does not exist: {}", f, loads.get() == 0
-                    ? "nothing is granted" : "the rules read before stay in force");
-        } catch (AclFile.ParseException e) {
-            lastError = e.getMessage();
-            LOG.error("ACL file {} not loaded, {}; the {} line(s) read before stay in force", f, e.getMessage(),
-                    acl.size());
-        } catch (IOException | RuntimeException e) {
-            lastError = e.toString();
-            LOG.error("ACL file {} could not be read: {}; the {} line(s) read before stay in force", f, e.toString(),
-                    acl.size());
-        }
+    public void reloadNow() {
+        watched.reloadNow();
     }
 
     private Decision decision(AclFile.Verdict v) {
@@ -250,12 +151,12 @@ public class AclAuthorizer implements Authorizer {
 
     /** The decision on a PUBLISH (or will) of a client with this user name (null: none) and client id. */
     public Decision decidePublish(String user, String clientId, String topic) {
-        return decision(acl.publish(user, clientId, topic));
+        return decision(watched.current().publish(user, clientId, topic));
     }
 
     /** The decision on a SUBSCRIBE of a client with this user name (null: none) and client id. */
     public Decision decideSubscribe(String user, String clientId, String filter) {
-        return decision(acl.subscribe(user, clientId, filter));
+        return decision(watched.current().subscribe(user, clientId, filter));
     }
 
     @Override

@@ -7,6 +7,7 @@ import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.api.auth.Authenticator;
 import io.brokkr.api.storage.Json;
 import io.brokkr.auth.http.HttpAuthSettings.Field;
+import io.brokkr.auth.support.Registration;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -20,10 +21,8 @@ import java.security.NoSuchAlgorithmException;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.Collection;
-import java.util.Dictionary;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.Hashtable;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -43,8 +42,6 @@ import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -99,7 +96,7 @@ public class HttpAuthenticator implements Authenticator, AutoCloseable {
     private final Set<CompletableFuture<AuthenticationResult>> pending = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile long lastLogNanos = System.nanoTime() - LOG_INTERVAL_NANOS;
-    private ServiceRegistration<?> registration;
+    private Registration registration;
 
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
@@ -130,14 +127,14 @@ public class HttpAuthenticator implements Authenticator, AutoCloseable {
             LOG.error("HTTP authenticator configuration: {}; every client is refused (0x88) until it is fixed",
                     e.getMessage());
         }
-        registration = context.registerService(Authenticator.class.getName(), this, serviceProperties(props));
+        registration = Registration.register(context, LOG, this, props, 100, Authenticator.class.getName());
     }
 
     @Modified
     void modified(Map<String, Object> props) {
         try {
             apply(HttpAuthSettings.fromProperties(props));
-            registration.setProperties(serviceProperties(props));
+            registration.update(props);
         } catch (IllegalArgumentException e) {
             LOG.error("HTTP authenticator configuration: {}; the previous configuration stays in force",
                     e.getMessage());
@@ -147,11 +144,7 @@ public class HttpAuthenticator implements Authenticator, AutoCloseable {
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
+            registration.unregister();
             registration = null;
         }
         close();
@@ -183,26 +176,6 @@ public class HttpAuthenticator implements Authenticator, AutoCloseable {
         for (CompletableFuture<AuthenticationResult> f : pending) {
             f.completeExceptionally(new IllegalStateException("the HTTP authenticator was stopped"));
         }
-    }
-
-    private static Dictionary<String, Object> serviceProperties(Map<String, Object> props) {
-        Dictionary<String, Object> d = new Hashtable<>();
-        props.forEach((k, v) -> {
-            if (!k.startsWith(".") && !k.startsWith("header.") && !k.startsWith("component.")) {
-                d.put(k, v);
-            }
-        });
-        Object ranking = props.get(Constants.SERVICE_RANKING);
-        int r = 100;
-        if (ranking != null) {
-            try {
-                r = Integer.parseInt(ranking.toString().trim());
-            } catch (NumberFormatException e) {
-                LOG.warn("service.ranking = {} is not a number: using 100", ranking);
-            }
-        }
-        d.put(Constants.SERVICE_RANKING, r);
-        return d;
     }
 
     @Override

@@ -5,13 +5,12 @@ import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.auth.AuthenticationRequest;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.api.auth.Authenticator;
+import io.brokkr.auth.support.Registration;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.util.Arrays;
-import java.util.Dictionary;
-import java.util.Hashtable;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -35,8 +34,6 @@ import javax.security.auth.login.FailedLoginException;
 import javax.security.auth.login.LoginContext;
 import javax.security.auth.login.LoginException;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -88,7 +85,7 @@ public class JaasAuthenticator implements Authenticator, AutoCloseable {
 
     private final ThreadPoolExecutor executor;
     private volatile Settings settings;
-    private ServiceRegistration<?> registration;
+    private Registration registration;
 
     public JaasAuthenticator() {
         AtomicInteger n = new AtomicInteger();
@@ -109,23 +106,19 @@ public class JaasAuthenticator implements Authenticator, AutoCloseable {
     @Activate
     void activate(BundleContext context, Map<String, Object> props) {
         configure(props);
-        registration = context.registerService(Authenticator.class.getName(), this, serviceProperties(props));
+        registration = Registration.register(context, LOG, this, props, 100, Authenticator.class.getName());
     }
 
     @Modified
     void modified(Map<String, Object> props) {
         configure(props);
-        registration.setProperties(serviceProperties(props));
+        registration.update(props);
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
+            registration.unregister();
             registration = null;
         }
         close();
@@ -142,26 +135,6 @@ public class JaasAuthenticator implements Authenticator, AutoCloseable {
             LOG.error("JAAS authenticator configuration: {}; on.failure stays {}", e.getMessage(),
                     settings.failureNext() ? "next" : "deny");
         }
-    }
-
-    private static Dictionary<String, Object> serviceProperties(Map<String, Object> props) {
-        Dictionary<String, Object> d = new Hashtable<>();
-        props.forEach((k, v) -> {
-            if (!k.startsWith(".") && !k.startsWith("component.")) {
-                d.put(k, v);
-            }
-        });
-        int r = 100;
-        Object ranking = props.get(Constants.SERVICE_RANKING);
-        if (ranking != null) {
-            try {
-                r = Integer.parseInt(ranking.toString().trim());
-            } catch (NumberFormatException e) {
-                LOG.warn("service.ranking = {} is not a number: using 100", ranking);
-            }
-        }
-        d.put(Constants.SERVICE_RANKING, r);
-        return d;
     }
 
     @Override

@@ -5,31 +5,21 @@ import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.auth.AuthenticationRequest;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.api.auth.Authenticator;
+import io.brokkr.auth.support.Registration;
+import io.brokkr.auth.support.WatchedFile;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
-import java.util.Dictionary;
-import java.util.Hashtable;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -84,20 +74,12 @@ public class PasswdAuthenticator implements Authenticator {
 
     private static final Users NONE = new Users(Map.of());
 
-    private volatile Path file;
     private volatile boolean unknownDeny;
-    private volatile Users users = NONE;
-    /** The state of the file last looked at (read well or not), to notice the next change. */
-    private volatile Object seenKey;
-    private volatile long seenMtime = Long.MIN_VALUE;
-    private volatile long seenSize = -1;
-    private volatile String lastError;
-    private final AtomicInteger loads = new AtomicInteger();
-
+    private final WatchedFile<Users> watched = new WatchedFile<>(LOG, "Password file", "brokkr-passwd-reload", NONE,
+            PasswdAuthenticator::read, u -> u.entries().size() + " user(s)",
+            () -> "no user can log in with a password");
     private final ThreadPoolExecutor verifier;
-    private final ScheduledExecutorService poller;
-    private ServiceRegistration<?> registration;
-    private ScheduledFuture<?> reloadTask;
+    private Registration registration;
 
     public PasswdAuthenticator() {
         AtomicInteger n = new AtomicInteger();
@@ -108,44 +90,32 @@ public class PasswdAuthenticator implements Authenticator {
             return t;
         });
         verifier.allowCoreThreadTimeOut(true);
-        poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "brokkr-passwd-reload");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** For use without OSGi (tests, an embedded engine): reads {@code file} now and then every {@code reload}. */
     public PasswdAuthenticator(Path file, boolean unknownDeny, Duration reload) {
         this();
-        this.file = file;
         this.unknownDeny = unknownDeny;
-        reloadNow();
-        schedule(reload.toMillis());
+        watched.watch(file, reload.toMillis());
     }
 
     @Activate
-    void activate(BundleContext context, Config c) {
+    void activate(BundleContext context, Config c, Map<String, Object> props) {
         configure(c);
-        registration = context.registerService(
-                new String[] {Authenticator.class.getName(), PasswdAuthenticator.class.getName()}, this,
-                properties(c));
+        registration = Registration.register(context, LOG, this, props, 100, Authenticator.class.getName(),
+                PasswdAuthenticator.class.getName());
     }
 
     @Modified
-    void modified(Config c) {
+    void modified(Config c, Map<String, Object> props) {
         configure(c);
-        registration.setProperties(properties(c));
+        registration.update(props);
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
+            registration.unregister();
             registration = null;
         }
         close();
@@ -153,119 +123,58 @@ public class PasswdAuthenticator implements Authenticator {
 
     /** Stops the reload polling and the verification threads; pending checks complete with an error (0x88). */
     public void close() {
-        poller.shutdownNow();
+        watched.close();
         verifier.shutdownNow();
     }
 
-    private static Dictionary<String, Object> properties(Config c) {
-        Dictionary<String, Object> p = new Hashtable<>();
-        p.put(Constants.SERVICE_RANKING, c.service_ranking());
-        p.put(Constants.SERVICE_PID, "io.brokkr.auth.passwd");
-        return p;
-    }
-
     private void configure(Config c) {
-        String f = c.file().trim();
-        String etc = System.getProperty("karaf.etc");
-        if (f.contains("${karaf.etc}")) {
-            f = f.replace("${karaf.etc}", etc != null ? etc : "etc");
-        }
         String mode = c.unknown_user().trim().toLowerCase();
         if (!mode.equals("next") && !mode.equals("deny")) {
             LOG.warn("unknown.user = {} is neither next nor deny: using next", c.unknown_user());
         }
         unknownDeny = mode.equals("deny");
-        Path newFile = Paths.get(f);
-        if (!newFile.equals(file)) {
-            file = newFile;
-            users = NONE;
-            seenKey = null;
-            seenMtime = Long.MIN_VALUE;
-            seenSize = -1;
-        }
-        reloadNow();
-        schedule(Math.max(1, c.reload_seconds()) * 1000L);
+        watched.watch(WatchedFile.resolve(c.file()), Math.max(1, c.reload_seconds()) * 1000L);
     }
 
-    private synchronized void schedule(long millis) {
-        if (reloadTask != null) {
-            reloadTask.cancel(false); // the one of the previous configuration
-        }
-        reloadTask = poller.scheduleWithFixedDelay(this::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
+    private static Users read(Path f) throws IOException, PasswdFile.ParseException {
+        Map<String, PasswdFile.Entry> read = PasswdFile.read(f);
+        read.forEach((user, e) -> {
+            if (e instanceof PasswdFile.Unsupported u) {
+                LOG.warn("Password file {}: user '{}' has a hash format that is not supported ({}): it will be "
+                        + "refused", f, user, u.format());
+            }
+        });
+        return new Users(read);
     }
 
     /** The password file in use. */
     public Path file() {
-        return file;
+        return watched.file();
     }
 
     /** How many times the file was read successfully (for tests and the log). */
     public int loads() {
-        return loads.get();
+        return watched.loads();
     }
 
     /** Why the last read of the file failed, or null if it succeeded. */
     public String lastError() {
-        return lastError;
+        return watched.lastError();
     }
 
     /** The users currently in force. */
     public Set<String> users() {
-        return users.entries().keySet();
+        return watched.current().entries().keySet();
     }
 
     /** Re-reads the file if its modification time, size or identity changed since it was last looked at. */
     void reloadIfChanged() {
-        try {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            if (a.lastModifiedTime().toMillis() == seenMtime && a.size() == seenSize
-                    && Objects.equals(a.fileKey(), seenKey)) {
-                return;
-            }
-        } catch (NoSuchFileException e) {
-            if (seenSize == -2) {
-                return; // already reported
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("Password file {}: {}", file, e.toString());
-            return;
-        }
-        reloadNow();
+        watched.reloadIfChanged();
     }
 
     /** Reads the file now (the shell commands call this after a change); keeps the old users if it fails. */
-    public synchronized void reloadNow() {
-        Path f = file;
-        try {
-            BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-            seenKey = a.fileKey();
-            seenMtime = a.lastModifiedTime().toMillis();
-            seenSize = a.size();
-            Map<String, PasswdFile.Entry> read = PasswdFile.read(f);
-            users = new Users(read);
-            lastError = null;
-            loads.incrementAndGet();
-            read.forEach((user, e) -> {
-                if (e instanceof PasswdFile.Unsupported u) {
-                    LOG.warn("Password file {}: user '{}' has a hash format that is not supported ({}): it will be "
-                            + "refused", f, user, u.format());
-                }
-            });
-            LOG.info("Password file {}: {} user(s)", f, read.size());
-        } catch (NoSuchFileException e) {
-            seenSize = -2;
-            lastError = "no such file";
-            LOG.warn("Password file {} does not exist: {}", f,
-                    users == NONE ? "no user can log in with a password" : "the users read before stay in force");
-        } catch (PasswdFile.ParseException e) {
-            lastError = e.getMessage();
-            LOG.error("Password file {} not loaded, {}; the {} user(s) read before stay in force", f, e.getMessage(),
-                    users.entries().size());
-        } catch (IOException | RuntimeException e) {
-            lastError = e.toString();
-            LOG.error("Password file {} could not be read: {}; the {} user(s) read before stay in force", f,
-                    e.toString(), users.entries().size());
-        }
+    public void reloadNow() {
+        watched.reloadNow();
     }
 
     @Override
@@ -274,7 +183,7 @@ public class PasswdAuthenticator implements Authenticator {
         if (user == null) {
             return CompletableFuture.completedFuture(AuthenticationResult.next());
         }
-        PasswdFile.Entry entry = users.entries().get(user);
+        PasswdFile.Entry entry = watched.current().entries().get(user);
         if (entry == null) {
             return CompletableFuture.completedFuture(unknownDeny
                     ? AuthenticationResult.deny(AuthenticationResult.BAD_USERNAME_OR_PASSWORD, "bad user name or password")

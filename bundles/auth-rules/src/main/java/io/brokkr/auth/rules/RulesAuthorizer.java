@@ -2,26 +2,15 @@ package io.brokkr.auth.rules;
 
 import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.auth.Authorizer;
-import java.io.IOException;
+import io.brokkr.auth.support.Registration;
+import io.brokkr.auth.support.WatchedFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
-import java.util.Dictionary;
-import java.util.Hashtable;
 import java.util.Locale;
-import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Map;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -71,58 +60,38 @@ public class RulesAuthorizer implements Authorizer {
         int reload_seconds() default 2;
     }
 
-    private volatile Path file;
     private volatile Decision noMatch = Decision.NEXT;
-    private volatile RuleSet rules = RuleSet.EMPTY;
-    /** The state of the file last looked at (read well or not), to notice the next change. */
-    private volatile Object seenKey;
-    private volatile long seenMtime = Long.MIN_VALUE;
-    private volatile long seenSize = -1;
-    private volatile String lastError;
-    private final AtomicInteger loads = new AtomicInteger();
-
-    private final ScheduledExecutorService poller;
-    private ServiceRegistration<?> registration;
-    private ScheduledFuture<?> reloadTask;
+    private final WatchedFile<RuleSet> watched = new WatchedFile<>(LOG, "Rules file", "brokkr-rules-reload",
+            RuleSet.EMPTY, f -> new RuleSet(RuleParser.parse(Files.readString(f, StandardCharsets.UTF_8))),
+            r -> r.size() + " rule(s)", () -> "no rules, every action gets no.match (" + noMatch + ")");
+    private Registration registration;
 
     public RulesAuthorizer() {
-        poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "brokkr-rules-reload");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** For use without OSGi (tests, an embedded engine): reads {@code file} now and then every {@code reload}. */
     public RulesAuthorizer(Path file, Decision noMatch, Duration reload) {
-        this();
-        this.file = file;
         this.noMatch = noMatch;
-        reloadNow();
-        schedule(reload.toMillis());
+        watched.watch(file, reload.toMillis());
     }
 
     @Activate
-    void activate(BundleContext context, Config c) {
+    void activate(BundleContext context, Config c, Map<String, Object> props) {
         configure(c);
-        registration = context.registerService(
-                new String[] {Authorizer.class.getName(), RulesAuthorizer.class.getName()}, this, properties(c));
+        registration = Registration.register(context, LOG, this, props, 100, Authorizer.class.getName(),
+                RulesAuthorizer.class.getName());
     }
 
     @Modified
-    void modified(Config c) {
+    void modified(Config c, Map<String, Object> props) {
         configure(c);
-        registration.setProperties(properties(c));
+        registration.update(props);
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
+            registration.unregister();
             registration = null;
         }
         close();
@@ -130,14 +99,7 @@ public class RulesAuthorizer implements Authorizer {
 
     /** Stops the reload polling. */
     public void close() {
-        poller.shutdownNow();
-    }
-
-    private static Dictionary<String, Object> properties(Config c) {
-        Dictionary<String, Object> p = new Hashtable<>();
-        p.put(Constants.SERVICE_RANKING, c.service_ranking());
-        p.put(Constants.SERVICE_PID, "io.brokkr.auth.rules");
-        return p;
+        watched.close();
     }
 
     /** {@code next}, {@code deny} or {@code allow}; anything else is {@code next}, with a warning. */
@@ -157,39 +119,18 @@ public class RulesAuthorizer implements Authorizer {
     }
 
     private void configure(Config c) {
-        String f = c.file().trim();
-        String etc = System.getProperty("karaf.etc");
-        if (f.contains("${karaf.etc}")) {
-            f = f.replace("${karaf.etc}", etc != null ? etc : "etc");
-        }
         noMatch = noMatch(c.no_match());
-        Path newFile = Paths.get(f);
-        if (!newFile.equals(file)) {
-            file = newFile;
-            rules = RuleSet.EMPTY;
-            seenKey = null;
-            seenMtime = Long.MIN_VALUE;
-            seenSize = -1;
-        }
-        reloadNow();
-        schedule(Math.max(1, c.reload_seconds()) * 1000L);
-    }
-
-    private synchronized void schedule(long millis) {
-        if (reloadTask != null) {
-            reloadTask.cancel(false); // the one of the previous configuration
-        }
-        reloadTask = poller.scheduleWithFixedDelay(this::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
+        watched.watch(WatchedFile.resolve(c.file()), Math.max(1, c.reload_seconds()) * 1000L);
     }
 
     /** The rules file in use. */
     public Path file() {
-        return file;
+        return watched.file();
     }
 
     /** The rules in force. */
     public RuleSet rules() {
-        return rules;
+        return watched.current();
     }
 
     /** What is answered when no rule decides. */
@@ -199,76 +140,38 @@ public class RulesAuthorizer implements Authorizer {
 
     /** How many times the file was read successfully (for tests and the log). */
     public int loads() {
-        return loads.get();
+        return watched.loads();
     }
 
     /** Why the last read of the file failed ({@code line L column C: reason}), or null if it succeeded. */
     public String lastError() {
-        return lastError;
+        return watched.lastError();
     }
 
     /** Re-reads the file if its modification time, size or identity changed since it was last looked at. */
     void reloadIfChanged() {
-        try {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            if (a.lastModifiedTime().toMillis() == seenMtime && a.size() == seenSize
-                    && Objects.equals(a.fileKey(), seenKey)) {
-                return;
-            }
-        } catch (NoSuchFileException e) {
-            if (seenSize == -2) {
-                return; // already reported
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("Rules file {}: {}", file, e.toString());
-            return;
-        }
-        reloadNow();
+        watched.reloadIfChanged();
     }
 
     /** Reads the file now (the shell commands call this after a change); keeps the rules in force if it fails. */
-    public synchronized void reloadNow() {
-        Path f = file;
-        try {
-            BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-            seenKey = a.fileKey();
-            seenMtime = a.lastModifiedTime().toMillis();
-            seenSize = a.size();
-            RuleSet read = new RuleSet(RuleParser.parse(Files.readString(f, StandardCharsets.UTF_8)));
-            rules = read;
-            lastError = null;
-            loads.incrementAndGet();
-            LOG.info("Rules file {}: {} rule(s)", f, read.size());
-        } catch (NoSuchFileException e) {
-            seenSize = -2;
-            lastError = "no such file";
-            LOG.warn("Rules file {} does not exist: {}", f, rules == RuleSet.EMPTY
-                    ? "no rules, every action gets no.match (" + noMatch + ")" : "the rules read before stay in force");
-        } catch (RuleParseException e) {
-            lastError = e.getMessage();
-            LOG.error("Rules file {} not loaded, {}; the {} rule(s) read before stay in force", f, e.getMessage(),
-                    rules.size());
-        } catch (IOException | RuntimeException e) {
-            lastError = e.toString();
-            LOG.error("Rules file {} could not be read: {}; the {} rule(s) read before stay in force", f,
-                    e.toString(), rules.size());
-        }
+    public void reloadNow() {
+        watched.reloadNow();
     }
 
     @Override
     public Decision authorizePublish(ConnectionContext context, String topic, int qos, boolean retain) {
-        Decision d = rules.publish(context, topic);
+        Decision d = watched.current().publish(context, topic);
         return d != null ? d : noMatch;
     }
 
     @Override
     public Decision authorizeSubscribe(ConnectionContext context, String topicFilter, int qos) {
-        Decision d = rules.subscribe(context, topicFilter);
+        Decision d = watched.current().subscribe(context, topicFilter);
         return d != null ? d : noMatch;
     }
 
     @Override
     public String toString() {
-        return "RulesAuthorizer[" + file + "]";
+        return "RulesAuthorizer[" + watched.file() + "]";
     }
 }

@@ -5,14 +5,13 @@ import io.brokkr.api.ConnectionContext;
 import io.brokkr.api.auth.AuthenticationRequest;
 import io.brokkr.api.auth.AuthenticationResult;
 import io.brokkr.api.auth.Authenticator;
+import io.brokkr.auth.support.Registration;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.Dictionary;
 import java.util.HashMap;
-import java.util.Hashtable;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -25,8 +24,6 @@ import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
 import javax.security.auth.x500.X500Principal;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -103,7 +100,7 @@ public class X509Authenticator implements Authenticator {
     }
 
     private volatile Settings settings;
-    private ServiceRegistration<?> registration;
+    private Registration registration;
 
     public X509Authenticator() {
     }
@@ -116,23 +113,19 @@ public class X509Authenticator implements Authenticator {
     @Activate
     void activate(BundleContext context, Map<String, Object> props) {
         configure(props);
-        registration = context.registerService(Authenticator.class.getName(), this, serviceProperties(props));
+        registration = Registration.register(context, LOG, this, props, 200, Authenticator.class.getName());
     }
 
     @Modified
     void modified(Map<String, Object> props) {
         configure(props);
-        registration.setProperties(serviceProperties(props));
+        registration.update(props);
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
+            registration.unregister();
             registration = null;
         }
     }
@@ -146,26 +139,6 @@ public class X509Authenticator implements Authenticator {
             LOG.error("X.509 authenticator configuration: {}; {}", e.getMessage(), settings == null
                     ? "no client is accepted by certificate until it is fixed" : "the previous one stays in force");
         }
-    }
-
-    private static Dictionary<String, Object> serviceProperties(Map<String, Object> props) {
-        Dictionary<String, Object> d = new Hashtable<>();
-        props.forEach((k, v) -> {
-            if (!k.startsWith(".") && !k.startsWith("component.")) {
-                d.put(k, v);
-            }
-        });
-        int r = 200;
-        Object ranking = props.get(Constants.SERVICE_RANKING);
-        if (ranking != null) {
-            try {
-                r = Integer.parseInt(ranking.toString().trim());
-            } catch (NumberFormatException e) {
-                LOG.warn("service.ranking = {} is not a number: using 200", ranking);
-            }
-        }
-        d.put(Constants.SERVICE_RANKING, r);
-        return d;
     }
 
     @Override
