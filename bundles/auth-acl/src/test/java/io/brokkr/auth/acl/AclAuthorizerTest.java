@@ -1,14 +1,10 @@
 package io.brokkr.auth.acl;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.testing.Mosquitto;
 import io.brokkr.broker.testing.Procs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,6 +29,11 @@ import org.eclipse.paho.mqttv5.common.MqttSubscription;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The authorizer in the real engine with real clients: Paho 5, Paho 3.1.1, mosquitto_pub and mosquitto_sub
@@ -516,7 +517,7 @@ class AclAuthorizerTest {
             {"carol", "c1", "users/carol/out"}, {"carol", "c1", "carol/x"}, {"carol", "c1", "clients/c1"},
         };
         List<String> brokkr = delivered(port, cases);
-        try (Mosquitto m = new Mosquitto(dir, file)) {
+        try (Mosquitto m = Mosquitto.withAclFile(dir, file)) {
             List<String> mosquitto = delivered(m.port, cases);
             assertEquals(mosquitto, brokkr);
         }

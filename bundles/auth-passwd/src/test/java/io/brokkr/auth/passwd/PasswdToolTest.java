@@ -1,15 +1,16 @@
 package io.brokkr.auth.passwd;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.brokkr.broker.testing.Mosquitto;
 import io.brokkr.broker.testing.Procs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * mosquitto_passwd has no verify mode: what PasswdTool writes is checked by the real mosquitto 2.0.11 reading it as
@@ -46,7 +47,7 @@ class PasswdToolTest {
         assertTrue(lines.get(0).startsWith("old:$7$101$"));
         assertTrue(lines.get(1).matches("alice:\\$7\\$101\\$[A-Za-z0-9+/]{16}\\$[A-Za-z0-9+/]{86}=="), lines.get(1));
 
-        try (Mosquitto m = new Mosquitto(dir, file)) {
+        try (Mosquitto m = Mosquitto.withPasswordFile(dir, file)) {
             assertEquals(0, m.pub("alice", "n3w").exit(), m.log());
             assertEquals(0, m.pub("bob", "pässwörd €").exit(), m.log());
             assertEquals(0, m.pub("old", "o1d").exit(), m.log());
@@ -56,7 +57,7 @@ class PasswdToolTest {
 
         assertEquals(0, tool("-D", file.toString(), "bob").exit());
         assertEquals(1, tool("-D", file.toString(), "bob").exit());
-        try (Mosquitto m = new Mosquitto(dir, file)) {
+        try (Mosquitto m = Mosquitto.withPasswordFile(dir, file)) {
             assertNotEquals(0, m.pub("bob", "pässwörd €").exit());
             assertEquals(0, m.pub("alice", "n3w").exit(), m.log());
         }

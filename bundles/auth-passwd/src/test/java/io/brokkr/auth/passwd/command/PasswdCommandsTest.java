@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.brokkr.auth.passwd.Mosquitto;
 import io.brokkr.auth.passwd.PasswdAuthenticator;
+import io.brokkr.broker.testing.Mosquitto;
 import io.brokkr.broker.testing.Procs;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -62,7 +62,7 @@ class PasswdCommandsTest {
         assertEquals("Removed user 'bob' from " + file, run(remove(null, file.toString(), "bob")));
         assertEquals("No user 'bob' in " + file, run(remove(null, file.toString(), "bob")));
         assertTrue(Files.readString(file).startsWith("old:$6$"));
-        try (Mosquitto m = new Mosquitto(dir, file)) {
+        try (Mosquitto m = Mosquitto.withPasswordFile(dir, file)) {
             assertEquals(0, m.pub("alice", "s3cret").exit(), m.log());
             assertEquals(0, m.pub("old", "o1d").exit(), m.log());
             assertNotEquals(0, m.pub("alice", "s3creT").exit());

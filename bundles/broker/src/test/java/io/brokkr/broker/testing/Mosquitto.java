@@ -1,27 +1,40 @@
-package io.brokkr.auth.passwd;
+package io.brokkr.broker.testing;
 
-import io.brokkr.broker.testing.Procs;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** A real mosquitto 2.0.11 on a free port of 127.0.0.1 using a given password file, anonymous access off. */
+/**
+ * A real mosquitto (Debian's 2.0.11) on a free port of 127.0.0.1 with given settings, to compare Brokkr with: the
+ * same password or ACL file, the same clients.
+ */
 public final class Mosquitto implements AutoCloseable {
 
     private final Process process;
     private final Path log;
     public final int port;
 
-    public Mosquitto(Path dir, Path passwordFile) throws Exception {
+    /** Anonymous access off, the users of {@code passwordFile}. */
+    public static Mosquitto withPasswordFile(Path dir, Path passwordFile) throws Exception {
+        return new Mosquitto(dir, "allow_anonymous false\npassword_file " + passwordFile.toAbsolutePath() + "\n");
+    }
+
+    /** Anonymous access on, no passwords, the rights of {@code aclFile}. */
+    public static Mosquitto withAclFile(Path dir, Path aclFile) throws Exception {
+        return new Mosquitto(dir, "allow_anonymous true\nacl_file " + aclFile.toAbsolutePath() + "\n");
+    }
+
+    /** @param settings mosquitto.conf lines for the listener (each ending with a newline) */
+    public Mosquitto(Path dir, String settings) throws Exception {
         port = Procs.freePort();
         Path conf = dir.resolve("mosquitto-" + port + ".conf");
         log = dir.resolve("mosquitto-" + port + ".log");
-        // user root: the tests run as root and the password file is the owner's only; mosquitto would otherwise
-        // switch to the mosquitto user and not be able to read it
-        Files.writeString(conf, "listener " + port + " 127.0.0.1\nallow_anonymous false\npassword_file "
-                + passwordFile.toAbsolutePath() + "\npersistence false\nuser root\nlog_type all\n");
+        // user root: the tests run as root and their files are the owner's only; mosquitto would otherwise switch to
+        // the mosquitto user and not be able to read them
+        Files.writeString(conf, "listener " + port + " 127.0.0.1\n" + settings
+                + "persistence false\nuser root\nlog_type all\n");
         process = new ProcessBuilder("mosquitto", "-c", conf.toString()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         Procs.until(Duration.ofSeconds(20), "mosquitto listening on " + port, () -> {
