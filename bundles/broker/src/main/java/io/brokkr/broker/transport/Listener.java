@@ -11,10 +11,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,7 +45,6 @@ public final class Listener {
     private volatile String invalid;
     /** The front handlers of the listener's type for its current cfg (the TLS context, ...), rebuilt on a change. */
     private volatile TransportProvider.FrontHandlers front;
-    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     /**
      * One receive buffer sizing policy for all connections (Netty otherwise creates one per channel); the per-channel
      * state lives in the handle each channel takes from it.
@@ -149,7 +145,6 @@ public final class Listener {
         if (!limit.admit(ch, config.name(), o.maxConnections())) {
             return;
         }
-        connections.add(ch);
         ChannelPipeline p = ch.pipeline();
         if (o.proxyProtocol()) {
             ProxyProtocolHandler.addHandlers(p, config.name()); // first: the header precedes everything, TLS too
@@ -235,7 +230,7 @@ public final class Listener {
     public synchronized void close() {
         unbind();
         List<ChannelFuture> closing = new ArrayList<>();
-        for (Channel ch : connections) {
+        for (Channel ch : limit.channels()) {
             closing.add(broker.shutdown(ch));
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_GRACE_MILLIS);
@@ -245,7 +240,17 @@ public final class Listener {
                 break;
             }
         }
-        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        List<ChannelFuture> closed = new ArrayList<>();
+        for (Channel ch : limit.channels()) {
+            closed.add(ch.close());
+        }
+        long closeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (ChannelFuture f : closed) {
+            long left = closeDeadline - System.nanoTime();
+            if (left <= 0 || !f.awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) {
+                break;
+            }
+        }
         LOG.info("Listener {} closed", config.name());
     }
 
@@ -253,6 +258,6 @@ public final class Listener {
         ListenerConfig c = config;
         int p = port();
         return new ListenerInfo(c.name(), c.type(), c.host(), p < 0 ? c.port() : p, serverChannel != null,
-                connections.size(), error);
+                limit.open(), error);
     }
 }
