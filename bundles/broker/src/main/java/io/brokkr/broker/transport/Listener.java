@@ -4,7 +4,6 @@ import io.brokkr.api.ListenerInfo;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.config.ListenerOptions;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -47,9 +46,9 @@ public final class Listener {
     private volatile TransportProvider.FrontHandlers front;
     /**
      * One receive buffer sizing policy for all connections (Netty otherwise creates one per channel); the per-channel
-     * state lives in the handle each channel takes from it.
+     * state lives in the handle each channel takes from it, a smaller one than Netty's ({@link CompactRecvAllocator}).
      */
-    private static final AdaptiveRecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
+    private static final CompactRecvAllocator RECV_ALLOCATOR = new CompactRecvAllocator();
 
     public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
