@@ -1,6 +1,11 @@
 package io.brokkr.broker.transport;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,6 +18,10 @@ import org.slf4j.LoggerFactory;
  * are logged at most once per {@link #LOG_INTERVAL_NANOS}, with the number refused since the last line, so that a
  * flood of connections does not flood the log. The bound is read for each connection: a changed cfg applies to the
  * next one (connections already open stay, also when there are more than the new bound).
+ * <p>
+ * It also keeps the listener's open connections (for closing them all). Both the set and the count are left by
+ * one listener on the channel's close future shared by all connections: a per-connection lambda and a second
+ * listener (Netty's {@code DefaultChannelGroup} adds its own) would cost 64 bytes per idle connection.
  */
 final class ConnectionLimit {
 
@@ -20,6 +29,12 @@ final class ConnectionLimit {
     static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final AtomicInteger open = new AtomicInteger();
+    private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
+    /** One for all connections (see the class comment). */
+    private final ChannelFutureListener onClose = f -> {
+        channels.remove(f.channel());
+        open.decrementAndGet();
+    };
     private final AtomicLong refused = new AtomicLong();
     /** Refusals not logged yet. */
     private final AtomicLong unlogged = new AtomicLong();
@@ -38,7 +53,8 @@ final class ConnectionLimit {
                 return false;
             }
         } while (!open.compareAndSet(n, n + 1));
-        ch.closeFuture().addListener(f -> open.decrementAndGet());
+        channels.add(ch);
+        ch.closeFuture().addListener(onClose);
         return true;
     }
 
@@ -54,6 +70,11 @@ final class ConnectionLimit {
                     ch.remoteAddress(), refused.get());
         }
         ch.close();
+    }
+
+    /** The connections open now (a live view; they leave it when they close). */
+    Collection<Channel> channels() {
+        return Collections.unmodifiableSet(channels);
     }
 
     /** Connections open now. */

@@ -4,17 +4,13 @@ import io.brokkr.api.ListenerInfo;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.config.ListenerOptions;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,12 +44,11 @@ public final class Listener {
     private volatile String invalid;
     /** The front handlers of the listener's type for its current cfg (the TLS context, ...), rebuilt on a change. */
     private volatile TransportProvider.FrontHandlers front;
-    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     /**
      * One receive buffer sizing policy for all connections (Netty otherwise creates one per channel); the per-channel
-     * state lives in the handle each channel takes from it.
+     * state lives in the handle each channel takes from it, a smaller one than Netty's ({@link CompactRecvAllocator}).
      */
-    private static final AdaptiveRecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
+    private static final CompactRecvAllocator RECV_ALLOCATOR = new CompactRecvAllocator();
 
     public Listener(ListenerHost broker, ListenerConfig config) {
         this.broker = broker;
@@ -149,7 +144,6 @@ public final class Listener {
         if (!limit.admit(ch, config.name(), o.maxConnections())) {
             return;
         }
-        connections.add(ch);
         ChannelPipeline p = ch.pipeline();
         if (o.proxyProtocol()) {
             ProxyProtocolHandler.addHandlers(p, config.name()); // first: the header precedes everything, TLS too
@@ -235,7 +229,7 @@ public final class Listener {
     public synchronized void close() {
         unbind();
         List<ChannelFuture> closing = new ArrayList<>();
-        for (Channel ch : connections) {
+        for (Channel ch : limit.channels()) {
             closing.add(broker.shutdown(ch));
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_GRACE_MILLIS);
@@ -245,7 +239,17 @@ public final class Listener {
                 break;
             }
         }
-        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        List<ChannelFuture> closed = new ArrayList<>();
+        for (Channel ch : limit.channels()) {
+            closed.add(ch.close());
+        }
+        long closeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (ChannelFuture f : closed) {
+            long left = closeDeadline - System.nanoTime();
+            if (left <= 0 || !f.awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) {
+                break;
+            }
+        }
         LOG.info("Listener {} closed", config.name());
     }
 
@@ -253,6 +257,6 @@ public final class Listener {
         ListenerConfig c = config;
         int p = port();
         return new ListenerInfo(c.name(), c.type(), c.host(), p < 0 ? c.port() : p, serverChannel != null,
-                connections.size(), error);
+                limit.open(), error);
     }
 }
