@@ -57,9 +57,6 @@
 #   TLS_VERSIONS ["TLSv1.3"]  the tls-* scenarios run once per version given (the one version the clients offer)
 #   PARALLEL [4]        connect, tls-connect: connections being opened at the same time
 #   BROKKR_TLS_OPTS [""] more keys of Brokkr's TLS listener, e.g. "tls.provider=openssl"
-#   BASE_CP_PREFIX [""] jars (e.g. a copy of an earlier bundles/broker jar) put before the classpath of the brokers
-#                       named brokkr-base and brokkr-openssl-base in BROKERS (as brokkr and brokkr-openssl otherwise):
-#                       before/after pairs in one run, e.g. BROKERS="brokkr-openssl-base brokkr-openssl"
 #   SKIP_BUILD=1        use the already built benchmarks/target
 #   OUT [benchmarks/target/bench-<time>]  results directory
 # the whole script is one block, read before it runs: editing this file during a run cannot break the run
@@ -189,17 +186,15 @@ TLS_PORT=""
 start_broker() { # $1 = brokkr|mosquitto, $2 = port, $3 = log; with $TLS_PORT also a TLS listener there
   local name=$1 port=$2 log=$3 tls=()
   case $name in
-    brokkr|brokkr-openssl|brokkr-base|brokkr-openssl-base)
+    brokkr|brokkr-openssl)
       if [ -n "$TLS_PORT" ]; then
         tls=(--tls-port "$TLS_PORT" --tls-option "cert.file=$TLS_DIR/server.pem"
              --tls-option "key.file=$TLS_DIR/server.key")
-        [[ "$name" == brokkr-openssl* ]] && tls+=(--tls-option "tls.provider=openssl")
+        [ "$name" = brokkr-openssl ] && tls+=(--tls-option "tls.provider=openssl")
         for kv in $BROKKR_TLS_OPTS; do tls+=(--tls-option "$kv"); done
       fi
-      local cp=$CP
-      [[ "$name" == *-base ]] && cp="${BASE_CP_PREFIX:+$BASE_CP_PREFIX:}$CP"
       # shellcheck disable=SC2086
-      java $BROKKR_JVM_OPTS -cp "$cp" io.brokkr.bench.BrokerMain --host 127.0.0.1 --port "$port" "${tls[@]}" \
+      java $BROKKR_JVM_OPTS -cp "$CP" io.brokkr.bench.BrokerMain --host 127.0.0.1 --port "$port" "${tls[@]}" \
         $BROKKR_CFG >"$log" 2>&1 &
       BROKER_PID=$!
       for _ in $(seq 1 100); do grep -q "BROKKR READY" "$log" 2>/dev/null && return 0; sleep 0.1; done
