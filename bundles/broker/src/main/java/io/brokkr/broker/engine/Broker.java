@@ -595,8 +595,10 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         stats.clientConnected();
         conn.connected(s, present, p);
         s.resume();
-        LOG.debug("Client {} connected from {} ({}), session present {}", id, conn.remote(),
-                conn.protocolVersion().label(), present);
+        if (LOG.isDebugEnabled()) { // remote() builds a string: not on every connection when nobody logs it
+            LOG.debug("Client {} connected from {} ({}), session present {}", id, conn.remote(),
+                    conn.protocolVersion().label(), present);
+        }
         ConnectionContext ctx = conn.context();
         notifyInterceptors("onConnect", i -> i.onConnect(ctx));
         if (observed(BrokerEvent.Type.CONNECTED)) {

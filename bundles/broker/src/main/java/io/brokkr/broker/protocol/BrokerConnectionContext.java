@@ -52,7 +52,10 @@ final class BrokerConnectionContext implements ConnectionContext {
         // before the first MQTT packet is decoded
         SslHandler ssl = channel.pipeline().get(SslHandler.class);
         SSLSession session = ssl == null ? null : ssl.engine().getSession();
-        this.tls = session == null ? null : new Tls(session, peerChain(session));
+        // an engine that did not ask for a certificate (client.auth = none) has none to give: asking its session
+        // would throw SSLPeerUnverifiedException, and fill in its stack trace, on every TLS connection
+        boolean asked = ssl != null && (ssl.engine().getNeedClientAuth() || ssl.engine().getWantClientAuth());
+        this.tls = session == null ? null : new Tls(session, asked ? peerChain(session) : null);
     }
 
     private record Tls(SSLSession session, List<X509Certificate> peerCertificates) {
