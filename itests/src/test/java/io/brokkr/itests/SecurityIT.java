@@ -92,12 +92,23 @@ public class SecurityIT extends BrokerTestSupport {
         return c;
     }
 
-    /** MQTT 3.1.1 CONNECT: 0 if accepted, else the CONNACK return code. */
+    /** MQTT 3.1.1 CONNECT to this test's listener: 0 if accepted, else the CONNACK return code. */
     private int connect(String user, String password) {
+        return connect("tcp://127.0.0.1:" + port, null, user, password);
+    }
+
+    /**
+     * MQTT 3.1.1 CONNECT to {@code uri}, over TLS with {@code ssl} (its client certificate, if it has one) unless
+     * null: 0 if accepted, else the CONNACK return code.
+     */
+    private int connect(String uri, SSLContext ssl, String user, String password) {
         MqttClient c = null;
         try {
-            c = client("sec-" + System.nanoTime(), port);
+            c = new MqttClient(uri, "sec-" + System.nanoTime(), new MemoryPersistence());
             MqttConnectOptions o = options();
+            if (ssl != null) {
+                o.setSocketFactory(ssl.getSocketFactory());
+            }
             if (user != null) {
                 o.setUserName(user);
                 o.setPassword(password.toCharArray());
@@ -330,7 +341,7 @@ public class SecurityIT extends BrokerTestSupport {
             awaitTls("the certificate authenticates", tls, ssl, null, 0);
             cfg("io.brokkr.auth.x509", "username.must.match", "true");
             awaitTls("username.must.match: another name refused", tls, ssl, "device-2", 4);
-            assertEquals(0, tlsConnect(tls, ssl, "device-1"));
+            assertEquals(0, connect("ssl://127.0.0.1:" + tls, ssl, "device-1", "unused"));
             featureService.uninstallFeature("brokkr-auth-x509");
             awaitTls("uninstalled: refused again", tls, ssl, null, 5);
         } finally {
@@ -375,28 +386,9 @@ public class SecurityIT extends BrokerTestSupport {
         return ctx;
     }
 
-    /** MQTT 3.1.1 CONNECT over TLS with the client certificate: 0 if accepted, else the CONNACK return code. */
-    private int tlsConnect(int tlsPort, SSLContext ssl, String user) {
-        MqttClient c = null;
-        try {
-            c = new MqttClient("ssl://127.0.0.1:" + tlsPort, "sec-" + System.nanoTime(), new MemoryPersistence());
-            MqttConnectOptions o = options();
-            o.setSocketFactory(ssl.getSocketFactory());
-            if (user != null) {
-                o.setUserName(user);
-                o.setPassword("unused".toCharArray());
-            }
-            c.connect(o);
-            return 0;
-        } catch (MqttException e) {
-            return e.getReasonCode();
-        } finally {
-            closeQuietly(c);
-        }
-    }
-
     private void awaitTls(String what, int tlsPort, SSLContext ssl, String user, int expected) {
-        await(what + " (expected " + expected + ")", () -> tlsConnect(tlsPort, ssl, user) == expected);
+        await(what + " (expected " + expected + ")",
+                () -> connect("ssl://127.0.0.1:" + tlsPort, ssl, user, "unused") == expected);
     }
 
     private static SSLContext trusting(Path cert) throws Exception {
