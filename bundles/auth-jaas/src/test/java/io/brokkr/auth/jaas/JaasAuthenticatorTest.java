@@ -1,10 +1,5 @@
 package io.brokkr.auth.jaas;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.brokkr.api.BrokkrPrincipal;
 import io.brokkr.api.ConnectionContext;
@@ -12,6 +7,7 @@ import io.brokkr.api.auth.Authorizer;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.config.ListenerConfig;
 import io.brokkr.broker.engine.Broker;
+import io.brokkr.broker.testing.Connects;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +17,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import javax.security.auth.login.AppConfigurationEntry;
 import javax.security.auth.login.Configuration;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.mqttv5.client.MqttClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
@@ -30,6 +25,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The JAAS authenticator in the real engine with Paho 5, Paho 3.1.1 and mosquitto_pub, logging in to a realm backed
@@ -118,21 +118,7 @@ class JaasAuthenticatorTest {
     }
 
     int connect311(String user, String password) throws Exception {
-        var c = new org.eclipse.paho.client.mqttv3.MqttClient("tcp://127.0.0.1:" + port, "c3-" + System.nanoTime(),
-                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
-        MqttConnectOptions o = new MqttConnectOptions();
-        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        o.setUserName(user);
-        o.setPassword(password.toCharArray());
-        try {
-            c.connect(o);
-            c.disconnect();
-            return 0;
-        } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-            return e.getReasonCode();
-        } finally {
-            c.close();
-        }
+        return Connects.v311("tcp://127.0.0.1:" + port, "c3-" + System.nanoTime(), user, password, 30);
     }
 
     @Test
