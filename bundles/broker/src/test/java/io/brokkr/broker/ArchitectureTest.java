@@ -2,11 +2,15 @@ package io.brokkr.broker;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.library.Architectures.LayeredArchitecture;
+import com.tngtech.archunit.library.dependencies.SliceAssignment;
+import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -91,5 +95,37 @@ class ArchitectureTest {
                 .and().doNotHaveSimpleName(RAW_BYTES.get(0))
                 .should().dependOnClassesThat().resideInAPackage("io.netty.handler.codec.mqtt..")
                 .check(classes);
+    }
+
+    /** Packages whose top-level classes must not reference each other in a cycle either (nested classes count as
+     * their top-level class). */
+    static final List<String> ONE_WAY_INSIDE = List.of("protocol");
+
+    /**
+     * Inside protocol the arrows run one way too: the packet handlers (ConnectNegotiation, InboundPublish,
+     * OutboundPublish, SubscribeHandling) and the keep alive timers work on ConnectionState; only MqttConnection,
+     * the Netty handler that extends it, calls them.
+     */
+    @Test
+    void classesInsideProtocolReferenceEachOtherOneWay() {
+        for (String layer : ONE_WAY_INSIDE) {
+            String pkg = ROOT + "." + layer;
+            slices().assignedFrom(new SliceAssignment() {
+                @Override
+                public SliceIdentifier getIdentifierOf(JavaClass c) {
+                    if (!c.getPackageName().equals(pkg)) {
+                        return SliceIdentifier.ignore();
+                    }
+                    String name = c.getName().substring(pkg.length() + 1);
+                    int nested = name.indexOf('$');
+                    return SliceIdentifier.of(nested < 0 ? name : name.substring(0, nested));
+                }
+
+                @Override
+                public String getDescription() {
+                    return "the top-level classes of " + pkg;
+                }
+            }).should().beFreeOfCycles().check(classes);
+        }
     }
 }

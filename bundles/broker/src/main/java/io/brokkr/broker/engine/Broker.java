@@ -497,7 +497,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
      * session state always share one thread. Runs on the connection's loop.
      */
     @Override
-    public void connect(MqttConnection conn, MqttConnection.ConnectParams p) {
+    public void connect(Client conn, ConnectParams p) {
         String id = conn.clientId();
         Session s = sessions.get(id);
         if (s == null) {
@@ -533,7 +533,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     }
 
     /** Runs on the session's loop. */
-    private void attach(Session s, MqttConnection conn, MqttConnection.ConnectParams p) {
+    private void attach(Session s, Client conn, ConnectParams p) {
         String id = conn.clientId();
         if (!conn.channel().isActive()) {
             // the client went away during authentication; drop a session created just for it
@@ -612,7 +612,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
      * detached it already.
      */
     @Override
-    public void detach(Session s, MqttConnection conn, boolean sendWill, ConnectionContext ctx, boolean graceful) {
+    public void detach(Session s, ClientChannel conn, boolean sendWill, ConnectionContext ctx, boolean graceful) {
         stats.clientDisconnected();
         if (s.connection == conn) {
             s.detach(conn, sendWill);
@@ -720,7 +720,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
 
     /** Runs on the session loop. */
     @Override
-    public SubscribeResult subscribe(Session s, MqttConnection conn, List<SubscribeRequest> subs, int subId) {
+    public SubscribeResult subscribe(Session s, Client conn, List<SubscribeRequest> subs, int subId) {
         boolean v5 = conn.isV5();
         BrokerConfig cfg = config;
         List<Integer> codes = new ArrayList<>(subs.size());
@@ -827,7 +827,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
      * paused) while the message cannot make progress anywhere: every online target is congested (see {@link Router}).
      */
     @Override
-    public RouteResult publish(ConnectionContext publisher, Message message, MqttConnection from) {
+    public RouteResult publish(ConnectionContext publisher, Message message, Client from) {
         Message m = message;
         for (MessageInterceptor i : interceptors) {
             try {
@@ -860,7 +860,7 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         return routed;
     }
 
-    private RouteResult route(Message m, MqttConnection from) {
+    private RouteResult route(Message m, Client from) {
         Router.Routing r = router.routing(m);
         tree.match(m.topic(), r);
         RouteResult result = r.dispatch();

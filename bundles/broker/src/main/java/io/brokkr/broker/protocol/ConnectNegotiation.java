@@ -1,6 +1,6 @@
 package io.brokkr.broker.protocol;
 
-import static io.brokkr.broker.protocol.MqttConnection.RC_NOT_AUTHORIZED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_NOT_AUTHORIZED;
 
 import io.brokkr.api.Message;
 import io.brokkr.api.ProtocolVersion;
@@ -50,7 +50,7 @@ final class ConnectNegotiation {
     }
 
     /** A CONNECT that did not decode: refused with the CONNACK code its protocol level can read, or closed. */
-    static void onMalformedConnect(MqttConnection c, Throwable cause) {
+    static void onMalformedConnect(ConnectionState c, Throwable cause) {
         if (cause instanceof MqttUnacceptableProtocolVersionException) {
             PacketInspector inspector = c.channel.pipeline().get(PacketInspector.class);
             Integer level = inspector == null ? null : inspector.connectLevel();
@@ -79,21 +79,21 @@ final class ConnectNegotiation {
     }
 
     /** A malformed CONNECT: MQTT 5 gets CONNACK 0x81, 3.x has no code for it and is closed. */
-    static void refuseMalformedConnect(MqttConnection c, String what) {
+    static void refuseMalformedConnect(ConnectionState c, String what) {
         if (c.isV5()) {
             refuse(c, MqttConnectReturnCode.CONNECTION_REFUSED_MALFORMED_PACKET, what);
         } else {
             LOG.info("Connection {}: malformed CONNECT ({}), closing", c.remote(), what);
-            c.state = MqttConnection.State.CLOSED;
+            c.state = ConnectionState.State.CLOSED;
             c.close();
         }
     }
 
-    static boolean isV5FromAttr(MqttConnection c) {
+    static boolean isV5FromAttr(ConnectionState c) {
         return c.channel.attr(c.MQTT_VERSION_KEY).get() == MqttVersion.MQTT_5;
     }
 
-    static void onConnect(MqttConnection c, MqttConnectMessage msg) {
+    static void onConnect(ConnectionState c, MqttConnectMessage msg) {
         MqttConnectVariableHeader vh = msg.variableHeader();
         MqttConnectPayload pl = msg.payload();
         BrokerConfig cfg = c.broker.config();
@@ -154,8 +154,8 @@ final class ConnectNegotiation {
         c.connectSessionExpiryZero = expiry == 0;
         long cappedExpiry = Math.min(expiry, cfg.sessionExpiryMax());
 
-        if (MqttConnection.decodedFromInvalidUtf8(id) || MqttConnection.decodedFromInvalidUtf8(pl.userName())
-                || (vh.isWillFlag() && MqttConnection.decodedFromInvalidUtf8(pl.willTopic()))) {
+        if (ConnectionState.decodedFromInvalidUtf8(id) || ConnectionState.decodedFromInvalidUtf8(pl.userName())
+                || (vh.isWillFlag() && ConnectionState.decodedFromInvalidUtf8(pl.willTopic()))) {
             refuseMalformedConnect(c, "string is not valid UTF-8");
             return;
         }
@@ -261,7 +261,7 @@ final class ConnectNegotiation {
             certified = true;
         }
 
-        c.state = MqttConnection.State.CONNECTING;
+        c.state = ConnectionState.State.CONNECTING;
         c.channel.config().setAutoRead(false);
         final String finalId = id;
         final boolean finalAssigned = assigned;
@@ -277,7 +277,7 @@ final class ConnectNegotiation {
         AuthenticationRequest req = new AuthenticationRequest(pl.passwordInBytes(), null, null,
                 Codec.userProps(props));
         c.broker.authenticate(ctx, req, certified).whenComplete((res, err) -> c.channel.eventLoop().execute(() -> {
-            if (c.state != MqttConnection.State.CONNECTING) {
+            if (c.state != ConnectionState.State.CONNECTING) {
                 return;
             }
             AuthenticationResult r = res;
@@ -320,13 +320,13 @@ final class ConnectNegotiation {
             // [MQTT-3.1.2-22] one and a half times the keep alive period (at most 65,535 s: fits)
             c.keepAliveMillis = finalKeepAlive * 1500;
             c.connectedAt = acceptedAt; // last: publishes the above to info()
-            MqttConnection.ConnectParams p = new MqttConnection.ConnectParams(cleanStart, sessionExpiry, expiryCapped,
+            ConnectionHost.ConnectParams p = new ConnectionHost.ConnectParams(cleanStart, sessionExpiry, expiryCapped,
                     finalAssigned, finalServerKeepAlive, finalWill, finalWillDelay);
             c.broker.connect(c, p);
         }));
     }
 
-    static MqttConnectReturnCode mapRefusal(MqttConnection c, int rc) {
+    static MqttConnectReturnCode mapRefusal(ConnectionState c, int rc) {
         if (c.isV5()) {
             return MqttConnectReturnCode.valueOf((byte) rc);
         }
@@ -338,13 +338,13 @@ final class ConnectNegotiation {
         };
     }
 
-    static void refuse(MqttConnection c, MqttConnectReturnCode code, String reason) {
+    static void refuse(ConnectionState c, MqttConnectReturnCode code, String reason) {
         LOG.info("Client {} from {}: connection refused ({}): {}", c.clientId, c.remote(), code, reason);
         connAckAndClose(c, code, reason);
     }
 
-    static void connAckAndClose(MqttConnection c, MqttConnectReturnCode code, String reason) {
-        c.state = MqttConnection.State.CLOSED;
+    static void connAckAndClose(ConnectionState c, MqttConnectReturnCode code, String reason) {
+        c.state = ConnectionState.State.CLOSED;
         MqttProperties props = MqttProperties.NO_PROPERTIES;
         if (code == MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION) {
             // the 3.1.1 format is the one every client level can read
@@ -363,7 +363,7 @@ final class ConnectNegotiation {
     }
 
     /** Runs on the session loop (after {@link MqttConnection#link}): send CONNACK. */
-    static void connected(MqttConnection c, Session s, boolean sessionPresent, MqttConnection.ConnectParams p) {
+    static void connected(ConnectionState c, Session s, boolean sessionPresent, ConnectionHost.ConnectParams p) {
         c.channel.pipeline().remove(c.IDLE_HANDLER); // the CONNECT timeout
         if (c.keepAliveMillis > 0) {
             // armed here, on the loop the channel stays on, so its timer runs there

@@ -1,19 +1,20 @@
 package io.brokkr.broker.protocol;
 
-import static io.brokkr.broker.protocol.MqttConnection.RC_MALFORMED;
-import static io.brokkr.broker.protocol.MqttConnection.RC_NOT_AUTHORIZED;
-import static io.brokkr.broker.protocol.MqttConnection.RC_PACKET_ID_NOT_FOUND;
-import static io.brokkr.broker.protocol.MqttConnection.RC_PAYLOAD_FORMAT_INVALID;
-import static io.brokkr.broker.protocol.MqttConnection.RC_PROTOCOL_ERROR;
-import static io.brokkr.broker.protocol.MqttConnection.RC_QOS_NOT_SUPPORTED;
-import static io.brokkr.broker.protocol.MqttConnection.RC_RECEIVE_MAXIMUM_EXCEEDED;
-import static io.brokkr.broker.protocol.MqttConnection.RC_RETAIN_NOT_SUPPORTED;
-import static io.brokkr.broker.protocol.MqttConnection.RC_TOPIC_ALIAS_INVALID;
-import static io.brokkr.broker.protocol.MqttConnection.RC_TOPIC_NAME_INVALID;
+import static io.brokkr.broker.protocol.ConnectionState.RC_MALFORMED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_NOT_AUTHORIZED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_PACKET_ID_NOT_FOUND;
+import static io.brokkr.broker.protocol.ConnectionState.RC_PAYLOAD_FORMAT_INVALID;
+import static io.brokkr.broker.protocol.ConnectionState.RC_PROTOCOL_ERROR;
+import static io.brokkr.broker.protocol.ConnectionState.RC_QOS_NOT_SUPPORTED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_RECEIVE_MAXIMUM_EXCEEDED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_RETAIN_NOT_SUPPORTED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_TOPIC_ALIAS_INVALID;
+import static io.brokkr.broker.protocol.ConnectionState.RC_TOPIC_NAME_INVALID;
 
 import io.brokkr.api.Message;
 import io.brokkr.api.MessageProperties;
 import io.brokkr.broker.config.BrokerConfig;
+import io.brokkr.broker.protocol.ConnectionState.PendingAck;
 import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Topics;
@@ -40,7 +41,7 @@ final class InboundPublish {
     private InboundPublish() {
     }
 
-    static void onPublish(MqttConnection c, MqttPublishMessage msg) {
+    static void onPublish(ConnectionState c, MqttPublishMessage msg) {
         MqttPublishVariableHeader vh = msg.variableHeader();
         int qos = msg.fixedHeader().qosLevel().value();
         if (qos == 0 && msg.fixedHeader().isDup()) {
@@ -58,7 +59,7 @@ final class InboundPublish {
         c.onSession(s -> handlePublish(c, s, topic, payload, qos, retain, packetId, props));
     }
 
-    private static void handlePublish(MqttConnection c, Session s, String topic, byte[] payload, int qos,
+    private static void handlePublish(ConnectionState c, Session s, String topic, byte[] payload, int qos,
                                       boolean retain, int packetId, MqttProperties props) {
         BrokerConfig cfg = c.broker.config();
         if (qos > cfg.maxQos()) {
@@ -94,7 +95,7 @@ final class InboundPublish {
                 }
             }
         }
-        if (MqttConnection.decodedFromInvalidUtf8(topic)) {
+        if (ConnectionState.decodedFromInvalidUtf8(topic)) {
             LOG.info("Client {}: topic name is not valid UTF-8 or contains U+0000", c.clientId);
             c.disconnect(RC_MALFORMED, "topic name is not valid UTF-8"); // [MQTT-1.5.4-1], [MQTT-1.5.4-2]
             return;
@@ -144,14 +145,7 @@ final class InboundPublish {
         }
     }
 
-    /** An acknowledgement of an inbound QoS 1/2 PUBLISH that waits for routing (or behind one that does). */
-    record PendingAck(int qos, int packetId, int rc, RouteResult routed) {
-        boolean ready() {
-            return routed == null || routed.isDone();
-        }
-    }
-
-    private static void ackPublish(MqttConnection c, Session s, int qos, int packetId, int rc) {
+    private static void ackPublish(ConnectionState c, Session s, int qos, int packetId, int rc) {
         ackPublish(c, s, qos, packetId, rc, null);
     }
 
@@ -159,7 +153,7 @@ final class InboundPublish {
      * Acknowledges an inbound QoS 1/2 PUBLISH once it is safe: when {@code routed} is done (every target took the
      * message or refused it), with its reason code, else with {@code rc}. Runs on the session loop.
      */
-    private static void ackPublish(MqttConnection c, Session s, int qos, int packetId, int rc, RouteResult routed) {
+    private static void ackPublish(ConnectionState c, Session s, int qos, int packetId, int rc, RouteResult routed) {
         if (qos == 0) {
             return;
         }
@@ -186,22 +180,22 @@ final class InboundPublish {
      * such task is queued per connection; it clears its flag before it looks, so a routing completed after that
      * queues the next one.
      */
-    private static void ackWhenReady(MqttConnection c, Session s) {
+    private static void ackWhenReady(ConnectionState c, Session s) {
         if (s.loop.inEventLoop()) {
             writeReadyAcks(c, s);
-        } else if (MqttConnection.ACK_TASK.compareAndSet(c, 0, 1)) {
+        } else if (ConnectionState.ACK_TASK.compareAndSet(c, 0, 1)) {
             s.loop.execute(() -> {
-                MqttConnection.ACK_TASK.set(c, 0);
+                ConnectionState.ACK_TASK.set(c, 0);
                 writeReadyAcks(c, s);
             });
         }
     }
 
     /**
-     * Writes the acknowledgements at the head of {@link MqttConnection#pendingAcks} whose routing is done. Session
+     * Writes the acknowledgements at the head of {@link ConnectionState#pendingAcks} whose routing is done. Session
      * loop.
      */
-    private static void writeReadyAcks(MqttConnection c, Session s) {
+    private static void writeReadyAcks(ConnectionState c, Session s) {
         if (s.connection != c) {
             return; // this connection is gone: its client resends unacknowledged messages on its next connection
         }
@@ -217,7 +211,7 @@ final class InboundPublish {
     }
 
     /** @param storeFailed the sinks' journal did not take the message (failed or full): see {@link RouteResult} */
-    private static void writeAck(MqttConnection c, Session s, int qos, int packetId, int rc, boolean storeFailed) {
+    private static void writeAck(ConnectionState c, Session s, int qos, int packetId, int rc, boolean storeFailed) {
         if (storeFailed && !c.isV5()) {
             // 3.1.1 cannot refuse a PUBLISH: close without acknowledging, so that the client sends it again
             if (rc == RouteResult.RC_QUOTA_EXCEEDED) {
@@ -244,7 +238,7 @@ final class InboundPublish {
         s.scheduleFlush();
     }
 
-    static void onPubRel(MqttConnection c, Session s, int packetId) {
+    static void onPubRel(ConnectionState c, Session s, int packetId) {
         boolean known = s.closeInboundQos2(packetId);
         int rc = known || !c.isV5() ? 0 : RC_PACKET_ID_NOT_FOUND;
         OutboundPublish.writePubReply(c, MqttMessageType.PUBCOMP, packetId, rc);

@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The keep alive timers of the connections of one event loop: a min-heap of connections by the time their keep
- * alive is next to be checked ({@link MqttConnection#keepAliveCheckAt}), and one scheduled task of the loop for the
+ * alive is next to be checked ({@link ConnectionState#keepAliveCheckAt}), and one scheduled task of the loop for the
  * earliest of them. A connection with a keep alive costs a slot of the heap's array and its two heap fields instead
  * of a scheduled task of its own (a Netty ScheduledFutureTask with its lambda, about 80 bytes). Each connection is
  * checked at the same time as it would be by a timer of its own.
@@ -25,7 +25,7 @@ final class KeepAliveTimers {
         }
     };
 
-    private MqttConnection[] heap = new MqttConnection[16];
+    private ConnectionState[] heap = new ConnectionState[16];
     private int size;
     /** The loop (of this thread), set by the first {@link #add}. */
     private EventLoop loop;
@@ -44,7 +44,7 @@ final class KeepAliveTimers {
     }
 
     /** Checks {@code c} at {@code at} ({@link System#nanoTime()}); {@code loop} is the calling thread's loop. */
-    void add(MqttConnection c, long at, EventLoop loop) {
+    void add(ConnectionState c, long at, EventLoop loop) {
         if (c.keepAliveIndex >= 0) {
             throw new IllegalStateException("keep alive timer armed twice");
         }
@@ -78,13 +78,13 @@ final class KeepAliveTimers {
     }
 
     /** Disarms the timer of {@code c}, if armed. */
-    void remove(MqttConnection c) {
+    void remove(ConnectionState c) {
         int i = c.keepAliveIndex;
         if (i < 0) {
             return;
         }
         c.keepAliveIndex = -1;
-        MqttConnection last = heap[--size];
+        ConnectionState last = heap[--size];
         heap[size] = null;
         if (i < size) {
             heap[i] = last;
@@ -109,7 +109,7 @@ final class KeepAliveTimers {
         try {
             long now = System.nanoTime();
             while (size > 0 && heap[0].keepAliveCheckAt - now <= 0) {
-                MqttConnection c = heap[0];
+                ConnectionState c = heap[0];
                 remove(c);
                 c.checkKeepAlive(); // may arm it again (add)
             }
@@ -120,10 +120,10 @@ final class KeepAliveTimers {
     }
 
     private void siftUp(int i) {
-        MqttConnection c = heap[i];
+        ConnectionState c = heap[i];
         while (i > 0) {
             int parent = (i - 1) >>> 1;
-            MqttConnection p = heap[parent];
+            ConnectionState p = heap[parent];
             if (c.keepAliveCheckAt - p.keepAliveCheckAt >= 0) {
                 break;
             }
@@ -136,7 +136,7 @@ final class KeepAliveTimers {
     }
 
     private void siftDown(int i) {
-        MqttConnection c = heap[i];
+        ConnectionState c = heap[i];
         int half = size >>> 1;
         while (i < half) {
             int child = 2 * i + 1;

@@ -35,7 +35,7 @@ final class OutboundPublish {
      *
      * @return false if the packet exceeds the client's Maximum Packet Size and was not sent
      */
-    static boolean writePublish(MqttConnection c, Delivery d, int packetId, boolean dup) {
+    static boolean writePublish(ConnectionState c, Delivery d, int packetId, boolean dup) {
         Message m = d.message();
         boolean v5 = c.isV5();
         Long remaining = v5 ? m.remainingExpiry(System.currentTimeMillis()) : null;
@@ -84,7 +84,7 @@ final class OutboundPublish {
      * {@link #endRetainedBatch} writes (no flush): the retained messages sent after a SUBSCRIBE then cost a few
      * bytes copied each instead of a pass through the encoder. Runs on the session loop.
      */
-    static void writeRetainedQos0(MqttConnection c, Message m) {
+    static void writeRetainedQos0(ConnectionState c, Message m) {
         String topic = m.topic();
         int topicBytes = io.netty.buffer.ByteBufUtil.utf8Bytes(topic);
         int remaining = 2 + topicBytes + m.payload().length;
@@ -108,8 +108,8 @@ final class OutboundPublish {
         c.broker.delivered(c.context, m, 0, 0);
     }
 
-    /** Writes what {@link MqttConnection#writeRetainedQos0} encoded (no flush). */
-    static void endRetainedBatch(MqttConnection c) {
+    /** Writes what {@link ConnectionState#writeRetainedQos0} encoded (no flush). */
+    static void endRetainedBatch(ConnectionState c) {
         ByteBuf b = c.retainedBatch;
         if (b != null) {
             c.retainedBatch = null;
@@ -117,7 +117,7 @@ final class OutboundPublish {
         }
     }
 
-    static void writePubReply(MqttConnection c, MqttMessageType type, int packetId, int rc) {
+    static void writePubReply(ConnectionState c, MqttMessageType type, int packetId, int rc) {
         MqttQoS qos = type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE;
         Object vh = c.isV5() && rc != 0
                 ? new MqttPubReplyMessageVariableHeader(packetId, (byte) rc, MqttProperties.NO_PROPERTIES)

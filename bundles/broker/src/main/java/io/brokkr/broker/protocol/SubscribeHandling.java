@@ -1,8 +1,8 @@
 package io.brokkr.broker.protocol;
 
-import static io.brokkr.broker.protocol.MqttConnection.RC_MALFORMED;
-import static io.brokkr.broker.protocol.MqttConnection.RC_NO_SUBSCRIPTION_EXISTED;
-import static io.brokkr.broker.protocol.MqttConnection.RC_TOPIC_FILTER_INVALID;
+import static io.brokkr.broker.protocol.ConnectionState.RC_MALFORMED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_NO_SUBSCRIPTION_EXISTED;
+import static io.brokkr.broker.protocol.ConnectionState.RC_TOPIC_FILTER_INVALID;
 
 import io.brokkr.broker.topic.Topics;
 import io.brokkr.broker.transport.PacketInspector;
@@ -36,7 +36,7 @@ final class SubscribeHandling {
     private SubscribeHandling() {
     }
 
-    static void onSubscribe(MqttConnection c, MqttSubscribeMessage msg) {
+    static void onSubscribe(ConnectionState c, MqttSubscribeMessage msg) {
         c.subscribeCount++;
         int packetId = msg.idAndPropertiesVariableHeader().messageId();
         MqttProperties props = msg.idAndPropertiesVariableHeader().properties();
@@ -69,7 +69,7 @@ final class SubscribeHandling {
         List<ConnectionHost.SubscribeRequest> subs = new ArrayList<>(topics.size());
         for (MqttTopicSubscription t : topics) {
             String f = t.topicFilter();
-            if (MqttConnection.decodedFromInvalidUtf8(f)) {
+            if (ConnectionState.decodedFromInvalidUtf8(f)) {
                 c.disconnect(RC_MALFORMED, "malformed topic filter");
                 return;
             }
@@ -99,7 +99,7 @@ final class SubscribeHandling {
         });
     }
 
-    static void onUnsubscribe(MqttConnection c, MqttUnsubscribeMessage msg) {
+    static void onUnsubscribe(ConnectionState c, MqttUnsubscribeMessage msg) {
         int packetId = msg.idAndPropertiesVariableHeader().messageId();
         List<String> filters = new ArrayList<>(msg.payload().topics());
         if (filters.isEmpty()) {
@@ -107,7 +107,7 @@ final class SubscribeHandling {
             return;
         }
         for (String f : filters) {
-            if (MqttConnection.decodedFromInvalidUtf8(f)) {
+            if (ConnectionState.decodedFromInvalidUtf8(f)) {
                 c.disconnect(RC_MALFORMED, "malformed topic filter");
                 return;
             }
