@@ -9,7 +9,6 @@ import io.brokkr.broker.session.Session;
 import io.brokkr.broker.topic.Subscription;
 import io.brokkr.broker.topic.SubscriptionTree;
 import io.netty.channel.EventLoop;
-import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,14 +77,20 @@ public final class Router {
 
     /**
      * The routing of one message: collects its targets while the subscription tree is matched (one delivery per
-     * session, overlapping subscriptions merged, one member per share group), then {@link #dispatch()}es them.
+     * session, overlapping subscriptions merged, one member per share group), then {@link #dispatch()}es them. The
+     * targets beyond the first are kept in a small array, searched linearly while it is short (an index by session
+     * only beyond {@link #LINEAR_TARGETS}), and the hand-offs go out as one {@link Handoff} per other loop: a message
+     * for a few sessions allocates little more than its deliveries.
      */
     public final class Routing implements SubscriptionTree.Visitor<String, Subscription> {
         private final Message message;
         private Session first;
         private Target firstTarget;
-        private IdentityHashMap<Session, Target> many;
-        private List<Target> shared;
+        /** The other targets, normal and shared ({@link Target#shared}), in the order they matched. */
+        private Target[] more;
+        private int moreCount;
+        /** The normal targets of {@link #more} by session, once there are more than {@link #LINEAR_TARGETS}. */
+        private IdentityHashMap<Session, Target> index;
         /** A congested target whose queue.full.policy is throttle: it throttles the publisher on its own. */
         private Session forcedThrottle;
         /** A congested target with policy auto (it throttles the publisher if no target can take the message). */
@@ -115,14 +120,47 @@ public final class Router {
                 firstTarget.merge(sub);
                 return;
             }
-            if (many == null) {
-                many = new IdentityHashMap<>();
-            }
-            Target t = many.get(s);
+            Target t = find(s);
             if (t == null) {
-                many.put(s, new Target(s, sub));
+                add(new Target(s, sub));
             } else {
                 t.merge(sub);
+            }
+        }
+
+        /** The normal (not shared) target of {@link #more} for this session, or null. */
+        private Target find(Session s) {
+            if (index != null) {
+                return index.get(s);
+            }
+            for (int i = 0; i < moreCount; i++) {
+                Target t = more[i];
+                if (t.session == s && t.shared == null) {
+                    return t;
+                }
+            }
+            return null;
+        }
+
+        private void add(Target t) {
+            if (more == null) {
+                more = new Target[4];
+            } else if (moreCount == more.length) {
+                more = java.util.Arrays.copyOf(more, moreCount * 2);
+            }
+            more[moreCount++] = t;
+            if (t.shared != null) {
+                return;
+            }
+            if (index != null) {
+                index.put(t.session, t);
+            } else if (moreCount > LINEAR_TARGETS) {
+                index = new IdentityHashMap<>();
+                for (int i = 0; i < moreCount; i++) {
+                    if (more[i].shared == null) {
+                        index.put(more[i].session, more[i]);
+                    }
+                }
             }
         }
 
@@ -132,12 +170,9 @@ public final class Router {
             if (chosen == null) {
                 return;
             }
-            if (shared == null) {
-                shared = new ArrayList<>(2);
-            }
             Target t = new Target(chosen.session(), chosen.subscription());
             t.shared = chosen.subscription();
-            shared.add(t);
+            add(t);
         }
 
         /**
@@ -155,70 +190,50 @@ public final class Router {
         }
 
         public RouteResult dispatch() {
-            if (first == null && shared == null) {
+            if (first == null && moreCount == 0) {
                 return RouteResult.NO_TARGETS;
             }
-            if (many == null && shared == null) {
+            if (moreCount == 0) {
                 return send(firstTarget);
             }
-            List<Target> all = new ArrayList<>();
-            if (firstTarget != null) {
-                all.add(firstTarget);
-            }
-            if (many != null) {
-                all.addAll(many.values());
-            }
-            if (shared != null) {
-                all.addAll(shared);
-            }
-            // one task per event loop
-            @SuppressWarnings("unchecked")
-            List<Delivery>[] perLoop = new List[loops.length];
-            @SuppressWarnings("unchecked")
-            List<Session>[] perLoopSessions = new List[loops.length];
+            int targets = moreCount + (first == null ? 0 : 1);
+            // one hand-off per other event loop; deliveries for sessions of this loop run at once
+            Handoff[] perLoop = null;
             int takenHere = 0;
             int otherLoops = 0;
-            for (Target t : all) {
+            for (int i = first == null ? 0 : -1; i < moreCount; i++) {
+                Target t = i < 0 ? firstTarget : more[i];
                 Delivery d = t.delivery(message);
                 Session s = t.session;
                 boolean here = s.loop.inEventLoop();
                 int a = admit(s, d, here);
                 if (a != HAND_OFF) {
                     takenHere += a;
-                    continue;
-                }
-                int idx = s.loopIndex;
-                if (perLoop[idx] == null) {
-                    perLoop[idx] = new ArrayList<>();
-                    perLoopSessions[idx] = new ArrayList<>();
-                    if (!here) {
+                } else if (here) {
+                    if (s.deliver(d)) {
+                        takenHere++;
+                    }
+                } else {
+                    if (perLoop == null) {
+                        perLoop = new Handoff[loops.length];
+                    }
+                    Handoff h = perLoop[s.loopIndex];
+                    if (h == null) {
+                        h = perLoop[s.loopIndex] = new Handoff(Math.min(targets, 8));
                         otherLoops++;
                     }
-                }
-                perLoop[idx].add(d);
-                perLoopSessions[idx].add(s);
-                if (!here) {
+                    h.add(s, d);
                     s.pendingDeliveries.incrementAndGet();
                 }
             }
-            RouteResult result = otherLoops == 0 ? null : RouteResult.pending(all.size(), otherLoops + 1);
-            for (int i = 0; i < loops.length; i++) {
-                if (perLoop[i] != null) {
-                    List<Delivery> ds = perLoop[i];
-                    List<Session> ss = perLoopSessions[i];
-                    if (loops[i].inEventLoop()) {
-                        for (int k = 0; k < ds.size(); k++) {
-                            if (ss.get(k).deliver(ds.get(k))) {
-                                takenHere++;
-                            }
-                        }
-                    } else {
-                        handOff(loops[i], ds, ss, result);
-                    }
-                }
+            if (otherLoops == 0) {
+                return RouteResult.done(targets, takenHere);
             }
-            if (result == null) {
-                return RouteResult.done(all.size(), takenHere);
+            RouteResult result = RouteResult.pending(targets, otherLoops + 1);
+            for (int i = 0; i < perLoop.length; i++) {
+                if (perLoop[i] != null) {
+                    handOff(loops[i], perLoop[i], result);
+                }
             }
             result.part(takenHere);
             return result;
@@ -237,7 +252,9 @@ public final class Router {
             }
             RouteResult result = RouteResult.pending(1, 1);
             s.pendingDeliveries.incrementAndGet();
-            handOff(s.loop, List.of(d), List.of(s), result);
+            Handoff h = new Handoff(1);
+            h.add(s, d);
+            handOff(s.loop, h, result);
             return result;
         }
 
@@ -245,25 +262,15 @@ public final class Router {
          * Runs the deliveries on their sessions' loop; they count in the sessions' pending deliveries until then.
          * The result learns how many were taken.
          */
-        private void handOff(EventLoop loop, List<Delivery> ds, List<Session> ss, RouteResult result) {
+        private void handOff(EventLoop loop, Handoff h, RouteResult result) {
+            h.result = result;
             try {
-                loop.execute(() -> {
-                    int taken = 0;
-                    for (int k = 0; k < ds.size(); k++) {
-                        Session s = ss.get(k);
-                        s.pendingDeliveries.decrementAndGet();
-                        if (s.deliver(ds.get(k))) {
-                            taken++;
-                        }
-                        s.maybeRelease();
-                    }
-                    result.part(taken);
-                });
+                loop.execute(h);
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                for (Session s : ss) {
-                    s.pendingDeliveries.decrementAndGet();
+                for (int k = 0; k < h.count; k++) {
+                    h.sessions[k].pendingDeliveries.decrementAndGet();
                 }
-                stats.publishDropped.add(ds.size()); // broker stopping
+                stats.publishDropped.add(h.count); // broker stopping
                 result.part(0);
             }
         }
@@ -303,6 +310,48 @@ public final class Router {
     }
 
     private static final int HAND_OFF = -1;
+
+    /** Targets of one message kept in an array (searched linearly) before an index by session is built. */
+    static final int LINEAR_TARGETS = 8;
+
+    /**
+     * The deliveries of one message for the sessions of one other event loop, run on that loop as one task; each
+     * counts in its session's pending deliveries until then. The result learns how many were taken.
+     */
+    private static final class Handoff implements Runnable {
+        Session[] sessions;
+        Delivery[] deliveries;
+        int count;
+        RouteResult result;
+
+        Handoff(int capacity) {
+            sessions = new Session[capacity];
+            deliveries = new Delivery[capacity];
+        }
+
+        void add(Session s, Delivery d) {
+            if (count == sessions.length) {
+                sessions = java.util.Arrays.copyOf(sessions, count * 2);
+                deliveries = java.util.Arrays.copyOf(deliveries, count * 2);
+            }
+            sessions[count] = s;
+            deliveries[count++] = d;
+        }
+
+        @Override
+        public void run() {
+            int taken = 0;
+            for (int k = 0; k < count; k++) {
+                Session s = sessions[k];
+                s.pendingDeliveries.decrementAndGet();
+                if (s.deliver(deliveries[k])) {
+                    taken++;
+                }
+                s.maybeRelease();
+            }
+            result.part(taken);
+        }
+    }
 
     private static final class Target {
         final Session session;
