@@ -279,7 +279,8 @@ public final class Router {
          * Decides, on the publisher's loop, whether a delivery is handed to its session: {@link #HAND_OFF}, or
          * 1 if it counts as taken without a hand-off (an offline session that does not queue QoS 0), 0 if it is
          * refused here (the subscriber's loop is far behind: {@link Session#MAX_PENDING_DELIVERIES} hand-offs wait
-         * for it). Notes congestion for {@link #throttleFor()}.
+         * for it; or its queue is full, {@link Session#refusesQueued}). Notes congestion for {@link #throttleFor()}
+         * first, so a full target still throttles as a congested one does.
          */
         private int admit(Session s, Delivery d, boolean here) {
             if (!here) {
@@ -304,6 +305,9 @@ public final class Router {
                 }
             } else {
                 anyFree = true;
+            }
+            if (!here && s.refusesQueued(d, config.get())) {
+                return 0; // its queue is full: dropped (counted) here rather than on its loop
             }
             return HAND_OFF;
         }

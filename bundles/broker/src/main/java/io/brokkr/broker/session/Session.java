@@ -89,6 +89,14 @@ public final class Session {
      * first use (few sessions ever get congested): see {@link #throttled()}.
      */
     private volatile Set<ClientChannel> throttled;
+    /**
+     * The max.queued.messages this session's queue was full at when it last refused a message, or -1 while it has
+     * room (written on {@link #loop}: set by a refusal, reset by every removal from the queue). Publishers' loops read
+     * it through {@link #refusesQueued} and drop a QoS 1/2 delivery for this session there, counted like a drop here,
+     * rather than hand it to this loop only to be dropped: a slow subscriber over its bound then costs the
+     * publishers of what others receive too no cross-loop hand-off and no wait for its loop before their PUBACK.
+     */
+    private volatile int fullAt = -1;
     /** Deliveries handed to {@link #loop} by other threads and not run yet (any thread). */
     public final AtomicInteger pendingDeliveries = new AtomicInteger();
     public final int loopIndex;
@@ -190,7 +198,8 @@ public final class Session {
     /** Inflight entries with {@link Inflight#awaitingResend} set. */
     private int awaitingResend;
     private boolean flushScheduled;
-    private long droppedLogged;
+    /** The broker's dropped count when this session last logged a drop (any thread; racy by design). */
+    private volatile long droppedLogged;
 
     // snapshot for the management API (read from other threads)
     public volatile SessionInfo info;
@@ -351,6 +360,7 @@ public final class Session {
         queue.clear();
         qos0Waiting = null;
         queuedBytes = 0;
+        hasRoom();
         if (!inflight.isEmpty()) {
             inflight.clear();
         }
@@ -388,6 +398,9 @@ public final class Session {
                 queuedBytes -= queuedSize(d);
                 broker.counters().storedMessages.decrementAndGet();
             }
+        }
+        if (!out.isEmpty()) {
+            hasRoom();
         }
         if (!out.isEmpty() && !ended) {
             maybeRelease();
@@ -507,6 +520,7 @@ public final class Session {
         while (qos0Waiting != null && conn.isWritable() && (d = qos0Waiting.poll()) != null) {
             queuedBytes -= queuedSize(d);
             broker.counters().storedMessages.decrementAndGet();
+            hasRoom();
             if (!d.message().isExpired(now)) {
                 conn.writePublish(d, 0, false);
             }
@@ -532,6 +546,7 @@ public final class Session {
             }
             broker.counters().storedMessages.addAndGet(-qos0Waiting.size());
             broker.counters().publishDropped.add(qos0Waiting.size());
+            hasRoom();
         }
         qos0Waiting.clear();
     }
@@ -542,17 +557,20 @@ public final class Session {
 
     private boolean enqueue(ArrayDeque<Delivery> into, Delivery d) {
         BrokerConfig cfg = broker.config();
-        long size = queuedSize(d);
+        int maxMessages = cfg.maxQueuedMessages();
         long maxBytes = cfg.maxQueuedBytes();
-        if (queuedCount() >= cfg.maxQueuedMessages() || (maxBytes > 0 && queuedBytes + size > maxBytes)) {
-            broker.counters().publishDropped.increment();
-            long dropped = broker.counters().publishDropped.sum();
-            if (dropped - droppedLogged >= 1000 || droppedLogged == 0) {
-                droppedLogged = dropped;
-                LOG.warn("Session {}: queue full ({} messages, {} bytes; max.queued.messages {}, max.queued.bytes "
-                        + "{}), dropping message on '{}' ({} bytes)", clientId, queue.size(), queuedBytes,
-                        cfg.maxQueuedMessages(), maxBytes, d.message().topic(), size);
+        if (queuedCount() >= maxMessages) {
+            if (maxMessages > 0 && !queue.isEmpty()) {
+                // until a message leaves, a QoS 1/2 delivery would wait behind the queue and be refused: refuse it
+                // on its publisher's loop (with no queue a QoS 1/2 message can still be sent at once)
+                fullAt = maxMessages;
             }
+            dropped(d, cfg);
+            return false;
+        }
+        long size = queuedSize(d);
+        if (maxBytes > 0 && queuedBytes + size > maxBytes) {
+            dropped(d, cfg);
             return false;
         }
         if (into == NO_QUEUE) {
@@ -566,6 +584,47 @@ public final class Session {
             congested = true;
         }
         updateInfoLater();
+        return true;
+    }
+
+    /**
+     * Counts a message dropped for this session because its queue is full, and logs it (the first drop, then after
+     * each 1,000 more drops in the broker). Any thread: a publisher's loop calls it through {@link #refusesQueued}.
+     */
+    private void dropped(Delivery d, BrokerConfig cfg) {
+        broker.counters().publishDropped.increment();
+        long dropped = broker.counters().publishDropped.sum();
+        long logged = droppedLogged;
+        if (dropped - logged >= 1000 || logged == 0) {
+            droppedLogged = dropped; // racy between threads: at worst one line more or less
+            boolean here = loop.inEventLoop();
+            LOG.warn("Session {}: queue full ({} messages, {} bytes; max.queued.messages {}, max.queued.bytes {}), "
+                    + "dropping message on '{}'", clientId, here ? queuedCount() : "~" + (info == null ? 0 : info.queued()),
+                    here ? queuedBytes : "?", cfg.maxQueuedMessages(), cfg.maxQueuedBytes(), d.message().topic());
+        }
+    }
+
+    /** The queue has room again (a message left it): deliveries are no longer refused on publishers' loops. */
+    private void hasRoom() {
+        if (fullAt >= 0) {
+            fullAt = -1;
+        }
+    }
+
+    /**
+     * Called on a publisher's loop before handing {@code d} to this session's loop: true if it is dropped there
+     * instead (counted), because it is a QoS 1/2 message and this session's queue was full at the current
+     * max.queued.messages when it last refused one and nothing has left it since. Such a message would wait behind
+     * the full queue and be refused on this loop; what is sent at once (QoS 0 to a writable socket), what is not
+     * queued and what goes to a shared subscription (handed to another member if this session has just ended) is
+     * never refused here.
+     */
+    public boolean refusesQueued(Delivery d, BrokerConfig cfg) {
+        int f = fullAt;
+        if (f < 0 || d.qos() == 0 || d.shared() != null || f != cfg.maxQueuedMessages()) {
+            return false;
+        }
+        dropped(d, cfg);
         return true;
     }
 
@@ -709,6 +768,7 @@ public final class Session {
             queue.poll();
             queuedBytes -= queuedSize(d);
             broker.counters().storedMessages.decrementAndGet();
+            hasRoom();
             if (d.message().isExpired(now)) {
                 continue;
             }
@@ -833,10 +893,13 @@ public final class Session {
         ClientChannel c = connection;
         if (c != null) {
             long pending = c.pendingWriteBytes();
-            if (pending < lastPendingBytes) {
+            long last = lastPendingBytes;
+            if (pending < last) {
                 lastProgressNanos = now;
             }
-            lastPendingBytes = pending;
+            if (pending != last) {
+                lastPendingBytes = pending; // written only on change: publishers' loops call this per message
+            }
         }
         return now - lastProgressNanos > STALL_NANOS;
     }
@@ -964,6 +1027,7 @@ public final class Session {
             }
         }
         if (removed) {
+            hasRoom();
             updateInfoLater();
         }
     }
