@@ -597,10 +597,11 @@ public final class Session {
         long logged = droppedLogged;
         if (dropped - logged >= 1000 || logged == 0) {
             droppedLogged = dropped; // racy between threads: at worst one line more or less
-            boolean here = loop.inEventLoop();
+            boolean here = loop.inEventLoop(); // else the queue is read from the last snapshot
+            Object queued = here ? queuedCount() : "~" + (info == null ? 0 : info.queued());
             LOG.warn("Session {}: queue full ({} messages, {} bytes; max.queued.messages {}, max.queued.bytes {}), "
-                    + "dropping message on '{}'", clientId, here ? queuedCount() : "~" + (info == null ? 0 : info.queued()),
-                    here ? queuedBytes : "?", cfg.maxQueuedMessages(), cfg.maxQueuedBytes(), d.message().topic());
+                    + "dropping message on '{}'", clientId, queued, here ? queuedBytes : "?",
+                    cfg.maxQueuedMessages(), cfg.maxQueuedBytes(), d.message().topic());
         }
     }
 
