@@ -12,10 +12,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
@@ -137,6 +137,15 @@ public abstract class ConnectionState extends ChannelInboundHandlerAdapter imple
 
     /** CONNACK was written: processes the packets that came behind the CONNECT. Channel loop. */
     abstract void afterConnack();
+
+    /**
+     * The connection is over for MQTT (closed, or half-closed after the broker's last packet): nothing more is
+     * processed and its end is reported to its session (will, interceptors, stats), once however often this runs.
+     * Channel loop.
+     *
+     * @return true if this call reported the end
+     */
+    abstract boolean ended();
 
     /**
      * An acknowledgement of an inbound QoS 1/2 PUBLISH that waits for routing (or behind one that does); kept in
@@ -312,13 +321,45 @@ public abstract class ConnectionState extends ChannelInboundHandlerAdapter imple
      * {@link #CLOSE_FLUSH_MILLIS} if a client that reads nothing keeps the flush from completing.
      */
     private void closeAfterFlush(ChannelFuture last) {
-        last.addListener(ChannelFutureListener.CLOSE);
+        last.addListener(f -> {
+            if (f.isSuccess()) {
+                closeOutput();
+            } else {
+                channel.close();
+            }
+        });
         channel.eventLoop().schedule(() -> {
             channel.close();
         }, CLOSE_FLUSH_MILLIS, TimeUnit.MILLISECONDS);
     }
 
-    /** Longest a disconnect waits for pending writes to be flushed before it closes the connection anyway. */
+    /**
+     * Ends the connection after its last packet. On a plain TCP listener it half-closes (the client reads the end of
+     * the stream after the DISCONNECT) and reads on, discarding, until the client closes its side, or
+     * {@link #CLOSE_FLUSH_MILLIS} after the disconnect: a socket closed while the client's packets are still arriving
+     * (a PUBREL for a PUBREC it had not read yet) answers them with a reset, after which the client's next write fails
+     * ("Broken pipe") or its unread packets, the DISCONNECT among them, are gone before it reads them. The session
+     * learns of the end at once, as from a close. Other listener types (TLS, WebSocket) close at once.
+     */
+    private void closeOutput() {
+        if (channel instanceof DuplexChannel d && channel.isActive() && listener != null
+                && "tcp".equals(listener.config().type())) {
+            ended(); // the session learns of the end now, not when the client has closed its side too
+            channel.config().setAutoRead(true); // what still comes is read and dropped (state CLOSED)
+            d.shutdownOutput().addListener(f -> {
+                if (!f.isSuccess()) {
+                    channel.close();
+                }
+            });
+        } else {
+            channel.close();
+        }
+    }
+
+    /**
+     * Longest a disconnect waits for pending writes to be flushed, and then for the client to close its side, before
+     * it closes the connection anyway.
+     */
     static final long CLOSE_FLUSH_MILLIS = 1_000;
 
     void protocolError(String what) {

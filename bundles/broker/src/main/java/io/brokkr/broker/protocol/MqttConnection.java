@@ -285,6 +285,14 @@ public final class MqttConnection extends ConnectionState {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         State was = state;
+        if (!ended() && was == State.CONNECTING) {
+            LOG.debug("Connection {} closed during authentication", remote());
+        }
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    boolean ended() {
         state = State.CLOSED;
         if (keepAliveIndex >= 0) {
             KeepAliveTimers.current().remove(this); // the channel's loop: the one it was armed on
@@ -302,10 +310,9 @@ public final class MqttConnection extends ConnectionState {
             boolean sendWill = sendWillOnClose;
             BrokerConnectionContext cc = context;
             s.loop.execute(() -> broker.detach(s, this, sendWill, cc, !sendWill));
-        } else if (was == State.CONNECTING) {
-            LOG.debug("Connection {} closed during authentication", remote());
+            return true;
         }
-        super.channelInactive(ctx);
+        return false;
     }
 
     // -------------------------------------------------------------------------------------------- decoding, link

@@ -48,6 +48,87 @@ class FlowControlTest extends BrokerTestBase {
         return rm == null ? 65_535 : rm;
     }
 
+    /**
+     * As paho.mqtt.testing's {@code test_flow_control2} runs it with its own blocking client: Receive Maximum + 1 QoS 2
+     * PUBLISHes sent without reading, then the client reads what came back one packet at a time and answers each
+     * PUBREC with a PUBREL, as its receiver does, until it reads the DISCONNECT. By then the broker has sent
+     * DISCONNECT 0x93 and is done with the connection; the PUBRELs arriving after that must not make it reset the
+     * connection (a kernel answers data for a closed socket with RST, and the client's next write then fails with
+     * "Broken pipe" before it reads the DISCONNECT): the broker half-closes and reads to the end instead.
+     */
+    @Test
+    void pahoFlowControl2WithABlockingClientThatAnswersEveryPubrec() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout((int) RawClient.TIMEOUT_MS);
+            java.io.OutputStream out = s.getOutputStream();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            byte[] clientId = id("b").getBytes(StandardCharsets.UTF_8);
+            java.io.ByteArrayOutputStream connect = new java.io.ByteArrayOutputStream();
+            connect.write(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 0, 0, (byte) clientId.length});
+            connect.write(clientId);
+            out.write(packet(0x10, connect.toByteArray()));
+            int[] connack = readPacket(in);
+            assertEquals(0x20, connack[0] & 0xF0, "CONNACK");
+            byte[] topic = ("fc/" + id("t")).getBytes(StandardCharsets.UTF_8);
+            for (int i = 1; i <= RECEIVE_MAXIMUM + 1; i++) {
+                java.io.ByteArrayOutputStream publish = new java.io.ByteArrayOutputStream();
+                publish.write(new byte[] {0, (byte) topic.length});
+                publish.write(topic);
+                publish.write(new byte[] {(byte) (i >> 8), (byte) i, 0});
+                publish.write(("message " + i).getBytes(StandardCharsets.UTF_8));
+                out.write(packet(0x34, publish.toByteArray()));
+            }
+            out.flush();
+            // the broker has read all eleven and is done with the connection (its session, Session Expiry 0, is
+            // gone) before the client reads anything
+            String cid = new String(clientId, StandardCharsets.UTF_8);
+            io.brokkr.broker.Await.until("session ended", RawClient.TIMEOUT_MS, () -> broker.session(cid) == null);
+            int pubrecs = 0;
+            int disconnectReason = -1;
+            while (disconnectReason < 0) {
+                int[] p = readPacket(in);
+                if ((p[0] & 0xF0) == 0x50) { // PUBREC: answer it as the paho receiver does
+                    pubrecs++;
+                    out.write(new byte[] {0x62, 2, (byte) p[1], (byte) p[2]});
+                    out.flush();
+                } else if ((p[0] & 0xF0) == 0xE0) {
+                    disconnectReason = p[1];
+                }
+            }
+            assertEquals(RECEIVE_MAXIMUM, pubrecs, "a PUBREC for each PUBLISH within Receive Maximum");
+            assertEquals(0x93, disconnectReason, "Receive Maximum exceeded");
+            assertEquals(-1, in.read(), "the broker closes its side after the DISCONNECT");
+        }
+    }
+
+    /** A packet with its fixed header (remaining length below 128). */
+    private static byte[] packet(int firstByte, byte[] body) {
+        byte[] p = new byte[body.length + 2];
+        p[0] = (byte) firstByte;
+        p[1] = (byte) body.length;
+        System.arraycopy(body, 0, p, 2, body.length);
+        return p;
+    }
+
+    /** Reads one packet: its first byte, then its body's bytes (unsigned). */
+    private static int[] readPacket(java.io.DataInputStream in) throws java.io.IOException {
+        int first = in.readUnsignedByte();
+        int length = 0;
+        for (int shift = 0, b; ; shift += 7) {
+            b = in.readUnsignedByte();
+            length |= (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                break;
+            }
+        }
+        int[] p = new int[length + 1];
+        p[0] = first;
+        for (int i = 1; i <= length; i++) {
+            p[i] = in.readUnsignedByte();
+        }
+        return p;
+    }
+
     /** Opens {@code n} QoS 2 flows (PUBLISH, PUBREC received, no PUBREL), packet ids 1..n. */
     private static void openQos2Flows(RawClient c, String topic, int n) throws InterruptedException {
         for (int i = 1; i <= n; i++) {
