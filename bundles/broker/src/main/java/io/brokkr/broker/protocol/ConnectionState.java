@@ -5,6 +5,7 @@ import io.brokkr.api.ProtocolVersion;
 import io.brokkr.broker.config.QueueFullPolicy;
 import io.brokkr.broker.routing.RouteResult;
 import io.brokkr.broker.session.Session;
+import io.brokkr.broker.transport.Closing;
 import io.brokkr.broker.transport.Listener;
 import io.brokkr.broker.transport.PacketInspector;
 import io.brokkr.broker.transport.ProxyProtocolHandler;
@@ -15,7 +16,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
@@ -334,26 +334,19 @@ public abstract class ConnectionState extends ChannelInboundHandlerAdapter imple
     }
 
     /**
-     * Ends the connection after its last packet. On a plain TCP listener it half-closes (the client reads the end of
-     * the stream after the DISCONNECT) and reads on, discarding, until the client closes its side, or
-     * {@link #CLOSE_FLUSH_MILLIS} after the disconnect: a socket closed while the client's packets are still arriving
-     * (a PUBREL for a PUBREC it had not read yet) answers them with a reset, after which the client's next write fails
-     * ("Broken pipe") or its unread packets, the DISCONNECT among them, are gone before it reads them. The session
-     * learns of the end at once, as from a close. Other listener types (TLS, WebSocket) close at once.
+     * Ends the connection after its last packet: the broker stops sending and reads on, dropping what comes, until
+     * the client closes its side ({@link Closing}: FIN, close_notify first on TLS, a Close frame on WebSocket), or
+     * {@link #CLOSE_FLUSH_MILLIS} after the disconnect; so a client still sending (a PUBREL for a PUBREC it had not
+     * read yet) is not reset before it reads the DISCONNECT. The session learns of the end at once, as from a close.
      */
     private void closeOutput() {
-        if (channel instanceof DuplexChannel d && channel.isActive() && listener != null
-                && "tcp".equals(listener.config().type())) {
-            ended(); // the session learns of the end now, not when the client has closed its side too
-            channel.config().setAutoRead(true); // what still comes is read and dropped (state CLOSED)
-            d.shutdownOutput().addListener(f -> {
-                if (!f.isSuccess()) {
-                    channel.close();
-                }
-            });
-        } else {
+        if (!channel.isActive()) {
             channel.close();
+            return;
         }
+        ended(); // the session learns of the end now, not when the client has closed its side too
+        channel.config().setAutoRead(true); // what still comes is read and dropped (state CLOSED)
+        Closing.endOutput(channel);
     }
 
     /**

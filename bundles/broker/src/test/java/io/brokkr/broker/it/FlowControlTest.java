@@ -59,46 +59,56 @@ class FlowControlTest extends BrokerTestBase {
     @Test
     void pahoFlowControl2WithABlockingClientThatAnswersEveryPubrec() throws Exception {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-            s.setSoTimeout((int) RawClient.TIMEOUT_MS);
-            java.io.OutputStream out = s.getOutputStream();
-            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
-            byte[] clientId = id("b").getBytes(StandardCharsets.UTF_8);
-            java.io.ByteArrayOutputStream connect = new java.io.ByteArrayOutputStream();
-            connect.write(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 0, 0, (byte) clientId.length});
-            connect.write(clientId);
-            out.write(packet(0x10, connect.toByteArray()));
-            int[] connack = readPacket(in);
-            assertEquals(0x20, connack[0] & 0xF0, "CONNACK");
-            byte[] topic = ("fc/" + id("t")).getBytes(StandardCharsets.UTF_8);
-            for (int i = 1; i <= RECEIVE_MAXIMUM + 1; i++) {
-                java.io.ByteArrayOutputStream publish = new java.io.ByteArrayOutputStream();
-                publish.write(new byte[] {0, (byte) topic.length});
-                publish.write(topic);
-                publish.write(new byte[] {(byte) (i >> 8), (byte) i, 0});
-                publish.write(("message " + i).getBytes(StandardCharsets.UTF_8));
-                out.write(packet(0x34, publish.toByteArray()));
-            }
-            out.flush();
-            // the broker has read all eleven and is done with the connection (its session, Session Expiry 0, is
-            // gone) before the client reads anything
-            String cid = new String(clientId, StandardCharsets.UTF_8);
-            io.brokkr.broker.Await.until("session ended", RawClient.TIMEOUT_MS, () -> broker.session(cid) == null);
-            int pubrecs = 0;
-            int disconnectReason = -1;
-            while (disconnectReason < 0) {
-                int[] p = readPacket(in);
-                if ((p[0] & 0xF0) == 0x50) { // PUBREC: answer it as the paho receiver does
-                    pubrecs++;
-                    out.write(new byte[] {0x62, 2, (byte) p[1], (byte) p[2]});
-                    out.flush();
-                } else if ((p[0] & 0xF0) == 0xE0) {
-                    disconnectReason = p[1];
-                }
-            }
-            assertEquals(RECEIVE_MAXIMUM, pubrecs, "a PUBREC for each PUBLISH within Receive Maximum");
-            assertEquals(0x93, disconnectReason, "Receive Maximum exceeded");
-            assertEquals(-1, in.read(), "the broker closes its side after the DISCONNECT");
+            flowControl2WithABlockingClient(s, id("b"), RECEIVE_MAXIMUM, broker);
         }
+    }
+
+    /**
+     * The scenario of {@link #pahoFlowControl2WithABlockingClientThatAnswersEveryPubrec} on a connected socket (plain
+     * or TLS) of a broker with {@code receive.maximum = receiveMaximum}.
+     */
+    static void flowControl2WithABlockingClient(java.net.Socket s, String clientIdText, int receiveMaximum,
+                                                io.brokkr.broker.engine.Broker broker) throws Exception {
+        s.setSoTimeout((int) RawClient.TIMEOUT_MS);
+        java.io.OutputStream out = s.getOutputStream();
+        java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+        byte[] clientId = clientIdText.getBytes(StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream connect = new java.io.ByteArrayOutputStream();
+        connect.write(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 0, 0, (byte) clientId.length});
+        connect.write(clientId);
+        out.write(packet(0x10, connect.toByteArray()));
+        out.flush();
+        int[] connack = readPacket(in);
+        assertEquals(0x20, connack[0] & 0xF0, "CONNACK");
+        byte[] topic = ("fc/" + clientIdText).getBytes(StandardCharsets.UTF_8);
+        for (int i = 1; i <= receiveMaximum + 1; i++) {
+            java.io.ByteArrayOutputStream publish = new java.io.ByteArrayOutputStream();
+            publish.write(new byte[] {0, (byte) topic.length});
+            publish.write(topic);
+            publish.write(new byte[] {(byte) (i >> 8), (byte) i, 0});
+            publish.write(("message " + i).getBytes(StandardCharsets.UTF_8));
+            out.write(packet(0x34, publish.toByteArray()));
+        }
+        out.flush();
+        // the broker has read all of them and is done with the connection (its session, Session Expiry 0, is gone)
+        // before the client reads anything
+        io.brokkr.broker.Await.until("session ended", RawClient.TIMEOUT_MS,
+                () -> broker.session(clientIdText) == null);
+        int pubrecs = 0;
+        int disconnectReason = -1;
+        while (disconnectReason < 0) {
+            int[] p = readPacket(in);
+            if ((p[0] & 0xF0) == 0x50) { // PUBREC: answer it as the paho receiver does
+                pubrecs++;
+                out.write(new byte[] {0x62, 2, (byte) p[1], (byte) p[2]});
+                out.flush();
+            } else if ((p[0] & 0xF0) == 0xE0) {
+                disconnectReason = p[1];
+            }
+        }
+        assertEquals(receiveMaximum, pubrecs, "a PUBREC for each PUBLISH within Receive Maximum");
+        assertEquals(0x93, disconnectReason, "Receive Maximum exceeded");
+        assertEquals(-1, in.read(), "the broker closes its side after the DISCONNECT");
     }
 
     /** A packet with its fixed header (remaining length below 128). */

@@ -228,6 +228,21 @@ class WebSocketListenerTest extends BrokerTestBase {
         awaitOffline(id("txt"));
     }
 
+    /**
+     * A connection the broker ends (here for a second CONNECT, a protocol error) gets a WebSocket Close frame with
+     * status 1000 after its last packet, not a bare TCP close [RFC 6455 5.5.1].
+     */
+    @Test
+    void brokerDisconnectEndsWithACloseFrame() throws Exception {
+        WsRawClient c = rawWs("mqtt");
+        c.binary(connectBytes(id("bye")));
+        c.expect(MqttMessageType.CONNACK);
+        c.binary(connectBytes(id("bye"))); // a second CONNECT [MQTT-3.1.0-2]
+        assertTrue(c.awaitClosed(), "connection closed after a protocol error");
+        assertEquals(1000, c.closeStatus(), "close status 1000 (normal closure)");
+        awaitOffline(id("bye"));
+    }
+
     @Test
     void wrongPathIs404() throws Exception {
         WsRawClient c = track(WsRawClient.open(wsPort, "/other", "mqtt", null));
