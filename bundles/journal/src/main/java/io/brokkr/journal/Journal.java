@@ -69,13 +69,7 @@ import org.slf4j.LoggerFactory;
  * released and the journal holds more than half its bound, the writer rolls and deletes it, so that a bound smaller
  * than a segment cannot keep the journal full for good.
  *
- * <p><b>Reading.</b> Each consumer has a named {@link Cursor} with a durable committed position; see there. The
- * records just written that some cursor has not read yet are also kept in memory, up to
- * {@link JournalConfig#readCacheBytes()}: the writer puts each record of a batch (the appended array itself) into a
- * ring indexed by sequence before it publishes the batch, and drops a record once every cursor's read position is
- * past it (or to make room, oldest first). A cursor that polls records found there gets them from memory, the same
- * records as the file holds (the very bytes written, which the file's checksum covers); what is not there (read
- * earlier and rewound, evicted, or written before the journal was opened) it reads from the segment file.
+ * <p><b>Reading.</b> Each consumer has a named {@link Cursor} with a durable committed position; see there.
  *
  * <p><b>On disk</b> ({@link JournalConfig#dir()}): {@code lock} (a {@link FileLock} held while open),
  * {@code journal.id} (the {@link #id()}), {@code cursors} (cursor positions, replaced atomically: written to a
@@ -119,10 +113,6 @@ public final class Journal implements AutoCloseable {
    * forcing one file reach 1.5 to 3.8 times the forces per second of one).
    */
   static final int MAX_FORCES_IN_FLIGHT = 2;
-  /** Bytes a record is counted for in the read cache besides its body (its object, the array's header, its slot). */
-  static final int CACHE_OVERHEAD = 64;
-  /** The read cache keeps at most this many records (its ring's size for the default {@code readCacheBytes}). */
-  private static final int MAX_CACHE_SLOTS = 1 << 16;
 
   private final JournalConfig config;
   private final Path dir;
@@ -138,16 +128,6 @@ public final class Journal implements AutoCloseable {
   /** Appends in flight (inside {@link #append}); the sign bit is set by {@link #close()}. */
   private final AtomicInteger appenders = new AtomicInteger();
   private final CountDownLatch closedLatch = new CountDownLatch(1);
-  /**
-   * The read cache (see the class comment), or null with {@code readCacheBytes} 0: the record with sequence
-   * {@code s} is at {@code s & (length - 1)} if it is kept. Written by the writer thread only, before the volatile
-   * write of {@link #lastSequence} that publishes the record; read by cursors, which check the record's sequence (a
-   * slot may meanwhile hold a newer record, or null).
-   */
-  private final JournalRecord[] cache;
-  /** Records polled from the cache and from the segment files (tests, stats). */
-  private final java.util.concurrent.atomic.LongAdder cacheReads = new java.util.concurrent.atomic.LongAdder();
-  private final java.util.concurrent.atomic.LongAdder fileReads = new java.util.concurrent.atomic.LongAdder();
   private final Thread writer;
   /** Runs the forces of the batches in {@link #inFlight}. */
   private final ExecutorService forcer;
@@ -185,11 +165,6 @@ public final class Journal implements AutoCloseable {
   private long releaseBound;
   /** When the last periodic force was started (force interval). */
   private long lastForceStart = System.nanoTime();
-  /** The read cache holds records of sequences {@code cacheOldest..cacheNewest} only (not all of them). */
-  private long cacheOldest = 1;
-  private long cacheNewest;
-  /** Bytes the read cache holds, counted as bodies plus {@link #CACHE_OVERHEAD} each. */
-  private long cacheBytes;
 
   // counters, written by the writer thread only
   private volatile long appends;
@@ -204,8 +179,6 @@ public final class Journal implements AutoCloseable {
     this.lock = lock;
     this.saveIntervalNanos = Math.max(config.cursorSaveInterval().toNanos(), 1_000_000L);
     this.forceIntervalNanos = config.forceInterval().isZero() ? 0 : Math.max(config.forceInterval().toNanos(), 1L);
-    long slots = Math.min(config.readCacheBytes() / CACHE_OVERHEAD, MAX_CACHE_SLOTS);
-    this.cache = slots < 1 ? null : new JournalRecord[Math.max(2, Integer.highestOneBit((int) slots))];
     try (Stream<Path> tmp = Files.list(dir)) {
       for (Path p : (Iterable<Path>) tmp.filter(p -> p.getFileName().toString().endsWith(".tmp"))::iterator) {
         Files.deleteIfExists(p);
@@ -786,10 +759,6 @@ public final class Journal implements AutoCloseable {
       return;
     }
     boolean rolled = false;
-    boolean caching = cache != null && !cursors.isEmpty();
-    if (cache != null) {
-      cacheEvictRead();
-    }
     try {
       Segment seg = active;
       ByteBuffer buf = buffer;
@@ -829,9 +798,6 @@ public final class Journal implements AutoCloseable {
         seg.added(size);
         diskBytes += size;
         p.sequence = seq;
-        if (caching) {
-          cacheAdd(seq, p.body);
-        }
       }
       flush(seg, buf);
     } catch (IOException | RuntimeException | Error e) {
@@ -875,57 +841,6 @@ public final class Journal implements AutoCloseable {
       }
       releaseSegments();
     }
-  }
-
-  /**
-   * Writer thread: keeps a record just written in the read cache (published with its batch), dropping the oldest ones
-   * if the cache is out of slots or bytes.
-   */
-  private void cacheAdd(long seq, byte[] body) {
-    JournalRecord[] c = cache;
-    long size = (long) body.length + CACHE_OVERHEAD;
-    long max = config.readCacheBytes();
-    while (cacheOldest <= cacheNewest && (seq - cacheOldest >= c.length || cacheBytes + size > max)) {
-      cacheEvictOldest();
-    }
-    if (cacheOldest > cacheNewest) {
-      cacheOldest = seq;
-    }
-    cacheNewest = seq;
-    if (size <= max) {
-      c[(int) seq & (c.length - 1)] = new JournalRecord(seq, body);
-      cacheBytes += size;
-    }
-  }
-
-  /** Writer thread: drops the records from the read cache that every cursor has read (all of them without cursors). */
-  private void cacheEvictRead() {
-    if (cacheOldest > cacheNewest) {
-      return;
-    }
-    long min = Long.MAX_VALUE;
-    for (CursorImpl c : cursors.values()) {
-      min = Math.min(min, c.readPos);
-    }
-    while (cacheOldest <= cacheNewest && cacheOldest <= min) {
-      cacheEvictOldest();
-    }
-  }
-
-  private void cacheEvictOldest() {
-    JournalRecord[] c = cache;
-    int i = (int) cacheOldest & (c.length - 1);
-    JournalRecord r = c[i];
-    if (r != null && r.sequence() == cacheOldest) {
-      c[i] = null;
-      cacheBytes -= (long) r.body().length + CACHE_OVERHEAD;
-    }
-    cacheOldest++;
-  }
-
-  /** Tests: records polled from the read cache, and from the segment files, since open. */
-  long[] reads() {
-    return new long[] {cacheReads.sum(), fileReads.sum()};
   }
 
   /** Writes the buffer at the segment's position before the records placed in it; clears it. */
@@ -1345,12 +1260,6 @@ public final class Journal implements AutoCloseable {
           }
           k++;
         }
-        List<JournalRecord> cached = fromCache(from, k);
-        if (cached != null) {
-          cacheReads.add(cached.size());
-          readPos = from + cached.size() - 1;
-          return cached;
-        }
         ByteBuffer b;
         try {
           b = seg.read(start, off[idx + k] - start);
@@ -1375,36 +1284,10 @@ public final class Journal implements AutoCloseable {
           b.get(body);
           out.add(new JournalRecord(seq, body));
         }
-        fileReads.add(k);
         readPos = from + k - 1;
         return out;
       }
       return List.of();
-    }
-
-    /**
-     * The records {@code from .. from + k - 1} as far as the read cache has them, from the first on (it may stop
-     * early: the rest is read at the next poll); null if it does not have the first.
-     */
-    private List<JournalRecord> fromCache(long from, int k) {
-      JournalRecord[] c = cache;
-      if (c == null) {
-        return null;
-      }
-      int mask = c.length - 1;
-      List<JournalRecord> out = null;
-      for (int i = 0; i < k; i++) {
-        long s = from + i;
-        JournalRecord r = c[(int) s & mask];
-        if (r == null || r.sequence() != s) {
-          break;
-        }
-        if (out == null) {
-          out = new ArrayList<>(k);
-        }
-        out.add(r);
-      }
-      return out;
     }
 
     @Override

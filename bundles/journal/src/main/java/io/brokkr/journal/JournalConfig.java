@@ -28,14 +28,9 @@ import java.util.Objects;
  *                            {@link JournalFullException} while the segment files and the records queued for the
  *                            writer would grow past it; {@code 0} (the default) for no bound. Segments are deleted
  *                            whole, so choose {@code segmentBytes} well below it (an eighth, say)
- * @param readCacheBytes      the records just written that a cursor has not read yet are kept in memory up to this
- *                            many bytes (bodies plus {@value Journal#CACHE_OVERHEAD} bytes each), so that a cursor at
- *                            the journal's tail gets them without reading the segment file back; {@code 0} to read
- *                            every record from the file. Default 8 MiB
  */
 public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, long maxQueuedBytes, int maxRecordBytes,
-                            Duration cursorSaveInterval, Duration forceInterval, long maxDiskBytes,
-                            long readCacheBytes) {
+                            Duration cursorSaveInterval, Duration forceInterval, long maxDiskBytes) {
 
   /** The default segment size, 64 MiB. */
   public static final long DEFAULT_SEGMENT_BYTES = 64L << 20;
@@ -47,20 +42,11 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
   public static final int DEFAULT_MAX_RECORD_BYTES = 16 << 20;
   /** The default interval of cursor position saves, 100 ms. */
   public static final Duration DEFAULT_CURSOR_SAVE_INTERVAL = Duration.ofMillis(100);
-  /** The default bound of the records kept in memory for the cursors, 8 MiB. */
-  public static final long DEFAULT_READ_CACHE_BYTES = 8L << 20;
 
   /** A config that forces every batch before its appends complete and has no disk bound (the 1.0 shape). */
   public JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, long maxQueuedBytes, int maxRecordBytes,
                        Duration cursorSaveInterval) {
     this(dir, segmentBytes, maxBatchRecords, maxQueuedBytes, maxRecordBytes, cursorSaveInterval, Duration.ZERO, 0);
-  }
-
-  /** A config with the default {@link #readCacheBytes()} (the shape before it existed). */
-  public JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, long maxQueuedBytes, int maxRecordBytes,
-                       Duration cursorSaveInterval, Duration forceInterval, long maxDiskBytes) {
-    this(dir, segmentBytes, maxBatchRecords, maxQueuedBytes, maxRecordBytes, cursorSaveInterval, forceInterval,
-        maxDiskBytes, DEFAULT_READ_CACHE_BYTES);
   }
 
   /** Checks the bounds (see the record's parameters). */
@@ -87,9 +73,6 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
       throw new IllegalArgumentException("maxRecordBytes must be in [0, min(segmentBytes - 16, maxQueuedBytes)]: "
           + maxRecordBytes);
     }
-    if (readCacheBytes < 0) {
-      throw new IllegalArgumentException("readCacheBytes must be >= 0 (0: none): " + readCacheBytes);
-    }
     if (cursorSaveInterval.isNegative()) {
       throw new IllegalArgumentException("cursorSaveInterval must not be negative: " + cursorSaveInterval);
     }
@@ -97,7 +80,7 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
 
   /**
    * @return the defaults (64 MiB segments, 4096-record batches, 64 MiB queue, 16 MiB records, 100 ms saves, every
-   *     batch forced, no disk bound, 8 MiB read cache)
+   *     batch forced, no disk bound)
    */
   public static JournalConfig defaults(Path dir) {
     return builder(dir).build();
@@ -118,7 +101,6 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
     private Duration cursorSaveInterval = DEFAULT_CURSOR_SAVE_INTERVAL;
     private Duration forceInterval = Duration.ZERO;
     private long maxDiskBytes;
-    private long readCacheBytes = DEFAULT_READ_CACHE_BYTES;
 
     private Builder(Path dir) {
       this.dir = dir;
@@ -166,19 +148,13 @@ public record JournalConfig(Path dir, long segmentBytes, int maxBatchRecords, lo
       return this;
     }
 
-    /** @see JournalConfig#readCacheBytes() */
-    public Builder readCacheBytes(long v) {
-      readCacheBytes = v;
-      return this;
-    }
-
     /** @return the config; an unset maxRecordBytes is 16 MiB bounded by the segment size and the queue bound */
     public JournalConfig build() {
       int maxRecord = maxRecordBytes != null ? maxRecordBytes
           : (int) Math.max(0, Math.min(DEFAULT_MAX_RECORD_BYTES,
               Math.min(segmentBytes - Journal.HEADER, maxQueuedBytes)));
       return new JournalConfig(dir, segmentBytes, maxBatchRecords, maxQueuedBytes, maxRecord, cursorSaveInterval,
-          forceInterval, maxDiskBytes, readCacheBytes);
+          forceInterval, maxDiskBytes);
     }
   }
 }
