@@ -199,8 +199,10 @@ public final class BrokerMain {
 
     /**
      * {@code time_ms=<epoch ms> appends=.. fsyncs=.. journal_bytes=.. queued_bytes=.. sink_written=.. sink_backlog=..
-     * sink_retries=..}: the journal's counters since it was opened ({@link JournalStats}) and the sink's; all 0
-     * without a sink (the journal is not even opened then).
+     * sink_retries=.. cpu_us=.. sink_cpu_us=.. journal_cpu_us=..}: the journal's counters since it was opened
+     * ({@link JournalStats}) and the sink's, all 0 without a sink (the journal is not even opened then); the CPU time
+     * of the process, of the sink threads ({@code brokkr-sink-*}) and of the journal's threads ({@code
+     * brokkr-journal-*}: writer and forces) in microseconds (threads that ended are not counted).
      */
     static String statsLine(Broker broker) {
         SinkHub hub = broker.sinkHub();
@@ -216,10 +218,24 @@ public final class BrokerMain {
                 retries += i.retries();
             }
         }
+        long sinkCpu = 0;
+        long journalCpu = 0;
+        java.lang.management.ThreadMXBean tmx = java.lang.management.ManagementFactory.getThreadMXBean();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            String n = t.getName();
+            if (n.startsWith("brokkr-sink-")) {
+                sinkCpu += Math.max(0, tmx.getThreadCpuTime(t.getId()));
+            } else if (n.startsWith("brokkr-journal-")) {
+                journalCpu += Math.max(0, tmx.getThreadCpuTime(t.getId()));
+            }
+        }
+        long cpu = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0;
         return "time_ms=" + System.currentTimeMillis() + " appends=" + (s == null ? 0 : s.appends())
                 + " fsyncs=" + (s == null ? 0 : s.fsyncs()) + " journal_bytes=" + (s == null ? 0 : s.bytesWritten())
                 + " queued_bytes=" + (s == null ? 0 : s.queuedBytes()) + " sink_written=" + written
-                + " sink_backlog=" + backlog + " sink_retries=" + retries;
+                + " sink_backlog=" + backlog + " sink_retries=" + retries + " cpu_us=" + cpu / 1000
+                + " sink_cpu_us=" + sinkCpu / 1000 + " journal_cpu_us=" + journalCpu / 1000;
     }
 
     private static void writeStats(Broker broker, Path file) {

@@ -61,6 +61,9 @@ import redis.clients.jedis.resps.StreamEntry;
  *       (one QoS 1 subscriber on {@code bench/#}).</li>
  *   <li>Throughput: PUBACKs per second over the measured period (after the warm-up).</li>
  *   <li>Journal: appends and fsyncs per second over the same period, from the broker's {@code --stats-file}.</li>
+ *   <li>CPU, from the same file: cores the broker process used ({@code broker_cores}), its CPU µs per acknowledged
+ *       message ({@code broker_cpu_us_msg}), the sink threads' per record written ({@code sink_cpu_us_rec}) and the
+ *       journal's threads' per append ({@code journal_cpu_us_rec}).</li>
  *   <li>Store: the sum of {@code XLEN} of the publishers' streams ({@code <key prefix>bench/<run>/<i>}) at the start
  *       and end of the period: records per second written into Redis; and how many acknowledged messages were not
  *       in Redis yet at the end (the sink's lag). With {@code --es}: {@code _count} of the documents of the
@@ -262,6 +265,17 @@ public final class SinkBench {
                         .append(" recs_per_fsync=").append(fsyncs == 0 ? "-" : rate((double) appends / fsyncs))
                         .append(" sink_written_s=")
                         .append(rate((field(s1, "sink_written") - field(s0, "sink_written")) / wall));
+                // CPU per message: the broker process per acknowledged message, the sink threads per record written,
+                // the journal's threads per append (µs; "-" where nothing was counted)
+                double cpuPerSec = (field(s1, "cpu_us") - field(s0, "cpu_us")) / wall;
+                double ackedPerSec = (a1 - a0) / secs;
+                long sinkRecs = field(s1, "sink_written") - field(s0, "sink_written");
+                out.append(" broker_cores=").append(String.format(java.util.Locale.ROOT, "%.2f", cpuPerSec / 1e6))
+                        .append(" broker_cpu_us_msg=").append(micros(ackedPerSec == 0 ? -1 : cpuPerSec / ackedPerSec))
+                        .append(" sink_cpu_us_rec=").append(micros(sinkRecs == 0 ? -1
+                                : (double) (field(s1, "sink_cpu_us") - field(s0, "sink_cpu_us")) / sinkRecs))
+                        .append(" journal_cpu_us_rec=").append(micros(appends == 0 ? -1
+                                : (double) (field(s1, "journal_cpu_us") - field(s0, "journal_cpu_us")) / appends));
             }
             out.append(" ").append(lat("ack", ackLat));
             if (redis != null || es != null) {
@@ -361,6 +375,10 @@ public final class SinkBench {
                 redis.close();
             }
         }
+    }
+
+    private static String micros(double us) {
+        return us < 0 ? "-" : String.format(java.util.Locale.ROOT, "%.2f", us);
     }
 
     /** The broker's stats line (BrokerMain --stats-file) as key=value pairs; null without a stats file. */

@@ -286,7 +286,7 @@ public final class Journal implements AutoCloseable {
    */
   public CompletableFuture<Long> append(byte[] body) {
     Objects.requireNonNull(body, "body");
-    CompletableFuture<Long> future = new CompletableFuture<>();
+    Pending future = new Pending(body);
     int s;
     do {
       s = appenders.get();
@@ -324,7 +324,7 @@ public final class Journal implements AutoCloseable {
           return future;
         }
       }
-      queue.offer(new Pending(body, future));
+      queue.offer(future);
       if (writerParked) {
         LockSupport.unpark(writer);
       }
@@ -703,7 +703,7 @@ public final class Journal implements AutoCloseable {
       if (failure != null) {
         Throwable cause = failure;
         for (Pending p : f.batch) {
-          p.future.completeExceptionally(new IOException("journal " + dir + ": write failed: " + cause, cause));
+          p.completeExceptionally(new IOException("journal " + dir + ": write failed: " + cause, cause));
         }
       } else {
         f.seg.publish(f.segCount);
@@ -713,7 +713,7 @@ public final class Journal implements AutoCloseable {
         lastSequence = f.lastSeq;
         appends += f.batch.size();
         for (Pending p : f.batch) {
-          p.future.complete(p.sequence);
+          p.complete(p.sequence);
         }
         any = true;
       }
@@ -754,7 +754,7 @@ public final class Journal implements AutoCloseable {
     if (failure != null) {
       queuedBytes.addAndGet(-queued);
       for (Pending p : batch) {
-        p.future.completeExceptionally(new IOException("journal " + dir + " failed: " + failure, failure));
+        p.completeExceptionally(new IOException("journal " + dir + " failed: " + failure, failure));
       }
       return;
     }
@@ -792,7 +792,8 @@ public final class Journal implements AutoCloseable {
         int at = buf.position();
         buf.putInt(len).putInt(0).putLong(seq).put(p.body);
         crc.reset();
-        crc.update(buf.duplicate().position(at + 8).limit(at + size));
+        crc.update(buf.limit(at + size).position(at + 8)); // leaves the position at the record's end
+        buf.limit(buf.capacity());
         buf.putInt(at + 4, (int) crc.getValue());
         seg.added(size);
         diskBytes += size;
@@ -805,7 +806,7 @@ public final class Journal implements AutoCloseable {
           batch.size(), e);
       queuedBytes.addAndGet(-queued);
       for (Pending p : batch) {
-        p.future.completeExceptionally(new IOException("journal " + dir + ": write failed: " + e, e));
+        p.completeExceptionally(new IOException("journal " + dir + ": write failed: " + e, e));
       }
       return;
     }
@@ -1198,15 +1199,13 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  /** An append waiting for the writer. */
-  private static final class Pending {
+  /** An append waiting for the writer; it is the future {@link #append} returns (one object per append). */
+  private static final class Pending extends CompletableFuture<Long> {
     final byte[] body;
-    final CompletableFuture<Long> future;
     long sequence;
 
-    Pending(byte[] body, CompletableFuture<Long> future) {
+    Pending(byte[] body) {
       this.body = body;
-      this.future = future;
     }
   }
 

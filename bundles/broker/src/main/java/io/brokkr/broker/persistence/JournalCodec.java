@@ -85,6 +85,15 @@ public final class JournalCodec {
     }
 
     public static Entry decode(byte[] body) {
+        return decode(body, null);
+    }
+
+    /**
+     * Decodes a record body whose topic was read already ({@link #topic}): it is not decoded again.
+     *
+     * @param topic the record's topic as {@link #topic} returned it, or null to decode it
+     */
+    public static Entry decode(byte[] body, String topic) {
         try {
             ByteBuffer in = ByteBuffer.wrap(body);
             int version = in.get() & 0xFF;
@@ -93,7 +102,11 @@ public final class JournalCodec {
             }
             int flags = in.get() & 0xFF;
             long timestamp = in.getLong();
-            String topic = str(in);
+            if (topic == null) {
+                topic = str(in);
+            } else {
+                skip(in);
+            }
             String publisher = optional(in);
             String username = optional(in);
             MessageProperties props = MessageProperties.NONE;
@@ -157,7 +170,16 @@ public final class JournalCodec {
         return s;
     }
 
-    private static String optional(ByteBuffer in) {
+    /** Skips a string (its length and bytes). */
+    private static void skip(ByteBuffer in) {
+        int n = in.getInt();
+        if (n < 0 || n > in.remaining()) {
+            throw new IllegalArgumentException("corrupt journal record: bad string length " + n);
+        }
+        in.position(in.position() + n);
+    }
+
+        private static String optional(ByteBuffer in) {
         return in.get() == 0 ? null : str(in);
     }
 

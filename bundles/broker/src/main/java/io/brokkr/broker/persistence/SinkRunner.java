@@ -44,7 +44,14 @@ final class SinkRunner {
     private volatile String lastError;
     private volatile long lastWriteTime;
     private final Object signal = new Object();
-    private boolean available;
+    /** New records may be there (set by the journal's writer thread, cleared by the sink thread). */
+    private volatile boolean available;
+    /**
+     * The sink thread waits for records ({@link #awaitData}): only then does the journal's writer thread notify it.
+     * While the thread lingers for a batch to fill or backs off, a notification would only wake it to wait again
+     * (about one per journal batch, a thousand and more a second under load, each a futex call on both threads).
+     */
+    private volatile boolean idle;
 
     // guarded by this
     private MessageSink sink;
@@ -69,9 +76,11 @@ final class SinkRunner {
         this.topics = List.copyOf(topics);
         this.maxBacklogBytes = maxBacklogBytes;
         cursor.onAvailable(() -> {
-            synchronized (signal) {
-                available = true;
-                signal.notifyAll();
+            available = true; // before reading idle; awaitData sets idle before reading available: no lost wake-up
+            if (idle) {
+                synchronized (signal) {
+                    signal.notifyAll();
+                }
             }
         });
     }
@@ -315,8 +324,13 @@ final class SinkRunner {
 
     private void awaitData() throws InterruptedException {
         synchronized (signal) {
-            if (!available) {
-                signal.wait(1000);
+            idle = true;
+            try {
+                if (!available) {
+                    signal.wait(1000);
+                }
+            } finally {
+                idle = false;
             }
             available = false;
         }
@@ -327,18 +341,11 @@ final class SinkRunner {
         for (JournalRecord r : recs) {
             JournalCodec.Entry e;
             try {
-                List<String> fs = topics;
-                if (fs.size() == 1 && fs.get(0).equals("#")) {
-                    e = JournalCodec.decode(r.body()); // nearly every record matches: decode the topic once
-                    if (!matches(e.message().topic())) {
-                        continue;
-                    }
-                } else {
-                    if (!matches(JournalCodec.topic(r.body()))) {
-                        continue; // not decoded further
-                    }
-                    e = JournalCodec.decode(r.body());
+                String topic = JournalCodec.topic(r.body());
+                if (!matches(topic)) {
+                    continue; // not decoded further
                 }
+                e = JournalCodec.decode(r.body(), topic); // the topic is decoded once
             } catch (IllegalArgumentException bad) {
                 LOG.error("Sink {}: journal record {} cannot be read, skipped: {}", name, r.sequence(), bad.getMessage());
                 continue;
