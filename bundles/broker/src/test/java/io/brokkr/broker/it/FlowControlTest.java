@@ -30,13 +30,17 @@ import org.junit.jupiter.api.Test;
  */
 class FlowControlTest extends BrokerTestBase {
 
-    private static final int RECEIVE_MAXIMUM = 10;
+    static final int RECEIVE_MAXIMUM = 10;
 
     @Override
     Map<String, String> config() {
-        Map<String, String> m = super.config();
-        m.put("receive.maximum", String.valueOf(RECEIVE_MAXIMUM));
-        return m;
+        return withReceiveMaximum(super.config());
+    }
+
+    /** {@code cfg} with {@code receive.maximum = }{@link #RECEIVE_MAXIMUM} (for the classes that run these flows). */
+    static Map<String, String> withReceiveMaximum(Map<String, String> cfg) {
+        cfg.put("receive.maximum", String.valueOf(RECEIVE_MAXIMUM));
+        return cfg;
     }
 
     /** Connects like the paho test: clean start, Session Expiry 0; returns the Receive Maximum of the CONNACK. */

@@ -15,13 +15,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class TlsLingeringCloseTest extends TlsTestBase {
 
-    private static final int RECEIVE_MAXIMUM = 10;
-
     @Override
     Map<String, String> config() {
-        Map<String, String> m = super.config();
-        m.put("receive.maximum", String.valueOf(RECEIVE_MAXIMUM));
-        return m;
+        return FlowControlTest.withReceiveMaximum(super.config());
     }
 
     @ParameterizedTest
@@ -34,7 +30,7 @@ class TlsLingeringCloseTest extends TlsTestBase {
             s.setEnabledProtocols(new String[] {version});
             s.startHandshake();
             FlowControlTest.flowControl2WithABlockingClient(s, id(provider.charAt(0) + version.substring(5)),
-                    RECEIVE_MAXIMUM, broker);
+                    FlowControlTest.RECEIVE_MAXIMUM, broker);
         }
     }
 }
