@@ -7,6 +7,7 @@ import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RecordFormat;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.topic.Topics;
+import io.brokkr.journal.AppendListener;
 import io.brokkr.journal.Journal;
 import io.brokkr.journal.JournalConfig;
 import io.brokkr.journal.JournalFullException;
@@ -355,6 +356,47 @@ public final class SinkHub implements AutoCloseable {
                     refused.sum(), skippedFull.sum());
         }
         return f;
+    }
+
+    /**
+     * The form of {@link #append(Message, String)} for a QoS 1/2 message whose acknowledgement waits for the journal:
+     * no future; {@code listener} is told when the record is journalled (see the sync policy) or why not, once, on
+     * the journal's writer thread, or at once on this thread if the journal refused it (full: a
+     * {@link JournalFullException}; closed or failed). Runs on the publisher's thread; never blocks.
+     *
+     * @return false if no sink takes the message (the listener is not called)
+     */
+    public boolean append(Message m, String username, AppendListener listener) {
+        SinkRunner[] list = sinks;
+        boolean any = false;
+        for (SinkRunner r : list) {
+            if (r.matches(m.topic())) {
+                any = true; // QoS 1/2: never skipped for a sink's backlog bound
+                break;
+            }
+        }
+        if (!any) {
+            return false;
+        }
+        Journal j = journal;
+        if (j == null) {
+            listener.appendFailed(new IOException("journal closed"));
+            return true;
+        }
+        Throwable e = j.append(JournalCodec.encode(m, username), listener);
+        if (e != null) {
+            if (isFull(e)) {
+                journalFull(e);
+                refused.increment();
+            }
+            listener.appendFailed(e);
+        } else if (full) {
+            full = false;
+            LOG.info("Sink journal {} takes messages again ({} of {} bytes used); {} QoS 1/2 messages were refused and "
+                    + "{} QoS 0 messages skipped while it was full (since start)", dir, j.usedBytes(), maxBytes,
+                    refused.sum(), skippedFull.sum());
+        }
+        return true;
     }
 
     /** The journal refused an append for being full: logs it, at most every {@value #FULL_LOG_INTERVAL_MILLIS} ms. */

@@ -171,8 +171,22 @@ final class InboundPublish {
             c.pendingQos1Acks++;
         }
         if (!ready) {
-            routed.whenDone(() -> ackWhenReady(c, s));
+            routed.whenDone(ackListener(c, s));
         }
+    }
+
+    /**
+     * The connection's listener for its routings (one object per connection and session, not one per message: a
+     * {@link RouteResult} only needs to know whom to tell).
+     */
+    private static Runnable ackListener(ConnectionState c, Session s) {
+        Runnable l = c.ackListener;
+        if (l == null || c.ackListenerSession != s) {
+            l = () -> ackWhenReady(c, s);
+            c.ackListener = l;
+            c.ackListenerSession = s;
+        }
+        return l;
     }
 
     /**
