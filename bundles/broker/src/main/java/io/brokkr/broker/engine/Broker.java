@@ -853,8 +853,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         if (hub != null && m.qos() > 0) {
             // acknowledged once it is journalled for the sinks; refused with 0x97 when the journal is full. The
             // journal's writer reports to the result itself (no future per message)
-            RouteResult journaled = RouteResult.awaitingJournal();
-            if (hub.append(m, publisher == null ? null : publisher.username(), journaled)) {
+            RouteResult journaled = hub.append(m, publisher == null ? null : publisher.username(),
+                    RouteResult::awaitingJournal); // null, and nothing made, when no sink takes it
+            if (journaled != null) {
                 return journaled.afterRouting(route(m, from));
             }
         } else if (hub != null) {

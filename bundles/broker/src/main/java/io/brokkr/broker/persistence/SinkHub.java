@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -360,13 +361,14 @@ public final class SinkHub implements AutoCloseable {
 
     /**
      * The form of {@link #append(Message, String)} for a QoS 1/2 message whose acknowledgement waits for the journal:
-     * no future; {@code listener} is told when the record is journalled (see the sync policy) or why not, once, on
-     * the journal's writer thread, or at once on this thread if the journal refused it (full: a
-     * {@link JournalFullException}; closed or failed). Runs on the publisher's thread; never blocks.
+     * no future. If a sink takes the message, a listener from {@code listeners} is made, given to the journal and
+     * returned; it is told when the record is journalled (see the sync policy) or why not, once, on the journal's
+     * writer thread, or at once on this thread if the journal refused it (full: a {@link JournalFullException};
+     * closed or failed). Runs on the publisher's thread; never blocks.
      *
-     * @return false if no sink takes the message (the listener is not called)
+     * @return the listener, or null if no sink takes the message (then none is made)
      */
-    public boolean append(Message m, String username, AppendListener listener) {
+    public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners) {
         SinkRunner[] list = sinks;
         boolean any = false;
         for (SinkRunner r : list) {
@@ -376,12 +378,13 @@ public final class SinkHub implements AutoCloseable {
             }
         }
         if (!any) {
-            return false;
+            return null;
         }
+        L listener = listeners.get();
         Journal j = journal;
         if (j == null) {
             listener.appendFailed(new IOException("journal closed"));
-            return true;
+            return listener;
         }
         Throwable e = j.append(JournalCodec.encode(m, username), listener);
         if (e != null) {
@@ -396,7 +399,7 @@ public final class SinkHub implements AutoCloseable {
                     + "{} QoS 0 messages skipped while it was full (since start)", dir, j.usedBytes(), maxBytes,
                     refused.sum(), skippedFull.sum());
         }
-        return true;
+        return listener;
     }
 
     /** The journal refused an append for being full: logs it, at most every {@value #FULL_LOG_INTERVAL_MILLIS} ms. */
