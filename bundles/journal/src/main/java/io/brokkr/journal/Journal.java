@@ -286,49 +286,71 @@ public final class Journal implements AutoCloseable {
    */
   public CompletableFuture<Long> append(byte[] body) {
     Objects.requireNonNull(body, "body");
-    Pending future = new Pending(body);
+    Pending future = new Pending(body, null);
+    Throwable e = enqueue(future);
+    if (e != null) {
+      future.completeExceptionally(e);
+    }
+    return future;
+  }
+
+  /**
+   * Appends a record as {@link #append(byte[])} does, without a future: {@code listener} is told on the writer thread
+   * when the record completed or failed (see {@link AppendListener}). The cheaper form for a caller that appends for
+   * every message it handles.
+   *
+   * @return null if the record was queued (the listener is then called exactly once, later); else the exception the
+   *     append failed with at once, for the same reasons as the future of {@link #append(byte[])} fails at once (a
+   *     {@link JournalFullException}, a {@link JournalClosedException}, an {@link IOException} after a failed write,
+   *     an {@link IllegalArgumentException} for a body over {@link JournalConfig#maxRecordBytes()}): then the listener
+   *     is not called
+   */
+  public Throwable append(byte[] body, AppendListener listener) {
+    Objects.requireNonNull(body, "body");
+    Objects.requireNonNull(listener, "listener");
+    return enqueue(new Pending(body, listener));
+  }
+
+  /** Queues {@code p} for the writer; null if queued, else why not (then {@code p} is not completed). */
+  private Throwable enqueue(Pending p) {
+    byte[] body = p.body;
     int s;
     do {
       s = appenders.get();
       if (s < 0) {
-        future.completeExceptionally(new JournalClosedException("journal " + dir + " is closed"));
-        return future;
+        return new JournalClosedException("journal " + dir + " is closed");
       }
     } while (!appenders.compareAndSet(s, s + 1));
     try {
       Throwable f = failure;
       if (f != null) {
-        future.completeExceptionally(new IOException("journal " + dir + " failed: " + f, f));
-        return future;
+        return new IOException("journal " + dir + " failed: " + f, f);
       }
       if (body.length > config.maxRecordBytes()) {
-        future.completeExceptionally(new IllegalArgumentException(
-            "record of " + body.length + " bytes is larger than maxRecordBytes " + config.maxRecordBytes()));
-        return future;
+        return new IllegalArgumentException(
+            "record of " + body.length + " bytes is larger than maxRecordBytes " + config.maxRecordBytes());
       }
       long size = (long) body.length + HEADER;
       if (queuedBytes.addAndGet(size) > config.maxQueuedBytes()) {
         queuedBytes.addAndGet(-size);
-        future.completeExceptionally(new JournalFullException("journal " + dir + ": " + config.maxQueuedBytes()
-            + " bytes already queued for the disk"));
-        return future;
+        return new JournalFullException("journal " + dir + ": " + config.maxQueuedBytes()
+            + " bytes already queued for the disk");
       }
       long cap = config.maxDiskBytes();
       if (cap > 0) {
         long used = diskBytes + queuedBytes.get();
         if (used > cap) {
           queuedBytes.addAndGet(-size);
-          future.completeExceptionally(new JournalFullException("journal " + dir + " holds " + (used - size)
+          return new JournalFullException("journal " + dir + " holds " + (used - size)
               + " bytes, at its bound maxDiskBytes " + cap + " (records are released when every cursor committed "
-              + "past them)"));
-          return future;
+              + "past them)");
         }
       }
-      queue.offer(future);
+      queue.offer(p);
       if (writerParked) {
         LockSupport.unpark(writer);
       }
-      return future;
+      return null;
     } finally {
       appenders.decrementAndGet();
     }
@@ -703,7 +725,7 @@ public final class Journal implements AutoCloseable {
       if (failure != null) {
         Throwable cause = failure;
         for (Pending p : f.batch) {
-          p.completeExceptionally(new IOException("journal " + dir + ": write failed: " + cause, cause));
+          p.fail(new IOException("journal " + dir + ": write failed: " + cause, cause));
         }
       } else {
         f.seg.publish(f.segCount);
@@ -713,7 +735,7 @@ public final class Journal implements AutoCloseable {
         lastSequence = f.lastSeq;
         appends += f.batch.size();
         for (Pending p : f.batch) {
-          p.complete(p.sequence);
+          p.done();
         }
         any = true;
       }
@@ -754,7 +776,7 @@ public final class Journal implements AutoCloseable {
     if (failure != null) {
       queuedBytes.addAndGet(-queued);
       for (Pending p : batch) {
-        p.completeExceptionally(new IOException("journal " + dir + " failed: " + failure, failure));
+        p.fail(new IOException("journal " + dir + " failed: " + failure, failure));
       }
       return;
     }
@@ -806,7 +828,7 @@ public final class Journal implements AutoCloseable {
           batch.size(), e);
       queuedBytes.addAndGet(-queued);
       for (Pending p : batch) {
-        p.completeExceptionally(new IOException("journal " + dir + ": write failed: " + e, e));
+        p.fail(new IOException("journal " + dir + ": write failed: " + e, e));
       }
       return;
     }
@@ -1199,13 +1221,44 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  /** An append waiting for the writer; it is the future {@link #append} returns (one object per append). */
+  /**
+   * An append waiting for the writer; it is the future {@link #append(byte[])} returns (one object per append), or
+   * it carries the {@link AppendListener} of {@link #append(byte[], AppendListener)} (then the future is unused).
+   */
   private static final class Pending extends CompletableFuture<Long> {
     final byte[] body;
+    final AppendListener listener;
     long sequence;
 
-    Pending(byte[] body) {
+    Pending(byte[] body, AppendListener listener) {
       this.body = body;
+      this.listener = listener;
+    }
+
+    /** Writer thread: the record is in the journal. */
+    void done() {
+      if (listener == null) {
+        complete(sequence);
+        return;
+      }
+      try {
+        listener.appended(sequence);
+      } catch (RuntimeException e) {
+        LOG.error("Journal append listener {} failed", listener, e);
+      }
+    }
+
+    /** Writer thread (or the closing thread): the record is not in the journal. */
+    void fail(Throwable e) {
+      if (listener == null) {
+        completeExceptionally(e);
+        return;
+      }
+      try {
+        listener.appendFailed(e);
+      } catch (RuntimeException x) {
+        LOG.error("Journal append listener {} failed", listener, x);
+      }
     }
   }
 

@@ -850,14 +850,18 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             }
         }
         SinkHub hub = sinkHub;
-        java.util.concurrent.CompletableFuture<Long> journaled =
-                hub == null ? null : hub.append(m, publisher == null ? null : publisher.username());
-        RouteResult routed = route(m, from);
-        if (journaled != null && m.qos() > 0) {
-            // acknowledged once it is journalled for the sinks; refused with 0x97 when the journal is full
-            return RouteResult.afterJournal(routed, journaled, SinkHub::isFull);
+        if (hub != null && m.qos() > 0) {
+            // acknowledged once it is journalled for the sinks; refused with 0x97 when the journal is full. The
+            // journal's writer reports to the result itself (no future per message)
+            RouteResult journaled = hub.append(m, publisher == null ? null : publisher.username(),
+                    RouteResult::awaitingJournal); // null, and nothing made, when no sink takes it
+            if (journaled != null) {
+                return journaled.afterRouting(route(m, from));
+            }
+        } else if (hub != null) {
+            hub.append(m, publisher == null ? null : publisher.username());
         }
-        return routed;
+        return route(m, from);
     }
 
     private RouteResult route(Message m, Client from) {

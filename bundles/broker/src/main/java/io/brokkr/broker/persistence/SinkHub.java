@@ -7,6 +7,7 @@ import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.RecordFormat;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.topic.Topics;
+import io.brokkr.journal.AppendListener;
 import io.brokkr.journal.Journal;
 import io.brokkr.journal.JournalConfig;
 import io.brokkr.journal.JournalFullException;
@@ -27,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -355,6 +357,49 @@ public final class SinkHub implements AutoCloseable {
                     refused.sum(), skippedFull.sum());
         }
         return f;
+    }
+
+    /**
+     * The form of {@link #append(Message, String)} for a QoS 1/2 message whose acknowledgement waits for the journal:
+     * no future. If a sink takes the message, a listener from {@code listeners} is made, given to the journal and
+     * returned; it is told when the record is journalled (see the sync policy) or why not, once, on the journal's
+     * writer thread, or at once on this thread if the journal refused it (full: a {@link JournalFullException};
+     * closed or failed). Runs on the publisher's thread; never blocks.
+     *
+     * @return the listener, or null if no sink takes the message (then none is made)
+     */
+    public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners) {
+        SinkRunner[] list = sinks;
+        boolean any = false;
+        for (SinkRunner r : list) {
+            if (r.matches(m.topic())) {
+                any = true; // QoS 1/2: never skipped for a sink's backlog bound
+                break;
+            }
+        }
+        if (!any) {
+            return null;
+        }
+        L listener = listeners.get();
+        Journal j = journal;
+        if (j == null) {
+            listener.appendFailed(new IOException("journal closed"));
+            return listener;
+        }
+        Throwable e = j.append(JournalCodec.encode(m, username), listener);
+        if (e != null) {
+            if (isFull(e)) {
+                journalFull(e);
+                refused.increment();
+            }
+            listener.appendFailed(e);
+        } else if (full) {
+            full = false;
+            LOG.info("Sink journal {} takes messages again ({} of {} bytes used); {} QoS 1/2 messages were refused and "
+                    + "{} QoS 0 messages skipped while it was full (since start)", dir, j.usedBytes(), maxBytes,
+                    refused.sum(), skippedFull.sum());
+        }
+        return listener;
     }
 
     /** The journal refused an append for being full: logs it, at most every {@value #FULL_LOG_INTERVAL_MILLIS} ms. */

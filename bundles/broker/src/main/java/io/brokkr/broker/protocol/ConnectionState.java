@@ -243,6 +243,9 @@ public abstract class ConnectionState extends ChannelInboundHandlerAdapter imple
     volatile int ackTaskQueued;
     static final AtomicIntegerFieldUpdater<ConnectionState> ACK_TASK =
             AtomicIntegerFieldUpdater.newUpdater(ConnectionState.class, "ackTaskQueued");
+    /** {@link InboundPublish}'s listener for the routings of {@link #ackListenerSession}; session loop. */
+    Runnable ackListener;
+    Session ackListenerSession;
 
     /** Retained QoS 0 PUBLISHes encoded by {@link #writeRetainedQos0} and not written to the channel yet. */
     ByteBuf retainedBatch;

@@ -1,5 +1,7 @@
 package io.brokkr.broker.routing;
 
+import io.brokkr.journal.AppendListener;
+import io.brokkr.journal.JournalFullException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -10,7 +12,7 @@ import java.lang.invoke.VarHandle;
  * (in the protocol's connection handler), so a QoS 1/2 message is acknowledged only once every target has taken it or refused it.
  * This is also where durable storage will hook in: a message is safe when the result completes.
  */
-public final class RouteResult {
+public final class RouteResult implements AppendListener {
 
     /** PUBACK/PUBREC reason code 0x10 No matching subscribers (MQTT 5). */
     public static final int RC_NO_MATCHING_SUBSCRIBERS = 0x10;
@@ -39,7 +41,8 @@ public final class RouteResult {
         }
     }
 
-    private final int targets;
+    /** Final once the result is handed out ({@link #afterRouting} adds the routing's before it reports). */
+    private int targets;
     @SuppressWarnings("unused") // VarHandle
     private volatile int taken;
     /** Parts (the publisher's loop and each other loop with targets) that have not reported yet. */
@@ -100,6 +103,45 @@ public final class RouteResult {
             r.part(e == null ? 1 : 0);
         });
         return r;
+    }
+
+    /**
+     * The allocation-free form of {@link #afterJournal}: a result to give to the journal's append as its
+     * {@link AppendListener} before the message is routed, then joined with the routing by {@link #afterRouting}. It
+     * completes when both have: the journal counts as one more target, a failed append makes the reason code
+     * {@link #RC_UNSPECIFIED_ERROR}, or {@link #RC_QUOTA_EXCEEDED} if the journal was full. No future, no callback
+     * object: the journal's writer thread reports to this result directly.
+     */
+    public static RouteResult awaitingJournal() {
+        return new RouteResult(1, 0, 2);
+    }
+
+    /**
+     * Joins the routing of the message to a result of {@link #awaitingJournal()} (once, on the publisher's thread,
+     * before the result is handed out); returns this result.
+     */
+    public RouteResult afterRouting(RouteResult routed) {
+        targets += routed.targets;
+        if (routed.isDone()) {
+            part(routed.taken()); // NO_TARGETS is shared: never give it a listener
+        } else {
+            routed.whenDone(() -> part(routed.taken()));
+        }
+        return this;
+    }
+
+    /** The journal took the message (its writer thread): the journal part of {@link #awaitingJournal()}. */
+    @Override
+    public void appended(long sequence) {
+        part(1);
+    }
+
+    /** The journal refused or failed the message (any thread): the acknowledgement says so. */
+    @Override
+    public void appendFailed(Throwable error) {
+        storeFull = error instanceof JournalFullException;
+        storeFailed = true;
+        part(0);
     }
 
     /** True if the message could not be written to the sinks' journal (see {@link #afterJournal}). */
