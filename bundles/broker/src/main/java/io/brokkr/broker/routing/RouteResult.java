@@ -73,42 +73,10 @@ public final class RouteResult implements AppendListener {
     }
 
     /**
-     * A result that completes when both {@code routed} and the journal write {@code journaled} have: the message is
-     * acknowledged only once every session target took it and it is on disk for the sinks. The journal counts as one
-     * more target (so a message that only a sink takes is acknowledged with success); a failed journal write makes
-     * the reason code {@link #RC_UNSPECIFIED_ERROR}.
-     */
-    public static RouteResult afterJournal(RouteResult routed, java.util.concurrent.CompletableFuture<?> journaled) {
-        return afterJournal(routed, journaled, e -> false);
-    }
-
-    /**
-     * As {@link #afterJournal(RouteResult, java.util.concurrent.CompletableFuture)}; a journal write that failed with
-     * an exception {@code full} accepts (the journal is full: a passing condition) makes the reason code
-     * {@link #RC_QUOTA_EXCEEDED} instead of {@link #RC_UNSPECIFIED_ERROR}.
-     */
-    public static RouteResult afterJournal(RouteResult routed, java.util.concurrent.CompletableFuture<?> journaled,
-                                           java.util.function.Predicate<Throwable> full) {
-        RouteResult r = new RouteResult(routed.targets + 1, 0, 2);
-        if (routed.isDone()) {
-            r.part(routed.taken()); // NO_TARGETS is shared: never give it a listener
-        } else {
-            routed.whenDone(() -> r.part(routed.taken()));
-        }
-        journaled.whenComplete((v, e) -> {
-            if (e != null) {
-                r.storeFull = full.test(e);
-                r.storeFailed = true;
-            }
-            r.part(e == null ? 1 : 0);
-        });
-        return r;
-    }
-
-    /**
-     * The allocation-free form of {@link #afterJournal}: a result to give to the journal's append as its
-     * {@link AppendListener} before the message is routed, then joined with the routing by {@link #afterRouting}. It
-     * completes when both have: the journal counts as one more target, a failed append makes the reason code
+     * A result to give to the journal's append as its {@link AppendListener} before the message is routed, then
+     * joined with the routing by {@link #afterRouting}: the message is acknowledged only once every session target
+     * took it and it is on disk for the sinks. It completes when both have: the journal counts as one more target (so
+     * a message that only a sink takes is acknowledged with success), a failed append makes the reason code
      * {@link #RC_UNSPECIFIED_ERROR}, or {@link #RC_QUOTA_EXCEEDED} if the journal was full. No future, no callback
      * object: the journal's writer thread reports to this result directly.
      */
@@ -144,7 +112,7 @@ public final class RouteResult implements AppendListener {
         part(0);
     }
 
-    /** True if the message could not be written to the sinks' journal (see {@link #afterJournal}). */
+    /** True if the message could not be written to the sinks' journal (see {@link #awaitingJournal}). */
     public boolean storeFailed() {
         return storeFailed;
     }
