@@ -351,10 +351,7 @@ public final class SinkHub implements AutoCloseable {
                 refused.increment();
             }
         } else if (full) {
-            full = false;
-            LOG.info("Sink journal {} takes messages again ({} of {} bytes used); {} QoS 1/2 messages were refused and "
-                    + "{} QoS 0 messages skipped while it was full (since start)", dir, j.usedBytes(), maxBytes,
-                    refused.sum(), skippedFull.sum());
+            takesAgain(j);
         }
         return f;
     }
@@ -394,12 +391,17 @@ public final class SinkHub implements AutoCloseable {
             }
             listener.appendFailed(e);
         } else if (full) {
-            full = false;
-            LOG.info("Sink journal {} takes messages again ({} of {} bytes used); {} QoS 1/2 messages were refused and "
-                    + "{} QoS 0 messages skipped while it was full (since start)", dir, j.usedBytes(), maxBytes,
-                    refused.sum(), skippedFull.sum());
+            takesAgain(j);
         }
         return listener;
+    }
+
+    /** An append succeeded after the journal had been full: logs the end of the refusals. */
+    private void takesAgain(Journal j) {
+        full = false;
+        LOG.info("Sink journal {} takes messages again ({} of {} bytes used); {} QoS 1/2 messages were refused and "
+                + "{} QoS 0 messages skipped while it was full (since start)", dir, j.usedBytes(), maxBytes,
+                refused.sum(), skippedFull.sum());
     }
 
     /** The journal refused an append for being full: logs it, at most every {@value #FULL_LOG_INTERVAL_MILLIS} ms. */
