@@ -1,6 +1,7 @@
 package io.brokkr.broker.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.File;
@@ -177,10 +178,26 @@ class MosquittoClientsTest {
         String out = run(cmd("mosquitto_sub", "-V", version, "-c", "-i", id, "-q", "1", "-t", filter, "-C", "5",
                 "-W", "10"));
         assertEquals("reading 1\nreading 2\nreading 3\nreading 4\nreading 5\n", out);
-        // nothing is left queued. (mosquitto_sub may exit before its last PUBACK is out: that message then stays
-        // in flight and is resent with DUP at the next connection, which is QoS 1's at-least-once, not a loss.)
-        await("the session of " + id + " has nothing queued", () -> broker.sessions().stream()
-                .anyMatch(s -> s.clientId().equals(id) && !s.connected() && s.queued() == 0 && s.inflight() <= 1));
+        // Nothing is left queued. mosquitto_sub -C 5 closes its socket after the fifth message without reading the
+        // SUBACK that follows the resent messages; with unread data Linux closes with a reset, and the broker's
+        // kernel then discards the PUBACKs and the DISCONNECT not yet read (strace shows it; Mosquitto 2.0.11 keeps
+        // the same messages in flight). Those messages stay in flight and come back, once each, at the next
+        // connection: QoS 1's at-least-once, not a loss.
+        await("the session of " + id + " is offline with nothing queued", () -> broker.sessions().stream()
+                .anyMatch(s -> s.clientId().equals(id) && !s.connected() && s.queued() == 0));
+        int inflight = broker.sessions().stream().filter(s -> s.clientId().equals(id)).findFirst().orElseThrow()
+                .inflight();
+        assertTrue(inflight <= 5, "in flight: " + inflight);
+        if (inflight > 0) {
+            StringBuilder rest = new StringBuilder();
+            for (int i = 6 - inflight; i <= 5; i++) {
+                rest.append("reading ").append(i).append('\n');
+            }
+            assertEquals(rest.toString(), run(cmd("mosquitto_sub", "-V", version, "-c", "-i", id, "-q", "1",
+                    "-t", filter, "-C", String.valueOf(inflight), "-W", "10")));
+        }
+        await("the session of " + id + " is offline with nothing queued", () -> broker.sessions().stream()
+                .anyMatch(s -> s.clientId().equals(id) && !s.connected() && s.queued() == 0));
     }
 
     @Test
