@@ -339,7 +339,11 @@ final class ConnectNegotiation {
     }
 
     static void refuse(ConnectionState c, MqttConnectReturnCode code, String reason) {
-        LOG.info("Client {} from {}: connection refused ({}): {}", c.clientId, c.remote(), code, reason);
+        if (c.clientId == null) { // refused before its client identifier was read
+            LOG.info("Connection {}: connection refused ({}): {}", c.remote(), code, reason);
+        } else {
+            LOG.info("Client {} from {}: connection refused ({}): {}", c.clientId, c.remote(), code, reason);
+        }
         connAckAndClose(c, code, reason);
     }
 
