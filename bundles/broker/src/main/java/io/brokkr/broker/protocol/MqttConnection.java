@@ -11,6 +11,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
@@ -53,6 +54,12 @@ public final class MqttConnection extends ConnectionState {
     // channel-loop confined
     private List<MqttMessage> heldBeforeConnack = new ArrayList<>();
     private boolean sendWillOnClose = true;
+    /**
+     * Channel-loop confined: the client closed its side (FIN; the listener allows half-closed connections) while
+     * packets it sent before were still held (waiting for CONNACK or for reads to resume): the connection closes
+     * once they are processed ({@link #closeIfInputEnded}), as it would have at the end of the input.
+     */
+    private boolean inputEnded;
 
     /** Not attached to a session yet. */
     private static final int UNLINKED = 0;
@@ -158,6 +165,7 @@ public final class MqttConnection extends ConnectionState {
         if (!readPaused && !holding() && state == State.CONNECTED) {
             channel.config().setAutoRead(true);
         }
+        closeIfInputEnded();
     }
 
     @Override
@@ -250,6 +258,10 @@ public final class MqttConnection extends ConnectionState {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            onInputEnd();
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (state == State.CONNECTED) {
                 LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, keepAlive());
@@ -261,6 +273,33 @@ public final class MqttConnection extends ConnectionState {
             return;
         }
         super.userEventTriggered(ctx, evt);
+    }
+
+    /**
+     * The client closed its side of the connection. Everything it sent before is processed first, in order, as
+     * Mosquitto does: a client that writes CONNECT, PUBLISH and DISCONNECT and closes at once, without waiting for
+     * CONNACK (a sensor's fire-and-forget, {@code nc}), gets its message delivered, and a DISCONNECT sent before the
+     * close still suppresses the will. Those packets may be held (CONNECT is being authenticated, or reads are paused
+     * by back-pressure); then the connection closes after they are processed, otherwise at once.
+     */
+    private void onInputEnd() {
+        if (state == State.CONNECTING || (state == State.CONNECTED && holding())) {
+            inputEnded = true;
+        } else {
+            endAfterInput();
+        }
+    }
+
+    /** Closes the connection if its client closed its side and nothing it sent is held any more. */
+    private void closeIfInputEnded() {
+        if (inputEnded && !holding() && state == State.CONNECTED) {
+            endAfterInput();
+        }
+    }
+
+    private void endAfterInput() {
+        channel.flush(); // what was answered to its last packets, which a half-closed client may still read
+        close();
     }
 
     @Override
@@ -420,6 +459,7 @@ public final class MqttConnection extends ConnectionState {
         if (!readPaused) {
             channel.config().setAutoRead(true);
         }
+        closeIfInputEnded();
     }
 
     // -------------------------------------------------------------------------------------------- back-pressure

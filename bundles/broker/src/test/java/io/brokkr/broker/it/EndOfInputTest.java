@@ -1,0 +1,170 @@
+package io.brokkr.broker.it;
+
+import static io.brokkr.broker.it.Packets.bytes;
+import static io.brokkr.broker.it.Packets.concat;
+import static io.brokkr.broker.it.Packets.frame;
+import static io.brokkr.broker.it.Packets.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.Socket;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A client that closes its side of the connection right after its last packet, without waiting for anything (a
+ * sensor's fire-and-forget: CONNECT, PUBLISH, DISCONNECT, close; or {@code nc}): everything it sent before the close
+ * is processed, in order, as Mosquitto does. Its packets arrive in one read with CONNECT, so they wait for the
+ * CONNECT's authentication; the close used to end the connection meanwhile and drop them (0 of 20 messages arrived;
+ * Mosquitto 2.0.11 delivered 100 of 100).
+ */
+class EndOfInputTest extends BrokerTestBase {
+
+    @Override
+    Map<String, String> config() {
+        Map<String, String> m = super.config();
+        m.put("max.queued.messages", "20"); // a subscriber that does not read for a moment slows its publishers
+        return m;
+    }
+
+    private static byte[] string(String s) {
+        byte[] b = utf8(s);
+        return concat(bytes(b.length >> 8, b.length & 0xFF), b);
+    }
+
+    /** CONNECT, clean, keep alive 30; with a QoS 0 will on {@code willTopic} unless null. */
+    private static byte[] connect(int level, String clientId, String willTopic) {
+        int flags = 0x02 | (willTopic == null ? 0 : 0x04);
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(string("MQTT"));
+        b.writeBytes(bytes(level, flags, 0, 30));
+        if (level == 5) {
+            b.write(0); // no properties
+        }
+        b.writeBytes(string(clientId));
+        if (willTopic != null) {
+            if (level == 5) {
+                b.write(0);
+            }
+            b.writeBytes(string(willTopic));
+            b.writeBytes(string("gone"));
+        }
+        return frame(0x10, b.toByteArray());
+    }
+
+    private static byte[] publish(int level, String topic, String payload, int qos) {
+        return frame(0x30 | qos << 1, concat(string(topic), qos > 0 ? bytes(0, 1) : bytes(),
+                level == 5 ? bytes(0) : bytes(), utf8(payload)));
+    }
+
+    private static byte[] disconnect() {
+        return bytes(0xE0, 0);
+    }
+
+    private void sendAndClose(byte[] data) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.getOutputStream().write(data);
+        }
+    }
+
+    @ParameterizedTest(name = "MQTT level {0}")
+    @ValueSource(ints = {4, 5})
+    void packetsSentRightBeforeTheCloseAreProcessed(int level) throws Exception {
+        RawClient sub = v311("sub");
+        String topic = "fire/" + id("t");
+        sub.subscribe(1, topic, 0);
+        Set<String> sent = new HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            sent.add("m" + i);
+            sendAndClose(concat(connect(level, id("c" + i), null), publish(level, topic, "m" + i, 0), disconnect()));
+        }
+        Set<String> got = new HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            got.add(Packets.text(sub.expectPublish()));
+        }
+        assertEquals(sent, got);
+    }
+
+    @ParameterizedTest(name = "MQTT level {0}")
+    @ValueSource(ints = {4, 5})
+    void aHalfClosedClientReadsItsAnswersAndThenTheEnd(int level) throws Exception {
+        RawClient sub = v311("sub");
+        String topic = "half/" + id("t");
+        sub.subscribe(1, topic, 1);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5_000);
+            s.getOutputStream().write(concat(connect(level, id("c"), null), publish(level, topic, "q1", 1)));
+            s.shutdownOutput();
+            InputStream in = s.getInputStream();
+            byte[] all = in.readAllBytes(); // until the broker closes: it does not wait for anything else
+            assertTrue(all.length >= 4 && all[0] == 0x20, "CONNACK first: " + java.util.Arrays.toString(all));
+        }
+        MqttPublishMessage p = sub.expectPublish();
+        assertEquals("q1", Packets.text(p));
+        sub.acknowledge(p);
+    }
+
+    @ParameterizedTest(name = "MQTT level {0}")
+    @ValueSource(ints = {4, 5})
+    void aWillIsSentForACloseWithoutDisconnectAndNotAfterOne(int level) throws Exception {
+        RawClient sub = v311("sub");
+        String will = "will/" + id("t");
+        sub.subscribe(1, will, 0);
+        // CONNECT with a will, then the close: the client did connect and went away without DISCONNECT
+        sendAndClose(connect(level, id("w1"), will));
+        MqttPublishMessage p = sub.expectPublish();
+        assertEquals(will, p.variableHeader().topicName());
+        assertEquals("gone", Packets.text(p));
+        // CONNECT with a will, DISCONNECT, then the close: no will
+        sendAndClose(concat(connect(level, id("w2"), will), disconnect()));
+        // processed once its connection is gone (it stays open, half-closed, until its packets are processed)
+        io.brokkr.broker.Await.until("only the subscriber's connection is open", 5_000,
+                () -> broker.listeners().get(0).connections() == 1);
+        List<MqttMessage> before = fence(sub);
+        assertTrue(before.stream().noneMatch(m -> m instanceof MqttPublishMessage), "no will: " + before);
+    }
+
+    /**
+     * A publisher whose reads are paused by back-pressure (its subscriber's queue is full) while its last packets
+     * wait in the broker, and which closes meanwhile: they are processed when reads resume, not dropped with the
+     * connection.
+     */
+    @ParameterizedTest(name = "MQTT level {0}")
+    @ValueSource(ints = {4, 5})
+    void packetsHeldByBackPressureWhenTheClientClosesAreProcessed(int level) throws Exception {
+        RawClient sub = v311("sub");
+        String topic = "held/" + id("t");
+        sub.subscribe(1, topic, 0);
+        int n = 300;
+        String pad = "x".repeat(100);
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (int i = 0; i < n; i++) {
+            all.writeBytes(publish(level, topic, i + " " + pad, 0));
+        }
+        all.writeBytes(disconnect());
+        long pausedBefore = broker.publishersPaused();
+        sub.pauseReading();
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5_000);
+            s.getOutputStream().write(connect(level, id("p"), null));
+            assertEquals(0x20, s.getInputStream().read(), "CONNACK"); // connected: nothing waits for it below
+            s.getOutputStream().write(all.toByteArray());
+        }
+        // resumed before the 500 ms after which a paused publisher is read again anyway
+        io.brokkr.broker.Await.until("the publisher is paused", 5_000,
+                () -> broker.publishersPaused() > pausedBefore);
+        sub.resumeReading();
+        for (int i = 0; i < n; i++) {
+            String text = Packets.text(sub.expectPublish());
+            assertEquals(i, Integer.parseInt(text.substring(0, text.indexOf(' '))), "in order, none missing");
+        }
+    }
+}
