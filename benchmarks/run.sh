@@ -248,8 +248,8 @@ run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version [$5 TLS version
     idle) args+=(--clients "$IDLE_CONNS" --pid "$BROKER_PID"); [ "$broker" != mosquitto ] && args+=(--jvm) ;;
     connect|tls-connect) args+=(--parallel "$PARALLEL" --pid "$BROKER_PID") ;;
     tls-fanin) args+=(--clients "$PUBLISHERS" --pid "$BROKER_PID") ;;
-    neighbour) args+=(--clients "$PUBLISHERS" --slow-subs "$SLOW_SUBS" --slow-rate "$SLOW_RATE") ;;
-    neighbour-base) args+=(--clients "$PUBLISHERS" --slow-subs 0) ;;
+    neighbour) args+=(--clients "$PUBLISHERS" --slow-subs "$SLOW_SUBS" --slow-rate "$SLOW_RATE" --pid "$BROKER_PID") ;;
+    neighbour-base) args+=(--clients "$PUBLISHERS" --slow-subs 0 --pid "$BROKER_PID") ;;
     qos1-persistent) args+=(--clients "$PUBLISHERS" --subscribers "$PERSISTENT_SUBS" --reconnect-every "$RECONNECT_EVERY"
                             --offline-ms "$OFFLINE_MS" --session-expiry "$SESSION_EXPIRY") ;;
     *) args+=(--clients "$PUBLISHERS") ;;

@@ -438,7 +438,28 @@ public final class LoadTool {
         return o.rate > 0 ? "-paced rate=" + rate(o.rate) : "";
     }
 
-    private record Measure(double recvRate, double sentRate, double ackRate) {
+    /**
+     * Rates over the measured period; with {@code --pid} also the CPU time (user + system, all threads) the broker and
+     * the load tool spent in it, in seconds (0 without a pid or with {@code --messages}).
+     */
+    private record Measure(double recvRate, double sentRate, double ackRate, double secs, double brokerCpuSecs,
+                           double loadCpuSecs) {
+        Measure(double recvRate, double sentRate, double ackRate) {
+            this(recvRate, sentRate, ackRate, 0, 0, 0);
+        }
+
+        /**
+         * Broker and load tool CPU microseconds per acknowledged message over the measured period: on a CPU-bound
+         * machine a steadier figure than the rate, which varies with whatever else runs.
+         */
+        String cpuPerAcked() {
+            double acked = ackRate * secs;
+            if (brokerCpuSecs <= 0 || acked <= 0) {
+                return "";
+            }
+            return " broker_cpu_us_msg=" + String.format(Locale.ROOT, "%.2f", brokerCpuSecs * 1e6 / acked)
+                    + " load_cpu_us_msg=" + String.format(Locale.ROOT, "%.2f", loadCpuSecs * 1e6 / acked);
+        }
     }
 
     /**
@@ -456,18 +477,23 @@ public final class LoadTool {
         long r0 = sum(subs, c -> c.received);
         long s0 = sum(pubs, c -> c.sent);
         long a0 = sum(pubs, c -> c.acked);
+        long b0 = o.pid > 0 ? cpuTicks(o.pid) : 0;
+        long l0 = cpuTicks(ProcessHandle.current().pid());
         long t0 = System.nanoTime();
         Thread.sleep(o.duration * 1000L);
         long r1 = sum(subs, c -> c.received);
         long s1 = sum(pubs, c -> c.sent);
         long a1 = sum(pubs, c -> c.acked);
+        long b1 = o.pid > 0 ? cpuTicks(o.pid) : 0;
+        long l1 = cpuTicks(ProcessHandle.current().pid());
         long t1 = System.nanoTime();
         setRecording(both, false);
         for (BenchClient p : pubs) {
             p.stopPublishing();
         }
         double secs = (t1 - t0) / 1e9;
-        return new Measure((r1 - r0) / secs, (s1 - s0) / secs, (a1 - a0) / secs);
+        return new Measure((r1 - r0) / secs, (s1 - s0) / secs, (a1 - a0) / secs, secs, ticksToSecs(b1 - b0),
+                ticksToSecs(l1 - l0));
     }
 
     /**
@@ -731,7 +757,7 @@ public final class LoadTool {
         return "scenario=neighbour" + (o.slowSubs == 0 ? "-base" : "") + " broker=" + o.label + common()
                 + " publishers=" + o.clients + " window=" + o.window + " payload=" + o.payload + " qos=" + qos
                 + " slow_subs=" + o.slowSubs + slowPart + " acked_msgs_s=" + rate(m.ackRate)
-                + " recv_msgs_s=" + rate(m.recvRate) + l + " " + lat("e2e", merged(subs, false))
+                + " recv_msgs_s=" + rate(m.recvRate) + m.cpuPerAcked() + l + " " + lat("e2e", merged(subs, false))
                 + " " + lat("ack", merged(pubs, true));
     }
 
