@@ -96,4 +96,35 @@ class FullQueueTest extends BrokerTestBase {
         slow.acknowledge(slow.expectPublish(t, "again"));
         assertEquals(droppedNow, broker.stats().messagesDropped(), "nothing dropped once its queue had room");
     }
+
+    /**
+     * A session that keeps dropping logs it once, then at most every 10 s: 2,000 drops used to log a line per 1,000
+     * drops in the broker (140 lines a second beside a fast fan-in).
+     */
+    @Test
+    void aSessionThatKeepsDroppingLogsItOnceAnInterval() throws Exception {
+        String t = "droplog/" + id("t");
+        RawClient offline = v5Persistent("s", 300, true);
+        offline.subscribe(1, t, 1);
+        offline.disconnect();
+        awaitOffline(id("s"));
+        RawClient pub = v311("p");
+        long droppedBefore = broker.stats().messagesDropped();
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        int n = QUEUE + 2_000;
+        try {
+            System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8)); // slf4j-simple
+            for (int i = 1; i <= n; i++) {
+                pub.publish1(t, "m" + i, i % 65_535 + 1);
+            }
+        } finally {
+            System.setErr(err);
+        }
+        assertEquals(droppedBefore + n - QUEUE, broker.stats().messagesDropped(), "every drop counted");
+        String session = "Session " + id("s") + ": queue full";
+        long lines = log.toString(java.nio.charset.StandardCharsets.UTF_8).lines().filter(l -> l.contains(session))
+                .count();
+        assertEquals(1, lines, "one line for " + (n - QUEUE) + " drops within 10 s");
+    }
 }
