@@ -37,7 +37,10 @@
 #                       (netty-tcnative-boringssl-static, a runtime dependency of this module); its other listener and
 #                       everything else as brokkr
 #   SLOW_SUBS [1] SLOW_RATE [50]  neighbour: slow subscribers on #, messages/s each reads and acknowledges
-#                       (neighbour-base: the same with no slow subscriber)
+#                       (neighbour-base: the same with no slow subscriber); both report the broker's and the load
+#                       tool's CPU per acknowledged message
+#   NEIGHBOUR_RATE [50000]  msgs/s of all publishers together in neighbour-paced and neighbour-base-paced (not in
+#                       the default set): the slow subscriber's cost as broker CPU per message at a rate both carry
 #   PERSISTENT_SUBS [1] RECONNECT_EVERY [2] OFFLINE_MS [500] SESSION_EXPIRY [300]  qos1-persistent: persistent
 #                       subscribers, seconds between their reconnections (0 = once, after the warm-up), time
 #                       offline, MQTT 5 Session Expiry Interval
@@ -85,6 +88,7 @@ RECONNECT_EVERY=${RECONNECT_EVERY:-2}
 OFFLINE_MS=${OFFLINE_MS:-500}
 SESSION_EXPIRY=${SESSION_EXPIRY:-300}
 FANIN_RATE=${FANIN_RATE:-20000}
+NEIGHBOUR_RATE=${NEIGHBOUR_RATE:-50000}
 FANOUT_RATE=${FANOUT_RATE:-2000}
 BROKERS=${BROKERS:-"brokkr mosquitto"}
 MAX_QUEUED=${MAX_QUEUED:-1000000}
@@ -250,6 +254,9 @@ run_scenario() { # $1 broker $2 port $3 scenario $4 mqtt version [$5 TLS version
     tls-fanin) args+=(--clients "$PUBLISHERS" --pid "$BROKER_PID") ;;
     neighbour) args+=(--clients "$PUBLISHERS" --slow-subs "$SLOW_SUBS" --slow-rate "$SLOW_RATE" --pid "$BROKER_PID") ;;
     neighbour-base) args+=(--clients "$PUBLISHERS" --slow-subs 0 --pid "$BROKER_PID") ;;
+    neighbour-paced) args+=(--clients "$PUBLISHERS" --slow-subs "$SLOW_SUBS" --slow-rate "$SLOW_RATE" --pid "$BROKER_PID"
+                            --rate "$NEIGHBOUR_RATE") ;;
+    neighbour-base-paced) args+=(--clients "$PUBLISHERS" --slow-subs 0 --pid "$BROKER_PID" --rate "$NEIGHBOUR_RATE") ;;
     qos1-persistent) args+=(--clients "$PUBLISHERS" --subscribers "$PERSISTENT_SUBS" --reconnect-every "$RECONNECT_EVERY"
                             --offline-ms "$OFFLINE_MS" --session-expiry "$SESSION_EXPIRY") ;;
     *) args+=(--clients "$PUBLISHERS") ;;

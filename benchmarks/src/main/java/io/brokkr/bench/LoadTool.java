@@ -182,8 +182,8 @@ public final class LoadTool {
                   --jvm             the broker is a JVM: also measure heap used after GC via jcmd (idle)
                   --idle-subscribe  idle connections also subscribe to one topic each
                   --label NAME      broker name in the output
-                  --rate R          fanin/fanout: publish at most R msgs/s in total (0 = full speed); the
-                                    scenario is then reported as fanin-paced/fanout-paced
+                  --rate R          fanin/fanout/neighbour: publish at most R msgs/s in total (0 = full speed); the
+                                    scenario is then reported as fanin-paced/fanout-paced/neighbour(-base)-paced
                   --mqtt 3|5        protocol: MQTT 3.1.1 (3) or 5.0 (5) (3)
                   --messages N      send N messages in all (split over the publishers), then wait for delivery;
                                     no warm-up, rates run from the first publish to the last receive. 0: run for
@@ -748,13 +748,13 @@ public final class LoadTool {
             s.startSlow(o.slowRate);
             slow.add(s);
         }
-        List<BenchClient> pubs = startPublishers(qos, 0);
+        List<BenchClient> pubs = startPublishers(qos, o.rate / o.clients);
         List<BenchClient> subs = List.of(fast);
         Measure m = measure(pubs, subs);
         AckedLoss l = ackedLoss(pubs, fast);
         String slowPart = o.slowSubs == 0 ? "" : " slow_rate=" + rate(o.slowRate)
                 + " slow_received=" + total(slow, c -> c.received) + " slow_acked=" + total(slow, c -> c.slowDone);
-        return "scenario=neighbour" + (o.slowSubs == 0 ? "-base" : "") + " broker=" + o.label + common()
+        return "scenario=neighbour" + (o.slowSubs == 0 ? "-base" : "") + paced() + " broker=" + o.label + common()
                 + " publishers=" + o.clients + " window=" + o.window + " payload=" + o.payload + " qos=" + qos
                 + " slow_subs=" + o.slowSubs + slowPart + " acked_msgs_s=" + rate(m.ackRate)
                 + " recv_msgs_s=" + rate(m.recvRate) + m.cpuPerAcked() + l + " " + lat("e2e", merged(subs, false))

@@ -20,6 +20,8 @@ public final class Stats {
     public final LongAdder connectionsMoved = new LongAdder();
     /** Times a publishing connection was paused by back-pressure. */
     public final LongAdder publishersPaused = new LongAdder();
+    /** Of those pauses, the ones that lasted until the 500 ms safety net instead of ending when a target caught up. */
+    public final LongAdder publisherPausesCapped = new LongAdder();
 
     public void clientConnected() {
         int now = connected.incrementAndGet();

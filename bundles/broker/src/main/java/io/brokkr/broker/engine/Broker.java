@@ -526,6 +526,14 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         return stats.publishersPaused.sum();
     }
 
+    /**
+     * How many of those pauses lasted the whole {@code THROTTLE_MAX_MILLIS} (500 ms) because no target of the
+     * publisher's messages caught up before.
+     */
+    public long publisherPausesCapped() {
+        return stats.publisherPausesCapped.sum();
+    }
+
     /** The session of a client id, or null (tests). */
     @Override
     public Session session(String clientId) {
@@ -871,6 +879,10 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         Session c = r.throttleFor();
         if (c != null && from != null) {
             from.throttle(c);
+            Session[] also = r.alsoThrottleFor();
+            for (int i = 0, n = r.alsoThrottleForCount(); i < n; i++) {
+                from.throttle(also[i]);
+            }
         }
         return result;
     }

@@ -464,6 +464,8 @@ public final class MqttConnection extends ConnectionState {
 
     // -------------------------------------------------------------------------------------------- back-pressure
 
+    /** Publishers waiting for one target beyond which closed ones are removed when another one adds itself. */
+    static final int MAX_WAITING_BEFORE_PRUNE = 64;
     /** Longest a publisher stays paused by one congested subscriber before it is read again (a safety net). */
     public static final long THROTTLE_MAX_MILLIS = 500;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
@@ -484,7 +486,14 @@ public final class MqttConnection extends ConnectionState {
      * {@link #THROTTLE_MAX_MILLIS}. Any thread.
      */
     public void throttle(Session target) {
-        if (target.throttled().add(this)) {
+        java.util.Set<io.brokkr.broker.session.ClientChannel> waiting = target.throttled();
+        if (waiting.add(this)) {
+            if (waiting.size() > MAX_WAITING_BEFORE_PRUNE) {
+                // a target that stays congested keeps the publishers that waited for it until it drains: those
+                // that have closed since are dropped here, so the set does not grow with every publisher that
+                // ever waited
+                waiting.removeIf(c -> !c.channel().isOpen());
+            }
             target.loop.execute(target::maybeRelease); // it may have caught up before it was marked congested
         }
         onChannelLoop(() -> {
@@ -492,12 +501,23 @@ public final class MqttConnection extends ConnectionState {
                 readPaused = true;
                 broker.counters().publishersPaused.increment();
                 channel.config().setAutoRead(false);
-                channel.eventLoop().schedule(this::resumeReading, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
+                channel.eventLoop().schedule(this::resumeAtCap, THROTTLE_MAX_MILLIS, TimeUnit.MILLISECONDS);
             }
         });
         if (!target.congested() && target.throttled().remove(this)) {
             resumeReading(); // it drained meanwhile
         }
+    }
+
+    /**
+     * Reads again {@link #THROTTLE_MAX_MILLIS} after a pause began, if no target has released it by then (counted:
+     * back-pressure is meant to end when a target catches up, not by this safety net). Channel loop.
+     */
+    private void resumeAtCap() {
+        if (readPaused) {
+            broker.counters().publisherPausesCapped.increment();
+        }
+        resumeReading();
     }
 
     /** Reads again after {@link #throttle}. Any thread. */

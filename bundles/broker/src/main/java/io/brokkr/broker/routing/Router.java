@@ -95,6 +95,12 @@ public final class Router {
         private Session forcedThrottle;
         /** A congested target with policy auto (it throttles the publisher if no target can take the message). */
         private Session congested;
+        /**
+         * Up to {@link #MORE_CONGESTED} more congested targets with policy auto, made when a message has several:
+         * the publisher waits for whichever of them catches up first.
+         */
+        private Session[] moreCongested;
+        private int moreCongestedCount;
         /** True once a target that can take the message now (not congested) was seen. */
         private boolean anyFree;
 
@@ -187,6 +193,21 @@ public final class Router {
                 return forcedThrottle;
             }
             return anyFree ? null : congested;
+        }
+
+        /**
+         * With policy auto, the other congested targets the publisher also waits for when {@link #throttleFor()}
+         * names one: any of them that catches up resumes it. Without this, a fast subscriber that is briefly behind
+         * beside a slow one whose queue stays long would leave the publisher paused until the 500 ms safety net
+         * whenever the slow one happened to be the target it waited for. {@code count} entries are valid.
+         */
+        public Session[] alsoThrottleFor() {
+            return forcedThrottle != null || anyFree || moreCongested == null ? NO_SESSIONS : moreCongested;
+        }
+
+        /** How many entries of {@link #alsoThrottleFor()} are valid. */
+        public int alsoThrottleForCount() {
+            return forcedThrottle != null || anyFree ? 0 : moreCongestedCount;
         }
 
         public RouteResult dispatch() {
@@ -301,7 +322,14 @@ public final class Router {
                 if (s.queueFullPolicy == QueueFullPolicy.THROTTLE) {
                     forcedThrottle = s;
                 } else if (s.queueFullPolicy == QueueFullPolicy.AUTO) {
-                    congested = s;
+                    if (congested == null) {
+                        congested = s;
+                    } else if (congested != s && moreCongestedCount < MORE_CONGESTED) {
+                        if (moreCongested == null) {
+                            moreCongested = new Session[MORE_CONGESTED];
+                        }
+                        moreCongested[moreCongestedCount++] = s;
+                    }
                 }
             } else {
                 anyFree = true;
@@ -314,6 +342,10 @@ public final class Router {
     }
 
     private static final int HAND_OFF = -1;
+
+    /** Congested targets a publisher waits for besides the first (see {@link Routing#alsoThrottleFor()}). */
+    static final int MORE_CONGESTED = 3;
+    private static final Session[] NO_SESSIONS = new Session[0];
 
     /** Targets of one message kept in an array (searched linearly) before an index by session is built. */
     static final int LINEAR_TARGETS = 8;

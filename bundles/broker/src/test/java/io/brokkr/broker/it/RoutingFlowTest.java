@@ -186,6 +186,52 @@ class RoutingFlowTest extends BrokerTestBase {
         }
     }
 
+    /**
+     * Every target of a publisher's messages congested at once: a fast subscriber that stops reading for a moment and
+     * a slow one whose queue stays long. The publisher is paused until either catches up, so it resumes once the fast
+     * one reads again; it used to wait for one of them only, and when that was the slow one, for the whole 500 ms
+     * safety net each time.
+     */
+    @Test
+    void aPublisherPausedByAFastAndASlowSubscriberResumesWhenTheFastOneCatchesUp() throws Exception {
+        String topic = "both/" + id("t");
+        RawClient slow = track(RawClient.v311(port, "slow-" + id("x")));
+        slow.subscribe(1, topic, 1);
+        RawClient fast = v311("f");
+        fast.subscribe(1, topic, 0);
+        RawClient slow2 = track(RawClient.v311(port, "slow2-" + id("x")));
+        slow2.subscribe(1, topic, 1); // a slow one on each side of the fast one in the order targets are matched
+        AtomicBoolean done = new AtomicBoolean();
+        Thread slowAcker = acker(slow, 20, done);
+        Thread slow2Acker = acker(slow2, 20, done);
+        RawClient pub = v311("p");
+        for (int i = 1; i <= MAX_QUEUED + 10; i++) { // the slow ones' queues fill up; the fast one takes everything
+            pub.publish1(topic, "s" + i, i);
+        }
+        for (int i = 1; i <= MAX_QUEUED + 10; i++) {
+            fast.expectPublish(topic, "s" + i);
+        }
+        long pausedBefore = broker.publishersPaused();
+        long cappedBefore = broker.publisherPausesCapped();
+        fast.pauseReading();
+        byte[] payload = new byte[8192];
+        int n = 1_000; // 8 MB: more than the fast one's socket buffers take
+        for (int i = 0; i < n; i++) {
+            pub.publish(topic, 0, false, 0, payload, null);
+        }
+        io.brokkr.broker.Await.until("the publisher is paused", 10_000,
+                () -> broker.publishersPaused() > pausedBefore);
+        fast.resumeReading();
+        for (int i = 0; i < n; i++) {
+            fast.expectPublish();
+        }
+        done.set(true);
+        slowAcker.join();
+        slow2Acker.join();
+        assertEquals(cappedBefore, broker.publisherPausesCapped(),
+                "no pause lasted until the 500 ms safety net: the fast subscriber's catching up ended each one");
+    }
+
     /** Acknowledges every PUBLISH the client gets, waiting {@code delayMillis} before each, until done. */
     private static Thread acker(RawClient c, long delayMillis, AtomicBoolean done) {
         Thread t = new Thread(() -> {
