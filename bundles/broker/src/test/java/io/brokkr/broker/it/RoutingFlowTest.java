@@ -232,6 +232,42 @@ class RoutingFlowTest extends BrokerTestBase {
                 "no pause lasted until the 500 ms safety net: the fast subscriber's catching up ended each one");
     }
 
+    /**
+     * A subscriber that stays congested keeps the publishers that waited for it until it drains. Those that have
+     * closed meanwhile are dropped from its set once it holds more than 64, so the set does not grow with every
+     * short-lived publisher that ever waited for it.
+     */
+    @Test
+    void aLastingCongestionDoesNotKeepEveryClosedPublisher() throws Exception {
+        String topic = "waiting/" + id("t");
+        String slowId = "forced-" + id("x"); // policy throttle: every publisher waits for it
+        RawClient slow = track(RawClient.v311(port, slowId));
+        slow.subscribe(1, topic, 1);
+        AtomicBoolean done = new AtomicBoolean();
+        Thread slowAcker = acker(slow, 100, done); // progresses (not stuck), far slower than it is fed
+        RawClient filler = v311("fill");
+        for (int i = 1; i <= MAX_QUEUED + 10; i++) {
+            filler.publish1(topic, "f" + i, i);
+        }
+        filler.disconnect();
+        int publishers = 80;
+        for (int i = 0; i < publishers; i++) {
+            RawClient p = v311("p" + i);
+            p.publish1(topic, "p" + i, 1);
+            p.disconnect();
+        }
+        // a paused publisher's DISCONNECT waits for its reads to resume (at most 500 ms): then its connection closes
+        io.brokkr.broker.Await.until("the publishers' connections are closed", 10_000,
+                () -> broker.listeners().get(0).connections() == 1);
+        RawClient last = v311("last");
+        last.publish1(topic, "last", 1);
+        int waiting = broker.session(slowId).throttled().size();
+        done.set(true);
+        slowAcker.join();
+        assertTrue(broker.session(slowId).congested(), "still congested: nothing was released meanwhile");
+        assertTrue(waiting <= 64, "closed publishers pruned: " + waiting + " waiting");
+    }
+
     /** Acknowledges every PUBLISH the client gets, waiting {@code delayMillis} before each, until done. */
     private static Thread acker(RawClient c, long delayMillis, AtomicBoolean done) {
         Thread t = new Thread(() -> {
