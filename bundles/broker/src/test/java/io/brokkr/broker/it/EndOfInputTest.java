@@ -167,4 +167,31 @@ class EndOfInputTest extends BrokerTestBase {
             assertEquals(i, Integer.parseInt(text.substring(0, text.indexOf(' '))), "in order, none missing");
         }
     }
+    /**
+     * A connection the broker ends (here for a second CONNECT, a protocol error) after its client has closed its side
+     * closes as soon as the DISCONNECT is out: with both directions shut down there is nothing to linger for (the
+     * broker's lingering close waits up to 1 s only for a client that has not closed its side).
+     */
+    @ParameterizedTest(name = "MQTT level {0}")
+    @ValueSource(ints = {4, 5})
+    void aConnectionEndedByTheBrokerAfterTheClientsCloseClosesAtOnce(int level) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5_000);
+            s.getOutputStream().write(concat(connect(level, id("c"), null), connect(level, id("c"), null)));
+            s.shutdownOutput();
+            long t0 = System.nanoTime();
+            byte[] all = s.getInputStream().readAllBytes();
+            long millis = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(all.length >= 4 && all[0] == 0x20, "CONNACK first: " + java.util.Arrays.toString(all));
+            if (level == 5) {
+                int d = 2 + all[1]; // behind the CONNACK
+                assertEquals((byte) 0xE0, all[d], "then DISCONNECT: " + java.util.Arrays.toString(all));
+                assertEquals((byte) 0x82, all[d + 2], "protocol error");
+            }
+            assertTrue(millis < CLOSE_WAIT_MILLIS, "closed after " + millis + " ms");
+        }
+    }
+
+    /** Well below the 1 s a lingering close waits for a client that has not closed its side. */
+    private static final long CLOSE_WAIT_MILLIS = 700;
 }
