@@ -41,6 +41,7 @@ public final class BrokerConfig {
     private boolean nativeTransport = true;
     private int ioThreads = 0;
     private int maxClientIdLength = 65_535;
+    private int connectTimeoutSeconds = 20;
     private QueueFullPolicy queueFullPolicy = QueueFullPolicy.AUTO;
     private List<String> throttleClients = List.of();
     private List<String> dropClients = List.of();
@@ -102,6 +103,8 @@ public final class BrokerConfig {
         c.ioThreads = k.integer("io.threads", c.ioThreads, current.ioThreads, 0, 1024);
         c.maxClientIdLength = k.integer("max.client.id.length", c.maxClientIdLength, current.maxClientIdLength, 23,
                 65_535);
+        c.connectTimeoutSeconds = k.integer("connect.timeout.seconds", c.connectTimeoutSeconds,
+                current.connectTimeoutSeconds, 1, 3_600);
         Object jd = p.get("journal.dir");
         c.journalDir = jd == null || jd.toString().isBlank() ? null : jd.toString().trim();
         c.journalFsync = k.choice("journal.fsync", c.journalFsync, current.journalFsync, JOURNAL_FSYNC_ALWAYS,
@@ -405,5 +408,8 @@ public final class BrokerConfig {
     public BrokerConfig ioThreads(int v) { ioThreads = v; return this; }
 
     public int maxClientIdLength() { return maxClientIdLength; }
+    /** Seconds from the accept to the CONNACK (TLS handshake, WebSocket upgrade, CONNECT, authentication). */
+    public int connectTimeoutSeconds() { return connectTimeoutSeconds; }
+    public BrokerConfig connectTimeoutSeconds(int v) { connectTimeoutSeconds = v; return this; }
     public BrokerConfig maxClientIdLength(int v) { maxClientIdLength = v; return this; }
 }

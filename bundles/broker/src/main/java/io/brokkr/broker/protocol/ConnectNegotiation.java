@@ -368,7 +368,7 @@ final class ConnectNegotiation {
 
     /** Runs on the session loop (after {@link MqttConnection#link}): send CONNACK. */
     static void connected(ConnectionState c, Session s, boolean sessionPresent, ConnectionHost.ConnectParams p) {
-        c.channel.pipeline().remove(c.IDLE_HANDLER); // the CONNECT timeout
+        c.cancelConnectDeadline();
         if (c.keepAliveMillis > 0) {
             // armed here, on the loop the channel stays on, so its timer runs there
             c.lastReadNanos = System.nanoTime();

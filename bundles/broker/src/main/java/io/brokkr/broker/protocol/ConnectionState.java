@@ -45,7 +45,6 @@ import org.slf4j.LoggerFactory;
 public abstract class ConnectionState extends ChannelInboundHandlerAdapter implements ConnectionHost.Client {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionState.class);
-    public static final String IDLE_HANDLER = "idle";
     /** Netty's own attribute for the protocol version, read by MqttEncoder (MqttCodecUtil.MQTT_VERSION_KEY). */
     static final AttributeKey<MqttVersion> MQTT_VERSION_KEY = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
 
@@ -357,6 +356,38 @@ public abstract class ConnectionState extends ChannelInboundHandlerAdapter imple
      * it closes the connection anyway.
      */
     static final long CLOSE_FLUSH_MILLIS = 1_000;
+
+    /**
+     * The CONNECT deadline: closes the connection if no CONNACK has gone out {@code connect.timeout.seconds} after it
+     * began, however the time went (a TLS handshake, a WebSocket upgrade or a CONNECT trickled a byte at a time, an
+     * authentication); null once CONNACK is out. An idle timer, which every read restarts, let a client that sends a
+     * byte now and then hold a connection without ever connecting.
+     */
+    private java.util.concurrent.ScheduledFuture<?> connectDeadline;
+
+    /** Channel loop, when the connection starts. */
+    void armConnectDeadline(int seconds) {
+        connectDeadline = channel.eventLoop().schedule(
+                () -> channel.eventLoop().execute(() -> connectDeadlinePassed(seconds)), seconds, TimeUnit.SECONDS);
+    }
+
+    /** On the loop the channel is on now (it may have moved to its session's loop meanwhile). */
+    private void connectDeadlinePassed(int seconds) {
+        if (connectDeadline != null && (state == State.NEW || state == State.CONNECTING)) {
+            LOG.info("Connection {}: not connected {} s after it began (connect.timeout.seconds), closing", remote(),
+                    seconds);
+            close();
+        }
+    }
+
+    /** When CONNACK goes out. */
+    void cancelConnectDeadline() {
+        java.util.concurrent.ScheduledFuture<?> f = connectDeadline;
+        if (f != null) {
+            connectDeadline = null;
+            f.cancel(false);
+        }
+    }
 
     void protocolError(String what) {
         LOG.info("Client {} ({}): protocol error: {}; disconnecting", clientId, remote(), what);

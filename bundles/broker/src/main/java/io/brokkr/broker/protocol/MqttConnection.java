@@ -27,8 +27,6 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader;
 import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,7 +89,6 @@ public final class MqttConnection extends ConnectionState {
      */
     public static void addHandlers(ChannelPipeline p, ConnectionHost host, Listener listener) {
         BrokerConfig cfg = host.config();
-        p.addFirst(IDLE_HANDLER, new IdleStateHandler(Listener.CONNECT_TIMEOUT_SECONDS, 0, 0, TimeUnit.SECONDS));
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; onPublish etc. check the exact size.
         p.get(PacketInspector.class).decodeWith(new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
@@ -109,6 +106,7 @@ public final class MqttConnection extends ConnectionState {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        armConnectDeadline(broker.config().connectTimeoutSeconds());
     }
 
     @Override
@@ -260,16 +258,6 @@ public final class MqttConnection extends ConnectionState {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof ChannelInputShutdownEvent) {
             onInputEnd();
-            return;
-        }
-        if (evt instanceof IdleStateEvent) {
-            if (state == State.CONNECTED) {
-                LOG.info("Client {}: keep alive timeout ({} s), closing", clientId, keepAlive());
-                disconnect(RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
-            } else {
-                LOG.info("Connection {}: no CONNECT within the connect timeout, closing", remote());
-                close();
-            }
             return;
         }
         super.userEventTriggered(ctx, evt);

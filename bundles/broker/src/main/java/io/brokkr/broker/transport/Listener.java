@@ -27,8 +27,6 @@ import org.slf4j.LoggerFactory;
 public final class Listener {
 
     private static final Logger LOG = LoggerFactory.getLogger(Listener.class);
-    /** Seconds a new connection has to send CONNECT. */
-    public static final int CONNECT_TIMEOUT_SECONDS = 20;
 
     /** The listener types. */
     public static final java.util.Set<String> TYPES = TransportProvider.BUILT_IN.keySet();
