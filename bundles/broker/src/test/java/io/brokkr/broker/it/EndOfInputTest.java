@@ -35,33 +35,28 @@ class EndOfInputTest extends BrokerTestBase {
         return m;
     }
 
-    private static byte[] string(String s) {
-        byte[] b = utf8(s);
-        return concat(bytes(b.length >> 8, b.length & 0xFF), b);
-    }
-
     /** CONNECT, clean, keep alive 30; with a QoS 0 will on {@code willTopic} unless null. */
     private static byte[] connect(int level, String clientId, String willTopic) {
         int flags = 0x02 | (willTopic == null ? 0 : 0x04);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
-        b.writeBytes(string("MQTT"));
+        b.writeBytes(Packets.mqttString("MQTT"));
         b.writeBytes(bytes(level, flags, 0, 30));
         if (level == 5) {
             b.write(0); // no properties
         }
-        b.writeBytes(string(clientId));
+        b.writeBytes(Packets.mqttString(clientId));
         if (willTopic != null) {
             if (level == 5) {
                 b.write(0);
             }
-            b.writeBytes(string(willTopic));
-            b.writeBytes(string("gone"));
+            b.writeBytes(Packets.mqttString(willTopic));
+            b.writeBytes(Packets.mqttString("gone"));
         }
         return frame(0x10, b.toByteArray());
     }
 
     private static byte[] publish(int level, String topic, String payload, int qos) {
-        return frame(0x30 | qos << 1, concat(string(topic), qos > 0 ? bytes(0, 1) : bytes(),
+        return frame(0x30 | qos << 1, concat(Packets.mqttString(topic), qos > 0 ? bytes(0, 1) : bytes(),
                 level == 5 ? bytes(0) : bytes(), utf8(payload)));
     }
 

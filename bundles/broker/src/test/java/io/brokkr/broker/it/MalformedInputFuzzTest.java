@@ -1,5 +1,6 @@
 package io.brokkr.broker.it;
 
+import static io.brokkr.broker.it.Packets.mqttString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -187,7 +188,7 @@ class MalformedInputFuzzTest extends BrokerTestBase {
             sub.writeBytes(props(bytes(0x0B, 5), userProp("s", "1")));
         }
         for (String f : new String[] {"fuzz/#", "$share/g/fuzz/+", "+/x/#"}) {
-            sub.writeBytes(str(f));
+            sub.writeBytes(mqttString(f));
             sub.write(v5 ? 0x06 : 1);
         }
         l.add(packet(0x82, sub.toByteArray()));
@@ -196,22 +197,23 @@ class MalformedInputFuzzTest extends BrokerTestBase {
         if (v5) {
             unsub.writeBytes(props(userProp("u", "1")));
         }
-        unsub.writeBytes(str("fuzz/#"));
-        unsub.writeBytes(str("a/b"));
+        unsub.writeBytes(mqttString("fuzz/#"));
+        unsub.writeBytes(mqttString("a/b"));
         l.add(packet(0xA2, unsub.toByteArray()));
         int[] firsts = {0x40, 0x50, 0x62, 0x70};
         for (int k = 0; k < firsts.length; k++) {
             byte[] body = u16(k + 1);
             if (v5) {
-                body = concat(body, bytes(0), props(concat(bytes(0x1F), str("why")), userProp("x", "y")));
+                body = concat(body, bytes(0), props(concat(bytes(0x1F), mqttString("why")), userProp("x", "y")));
             }
             l.add(packet(firsts[k], body));
         }
         l.add(bytes(0xC0, 0));
-        l.add(v5 ? packet(0xE0, concat(bytes(4), props(concat(bytes(0x11), u32(0)), concat(bytes(0x1F), str("bye")))))
+        l.add(v5 ? packet(0xE0, concat(bytes(4),
+                props(concat(bytes(0x11), u32(0)), concat(bytes(0x1F), mqttString("bye")))))
                 : bytes(0xE0, 0));
         if (v5) {
-            l.add(packet(0xF0, concat(bytes(0), props(concat(bytes(0x15), str("m"))))));
+            l.add(packet(0xF0, concat(bytes(0), props(concat(bytes(0x15), mqttString("m"))))));
         }
         return l;
     }
@@ -219,21 +221,21 @@ class MalformedInputFuzzTest extends BrokerTestBase {
     private static byte[] connect(int v, String clientId, boolean will, String user, boolean clean) {
         int flags = clean ? 0x02 : 0;
         ByteArrayOutputStream payload = new ByteArrayOutputStream();
-        payload.writeBytes(str(clientId));
+        payload.writeBytes(mqttString(clientId));
         if (will) {
             flags |= 0x04 | 0x08;
             if (v == 5) {
                 payload.writeBytes(props(concat(bytes(0x18), u32(0)), bytes(0x01, 1), userProp("w", "1")));
             }
-            payload.writeBytes(str("fuzz/will"));
-            payload.writeBytes(str("gone"));
+            payload.writeBytes(mqttString("fuzz/will"));
+            payload.writeBytes(mqttString("gone"));
         }
         if (user != null) {
             flags |= 0x80;
-            payload.writeBytes(str(user));
+            payload.writeBytes(mqttString(user));
         }
         ByteArrayOutputStream vh = new ByteArrayOutputStream();
-        vh.writeBytes(str(v == 3 ? "MQIsdp" : "MQTT"));
+        vh.writeBytes(mqttString(v == 3 ? "MQIsdp" : "MQTT"));
         vh.write(v);
         vh.write(flags);
         vh.writeBytes(u16(30));
@@ -246,14 +248,15 @@ class MalformedInputFuzzTest extends BrokerTestBase {
 
     private static byte[] publish(boolean v5, String topic, String payload, int qos, int id, boolean retain) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.writeBytes(str(topic));
+        body.writeBytes(mqttString(topic));
         if (qos > 0) {
             body.writeBytes(u16(id));
         }
         if (v5) {
             body.writeBytes(props(bytes(0x01, 1), concat(bytes(0x02), u32(100)), bytes(0x23, 0, 1),
-                    concat(bytes(0x08), str("fuzz/resp")), concat(bytes(0x09), str("cd")), userProp("k", "v"),
-                    concat(bytes(0x03), str("text/plain"))));
+                    concat(bytes(0x08), mqttString("fuzz/resp")), concat(bytes(0x09), mqttString("cd")),
+                    userProp("k", "v"),
+                    concat(bytes(0x03), mqttString("text/plain"))));
         }
         body.writeBytes(payload.getBytes(StandardCharsets.UTF_8));
         return packet(0x30 | qos << 1 | (retain ? 1 : 0), body.toByteArray());
@@ -269,7 +272,7 @@ class MalformedInputFuzzTest extends BrokerTestBase {
     }
 
     private static byte[] userProp(String k, String v) {
-        return concat(bytes(0x26), str(k), str(v));
+        return concat(bytes(0x26), mqttString(k), mqttString(v));
     }
 
     private static byte[] varInt(int n) {
@@ -280,11 +283,6 @@ class MalformedInputFuzzTest extends BrokerTestBase {
             out.write(n > 0 ? b | 0x80 : b);
         } while (n > 0);
         return out.toByteArray();
-    }
-
-    private static byte[] str(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return concat(u16(b.length), b);
     }
 
     private static byte[] u16(int n) {

@@ -166,6 +166,12 @@ final class Packets {
         return out;
     }
 
+    /** An MQTT UTF-8 string: two length bytes, then the bytes. */
+    static byte[] mqttString(String s) {
+        byte[] b = utf8(s);
+        return concat(bytes(b.length >> 8, b.length & 0xFF), b);
+    }
+
     static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
