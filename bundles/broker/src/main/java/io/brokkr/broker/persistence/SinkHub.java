@@ -303,6 +303,9 @@ public final class SinkHub implements AutoCloseable {
      * failed with {@link JournalFullException} (see {@link #isFull}). Never blocks.
      */
     public CompletableFuture<Long> append(Message m, String username) {
+        if (m.qos() > 0) {
+            return append(m, username, JournalFuture::new); // refusals and failures are handled there, once
+        }
         SinkRunner[] list = sinks;
         if (list.length == 0) {
             return null;
@@ -313,7 +316,7 @@ public final class SinkHub implements AutoCloseable {
             if (!r.matches(m.topic())) {
                 continue;
             }
-            if (m.qos() == 0 && r.overBacklog()) {
+            if (r.overBacklog()) {
                 if (over == null) {
                     over = new ArrayList<>(2);
                 }
@@ -339,21 +342,31 @@ public final class SinkHub implements AutoCloseable {
             Throwable e = f.handle((v, t) -> t).getNow(null);
             if (isFull(e)) {
                 journalFull(e);
-                if (m.qos() == 0) {
-                    skippedFull.increment();
-                    for (SinkRunner r : list) {
-                        if (r.matches(m.topic())) {
-                            r.skipped();
-                        }
+                skippedFull.increment();
+                for (SinkRunner r : list) {
+                    if (r.matches(m.topic())) {
+                        r.skipped();
                     }
-                    return null;
                 }
-                refused.increment();
+                return null;
             }
         } else if (full) {
             takesAgain(j);
         }
         return f;
+    }
+
+    /** The future of {@link #append(Message, String)} for a QoS 1/2 message: the listener form's listener. */
+    private static final class JournalFuture extends CompletableFuture<Long> implements AppendListener {
+        @Override
+        public void appended(long sequence) {
+            complete(sequence);
+        }
+
+        @Override
+        public void appendFailed(Throwable error) {
+            completeExceptionally(error);
+        }
     }
 
     /**
