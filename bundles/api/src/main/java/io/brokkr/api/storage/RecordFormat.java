@@ -148,9 +148,38 @@ public final class RecordFormat {
             out.put("time", m.timestamp());
         }
         if (has(Field.DATETIME)) {
-            out.put("datetime", Instant.ofEpochMilli(m.timestamp()).toString());
+            out.put("datetime", isoDateTime(m.timestamp()));
         }
         return out;
+    }
+
+    /**
+     * A whole second as {@link #isoDateTime} formats it, without the zone ({@code 2026-11-29T23:59:01}). Immutable, so
+     * that the sinks' threads can share the last one through a plain field.
+     */
+    private record Second(long epochSecond, String text) { }
+
+    /** The second {@link #isoDateTime} formatted last (records written together mostly share it). */
+    private static Second lastSecond = new Second(Long.MIN_VALUE, "");
+
+    /**
+     * {@code Instant.ofEpochMilli(millis).toString()} ({@code 2026-11-29T23:59:01.123Z}; {@code ...:01Z} on a whole
+     * second), with the date and time of day formatted once per second instead of once per record: the JDK's
+     * formatter took a tenth of a Redis sink thread's time.
+     */
+    static String isoDateTime(long millis) {
+        long second = Math.floorDiv(millis, 1000L);
+        int ms = (int) Math.floorMod(millis, 1000L);
+        Second s = lastSecond;
+        if (s.epochSecond() != second) {
+            String whole = Instant.ofEpochSecond(second).toString();
+            s = new Second(second, whole.substring(0, whole.length() - 1));
+            lastSecond = s;
+        }
+        if (ms == 0) {
+            return s.text() + 'Z';
+        }
+        return s.text() + (ms < 10 ? ".00" : ms < 100 ? ".0" : ".") + ms + 'Z';
     }
 
     /** The record as one JSON object (the fields of {@link #toMap}). */
