@@ -202,7 +202,8 @@ public final class BrokerMain {
      * sink_retries=.. cpu_us=.. sink_cpu_us=.. journal_cpu_us=..}: the journal's counters since it was opened
      * ({@link JournalStats}) and the sink's, all 0 without a sink (the journal is not even opened then); the CPU time
      * of the process, of the sink threads ({@code brokkr-sink-*}) and of the journal's threads ({@code
-     * brokkr-journal-*}: writer and forces) in microseconds (threads that ended are not counted).
+     * brokkr-journal-*}: writer and forces) in microseconds (threads that ended are not counted); how many times
+ * back-pressure paused a publisher and how many of those pauses lasted the whole 500 ms.
      */
     static String statsLine(Broker broker) {
         SinkHub hub = broker.sinkHub();
@@ -235,7 +236,9 @@ public final class BrokerMain {
                 + " fsyncs=" + (s == null ? 0 : s.fsyncs()) + " journal_bytes=" + (s == null ? 0 : s.bytesWritten())
                 + " queued_bytes=" + (s == null ? 0 : s.queuedBytes()) + " sink_written=" + written
                 + " sink_backlog=" + backlog + " sink_retries=" + retries + " cpu_us=" + cpu / 1000
-                + " sink_cpu_us=" + sinkCpu / 1000 + " journal_cpu_us=" + journalCpu / 1000;
+                + " sink_cpu_us=" + sinkCpu / 1000 + " journal_cpu_us=" + journalCpu / 1000
+                + " publishers_paused=" + broker.publishersPaused()
+                + " publisher_pauses_capped=" + broker.publisherPausesCapped();
     }
 
     private static void writeStats(Broker broker, Path file) {
