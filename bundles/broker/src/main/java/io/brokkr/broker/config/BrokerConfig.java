@@ -408,8 +408,9 @@ public final class BrokerConfig {
     public BrokerConfig ioThreads(int v) { ioThreads = v; return this; }
 
     public int maxClientIdLength() { return maxClientIdLength; }
+    public BrokerConfig maxClientIdLength(int v) { maxClientIdLength = v; return this; }
+
     /** Seconds from the accept to the CONNACK (TLS handshake, WebSocket upgrade, CONNECT, authentication). */
     public int connectTimeoutSeconds() { return connectTimeoutSeconds; }
     public BrokerConfig connectTimeoutSeconds(int v) { connectTimeoutSeconds = v; return this; }
-    public BrokerConfig maxClientIdLength(int v) { maxClientIdLength = v; return this; }
 }
