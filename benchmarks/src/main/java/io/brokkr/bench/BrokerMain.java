@@ -238,7 +238,8 @@ public final class BrokerMain {
                 + " sink_backlog=" + backlog + " sink_retries=" + retries + " cpu_us=" + cpu / 1000
                 + " sink_cpu_us=" + sinkCpu / 1000 + " journal_cpu_us=" + journalCpu / 1000
                 + " publishers_paused=" + broker.publishersPaused()
-                + " publisher_pauses_capped=" + broker.publisherPausesCapped();
+                + " publisher_pauses_capped=" + broker.publisherPausesCapped()
+                + " publisher_pauses_extended=" + broker.publisherPausesExtended();
     }
 
     private static void writeStats(Broker broker, Path file) {

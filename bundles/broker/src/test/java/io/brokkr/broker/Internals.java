@@ -13,8 +13,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Internals {
 
-    /** {@link MqttConnection#THROTTLE_MAX_MILLIS}: longest pause of a publisher by one congested subscriber. */
+    /** {@link MqttConnection#THROTTLE_MAX_MILLIS}: how often the safety net checks a paused publisher. */
     public static final long THROTTLE_MAX_MILLIS = MqttConnection.THROTTLE_MAX_MILLIS;
+    /** {@link MqttConnection#THROTTLE_LONGEST_MILLIS}: longest pause by a subscriber that is slow, not stuck. */
+    public static final long THROTTLE_LONGEST_MILLIS = MqttConnection.THROTTLE_LONGEST_MILLIS;
     /**
      * {@link Session#THROTTLE_PENDING_DELIVERIES}: deliveries on their way to a session's loop from which its
      * publishers are paused whatever the session's policy (the broker's own loop is behind).

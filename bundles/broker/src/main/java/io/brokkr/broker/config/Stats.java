@@ -20,8 +20,13 @@ public final class Stats {
     public final LongAdder connectionsMoved = new LongAdder();
     /** Times a publishing connection was paused by back-pressure. */
     public final LongAdder publishersPaused = new LongAdder();
-    /** Of those pauses, the ones that lasted until the 500 ms safety net instead of ending when a target caught up. */
+    /**
+     * Of those pauses, the ones ended by the safety net (500 ms in which the target made no progress, or the longest
+     * pause) instead of by a target that caught up.
+     */
     public final LongAdder publisherPausesCapped = new LongAdder();
+    /** Times a pause went on for another 500 ms because its target, slow but not stuck, made progress. */
+    public final LongAdder publisherPausesExtended = new LongAdder();
 
     public void clientConnected() {
         int now = connected.incrementAndGet();

@@ -527,11 +527,20 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     }
 
     /**
-     * How many of those pauses lasted the whole {@code THROTTLE_MAX_MILLIS} (500 ms) because no target of the
-     * publisher's messages caught up before.
+     * How many of those pauses the safety net ended: no target of the publisher's messages caught up, and the one
+     * that began the pause made no progress for {@code THROTTLE_MAX_MILLIS} (500 ms) or the pause reached its
+     * longest ({@code THROTTLE_LONGEST_MILLIS}, 5 s, at most half the publisher's keep alive).
      */
     public long publisherPausesCapped() {
         return stats.publisherPausesCapped.sum();
+    }
+
+    /**
+     * How many times a pause went on for another {@code THROTTLE_MAX_MILLIS} because the target that began it,
+     * slow but not stuck, had made progress in the last one.
+     */
+    public long publisherPausesExtended() {
+        return stats.publisherPausesExtended.sum();
     }
 
     /** The session of a client id, or null (tests). */

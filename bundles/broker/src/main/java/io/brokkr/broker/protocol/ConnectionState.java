@@ -206,6 +206,11 @@ public abstract class ConnectionState extends ChannelInboundHandlerAdapter imple
         return channel.isWritable();
     }
 
+    @Override
+    public long millisSinceDataSent() {
+        return io.brokkr.broker.transport.EpollSupport.millisSinceDataSent(channel);
+    }
+
     /** Bytes written to the channel and not yet to the socket. Any thread. */
     public long pendingWriteBytes() {
         io.netty.channel.ChannelOutboundBuffer b = channel.unsafe().outboundBuffer();

@@ -454,9 +454,16 @@ public final class MqttConnection extends ConnectionState {
 
     /** Publishers waiting for one target beyond which closed ones are removed when another one adds itself. */
     static final int MAX_WAITING_BEFORE_PRUNE = 64;
-    /** Longest a publisher stays paused by one congested subscriber before it is read again (a safety net). */
+    /**
+     * How often the safety net checks a pause ({@link #safetyNet}): a pause whose target made no progress in the
+     * last second (a stuck subscriber) ends at the first check after that.
+     */
     public static final long THROTTLE_MAX_MILLIS = 500;
-    private static final long THROTTLE_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(THROTTLE_MAX_MILLIS);
+    /**
+     * Longest a publisher stays paused by a subscriber that is slow but not stuck (and at most half its keep alive,
+     * so that the publisher's PINGREQs are answered in time).
+     */
+    public static final long THROTTLE_LONGEST_MILLIS = 5_000;
     /** Channel-loop confined: reads are paused by {@link #throttle}. */
     private boolean readPaused;
     /**
@@ -464,8 +471,15 @@ public final class MqttConnection extends ConnectionState {
      * that ended early leaves its check behind, and a later pause uses it instead of scheduling another.
      */
     private boolean safetyNetScheduled;
-    /** Channel-loop confined: {@link System#nanoTime()} at which the current (or last) pause began. */
-    private long pausedAtNanos;
+    /** Channel-loop confined: how many {@link #THROTTLE_MAX_MILLIS} of the current pause have been checked. */
+    private byte pauseChecks;
+    /**
+     * Channel-loop confined: when the current (or last) pause began, in milliseconds of {@link System#nanoTime()}
+     * cut to an int ({@link #millisNow()}; an int, not a long, keeps an idle connection 8 bytes smaller).
+     */
+    private int pausedAtMillis;
+    /** Channel-loop confined: the target whose congestion began the current pause; null when not paused. */
+    private Session pausedBy;
     /**
      * Channel-loop confined: packets decoded while reads were paused (see {@link #processOrHold}); created when the
      * first one is held (an idle connection does without the queue's 112 bytes).
@@ -477,9 +491,9 @@ public final class MqttConnection extends ConnectionState {
     }
 
     /**
-     * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long QoS 1/2
-     * queue; {@code target} resumes it when its queue drains (or it goes offline), at the latest after
-     * {@link #THROTTLE_MAX_MILLIS}. Any thread.
+     * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long queue;
+     * {@code target} resumes it when its queue drains (or it goes offline), and {@link #safetyNet} when
+     * {@code target} makes no progress. Any thread.
      */
     public void throttle(Session target) {
         java.util.Set<io.brokkr.broker.session.ClientChannel> waiting = target.throttled();
@@ -495,12 +509,13 @@ public final class MqttConnection extends ConnectionState {
         onChannelLoop(() -> {
             if (!readPaused && state == State.CONNECTED) {
                 readPaused = true;
-                pausedAtNanos = System.nanoTime();
+                pausedAtMillis = millisNow();
+                pauseChecks = 0;
+                pausedBy = target;
                 broker.counters().publishersPaused.increment();
                 channel.config().setAutoRead(false);
                 if (!safetyNetScheduled) {
-                    safetyNetScheduled = true;
-                    channel.eventLoop().schedule(this::safetyNet, THROTTLE_MAX_NANOS, TimeUnit.NANOSECONDS);
+                    scheduleSafetyNet(THROTTLE_MAX_MILLIS);
                 }
             }
         });
@@ -510,25 +525,55 @@ public final class MqttConnection extends ConnectionState {
     }
 
     /**
-     * Reads again {@link #THROTTLE_MAX_MILLIS} after a pause began, if no target has released it by then (counted:
+     * Checks a pause every {@link #THROTTLE_MAX_MILLIS} from its start, if no target has released it by then. While
+     * the target that began it is slow but not stuck ({@link Session#stalled}: progress in the last second, the rule
+     * by which the router stops throttling for it) the publisher stays paused, up to {@link #longestPause()}
+     * (counted as extended): a subscriber reading a few MB/s takes about a second to drain its connection's 2 MiB
+     * buffer to the 512 KiB mark at which its session writes again, and reading the publisher after 500 ms anyway
+     * let QoS 0 messages into a queue that was still long (by hand: `mosquitto_pub -l` into a Paho subscriber
+     * reading 10,000 messages a second, 26 of 640 pauses). Otherwise the publisher reads again (counted as capped:
      * back-pressure is meant to end when a target catches up, not by this safety net). A check scheduled by a pause
-     * that ended early finds a later pause, or none: it then waits for the rest of that pause's time, or ends, so it
-     * never cuts a later pause short (left-over checks used to end more than half of the pauses of a saturated
-     * fan-in, each counted as capped). Channel loop.
+     * that ended early finds a later pause, or none: it then waits for that pause's own time, or ends, so it never
+     * cuts a later pause short (left-over checks used to end more than half of the pauses of a saturated fan-in).
+     * Channel loop.
      */
     private void safetyNet() {
         safetyNetScheduled = false;
         if (!readPaused) {
             return;
         }
-        long left = THROTTLE_MAX_NANOS - (System.nanoTime() - pausedAtNanos);
-        if (left > 0) {
-            safetyNetScheduled = true;
-            channel.eventLoop().schedule(this::safetyNet, left, TimeUnit.NANOSECONDS);
+        int elapsed = millisNow() - pausedAtMillis;
+        long due = (pauseChecks + 1) * THROTTLE_MAX_MILLIS;
+        if (elapsed < due) {
+            scheduleSafetyNet(due - elapsed);
+            return;
+        }
+        Session t = pausedBy;
+        if (t != null && due + THROTTLE_MAX_MILLIS <= longestPause() && !t.stalled()) {
+            pauseChecks++;
+            broker.counters().publisherPausesExtended.increment();
+            scheduleSafetyNet(THROTTLE_MAX_MILLIS);
             return;
         }
         broker.counters().publisherPausesCapped.increment();
         resumeReading();
+    }
+
+    private void scheduleSafetyNet(long millis) {
+        safetyNetScheduled = true;
+        channel.eventLoop().schedule(this::safetyNet, millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** {@link #THROTTLE_LONGEST_MILLIS}, at most half the keep alive, at least {@link #THROTTLE_MAX_MILLIS}. */
+    private long longestPause() {
+        long halfKeepAlive = keepAliveMillis / 3; // keepAliveMillis is the timeout, 1.5 times the keep alive
+        return keepAliveMillis <= 0 ? THROTTLE_LONGEST_MILLIS
+                : Math.max(THROTTLE_MAX_MILLIS, Math.min(THROTTLE_LONGEST_MILLIS, halfKeepAlive));
+    }
+
+    /** Milliseconds of {@link System#nanoTime()} cut to an int: differences are right for up to 24 days. */
+    private static int millisNow() {
+        return (int) TimeUnit.NANOSECONDS.toMillis(System.nanoTime());
     }
 
     /** Reads again after {@link #throttle}. Any thread. */
@@ -536,6 +581,7 @@ public final class MqttConnection extends ConnectionState {
         onChannelLoop(() -> {
             if (readPaused) {
                 readPaused = false;
+                pausedBy = null;
                 if (holding()) {
                     // not from here: this may run inside the handling of a PUBLISH, before its PUBACK is written
                     channel.eventLoop().execute(this::processHeld);

@@ -39,6 +39,12 @@ public interface ClientChannel {
     long pendingWriteBytes();
 
     /**
+     * Milliseconds since the kernel last sent data of this connection to the client, or -1 when not known (see
+     * {@code EpollSupport.millisSinceDataSent}). Any thread; a system call.
+     */
+    long millisSinceDataSent();
+
+    /**
      * Writes a PUBLISH (no flush).
      *
      * @return false if the packet exceeds the client's Maximum Packet Size and was not sent

@@ -252,11 +252,13 @@ class RoutingFlowTest extends BrokerTestBase {
         filler.disconnect();
         int publishers = 80;
         for (int i = 0; i < publishers; i++) {
-            RawClient p = v311("p" + i);
+            // a keep alive of 1 s: a pause by a subscriber that makes progress lasts at most half of it (500 ms)
+            RawClient p = track(RawClient.connect(port,
+                    Packets.connect(io.netty.handler.codec.mqtt.MqttVersion.MQTT_3_1_1, id("p" + i), true, 1, null)));
             p.publish1(topic, "p" + i, 1);
             p.disconnect();
         }
-        // a paused publisher's DISCONNECT waits for its reads to resume (at most 500 ms): then its connection closes
+        // a paused publisher's DISCONNECT waits for its reads to resume (500 ms): then its connection closes
         io.brokkr.broker.Await.until("the publishers' connections are closed", 10_000,
                 () -> broker.listeners().get(0).connections() == 1);
         RawClient last = v311("last");
