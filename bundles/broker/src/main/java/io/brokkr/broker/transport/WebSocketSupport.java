@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -35,7 +36,12 @@ import org.slf4j.LoggerFactory;
  * are the MQTT byte stream: an MQTT packet may span frames and a frame may hold several packets [MQTT-6.0.0-2], the
  * MQTT decoder behind reassembles them as it does TCP reads. Outbound, each write (one MQTT packet) becomes one
  * binary frame. A request for another path is answered 404; a text frame closes the connection with status 1003
- * [MQTT-6.0.0-1]. Pings, pongs and close frames are answered by Netty's protocol handler. The {@link PacketInspector}
+ * [MQTT-6.0.0-1]. Pings and pongs are answered by Netty's protocol handler. A client's Close frame is the end of its
+ * input, as a TCP client's FIN is: the MQTT handler behind first processes what the client sent before it (packets
+ * held by back-pressure too), then ends the connection with a Close frame of its own ({@link Closing}), after which
+ * the connection closes. A Close frame that answers the broker's closes it at once. (Netty's protocol handler,
+ * which answered a client's Close and closed the connection at once, dropped what was held: MQTT.js publishing over
+ * ws into a slow subscriber lost the last 68 to 162 of 100,000 messages in 2 of 10 runs.) The {@link PacketInspector}
  * goes behind these handlers, so that it sees (and counts) MQTT bytes, not frames.
  */
 public final class WebSocketSupport {
@@ -68,6 +74,7 @@ public final class WebSocketSupport {
                 .subprotocols(SUBPROTOCOLS)
                 .checkStartsWith(false)
                 .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MILLIS)
+                .handleCloseFrames(false) // Frames does, see above
                 .decoderConfig(WebSocketDecoderConfig.newBuilder()
                         .maxFramePayloadLength(maxFrameSize)
                         .allowExtensions(false)
@@ -84,8 +91,12 @@ public final class WebSocketSupport {
     static final class Frames extends ChannelDuplexHandler {
 
         private final String path;
-        /** A text frame came: the connection is closing, frames still read are dropped. */
+        /** A text or Close frame came: the connection is closing, frames still read are dropped. */
         private boolean closing;
+        /** The client sent a Close frame: the broker's Close frame, when it is written, closes the connection. */
+        private boolean closeReceived;
+        /** The broker sent a Close frame: the client's answer closes the connection. */
+        private boolean closeSent;
 
         Frames(String path) {
             this.path = path;
@@ -93,7 +104,18 @@ public final class WebSocketSupport {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (closing) {
+            if (msg instanceof CloseWebSocketFrame f) {
+                f.release();
+                if (closeSent) {
+                    ctx.close(); // the client's answer to the broker's Close
+                } else if (!closing) {
+                    closing = true;
+                    closeReceived = true;
+                    // the end of the client's input: the MQTT handler processes what came before, then ends the
+                    // connection, writing the Close frame that answers this one
+                    ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+                }
+            } else if (closing) {
                 ReferenceCountUtil.release(msg);
             } else if (msg instanceof BinaryWebSocketFrame || msg instanceof ContinuationWebSocketFrame) {
                 ctx.fireChannelRead(((WebSocketFrame) msg).content());
@@ -132,6 +154,14 @@ public final class WebSocketSupport {
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            if (msg instanceof CloseWebSocketFrame) {
+                closeSent = true;
+                if (closeReceived) {
+                    // the answer to the client's Close: the close handshake is complete once it is out
+                    promise = promise.unvoid();
+                    promise.addListener(ChannelFutureListener.CLOSE);
+                }
+            }
             ctx.write(msg instanceof ByteBuf b ? new BinaryWebSocketFrame(b) : msg, promise);
         }
     }
