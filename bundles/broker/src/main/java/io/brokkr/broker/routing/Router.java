@@ -51,14 +51,20 @@ public final class Router {
     }
 
     /**
-     * Picks the member of a share group for one message: round robin, online members first; null if no member has
-     * a session any more (they are being removed from the tree).
+     * Picks the member of a share group for one message: round robin over the online members that keep up (not
+     * {@link Session#congested()}), else over the online ones, else the offline ones; null if no member has a session
+     * any more (they are being removed from the tree). A member that falls behind is passed over while another can
+     * take the message: with plain round robin it kept its share of the messages, paused the publisher, and once it
+     * counted as stuck its share was refused (0x97) although the other members were idle.
      */
     public Member chooseMember(SubscriptionTree.SharedGroup<String, Subscription> group) {
         List<Map.Entry<String, Subscription>> members = group.members();
         int n = members.size();
         int start = group.next();
-        Member offline = null;
+        Session behind = null;
+        Subscription behindSub = null;
+        Session offline = null;
+        Subscription offlineSub = null;
         for (int i = 0; i < n; i++) {
             Map.Entry<String, Subscription> e = members.get((start + i) % n);
             Session s = sessions.apply(e.getKey());
@@ -66,13 +72,19 @@ public final class Router {
                 continue;
             }
             if (s.online) {
-                return new Member(s, e.getValue());
-            }
-            if (offline == null) {
-                offline = new Member(s, e.getValue());
+                if (!s.congested()) {
+                    return new Member(s, e.getValue());
+                }
+                if (behind == null) {
+                    behind = s;
+                    behindSub = e.getValue();
+                }
+            } else if (offline == null) {
+                offline = s;
+                offlineSub = e.getValue();
             }
         }
-        return offline;
+        return behind != null ? new Member(behind, behindSub) : offline != null ? new Member(offline, offlineSub) : null;
     }
 
     /**

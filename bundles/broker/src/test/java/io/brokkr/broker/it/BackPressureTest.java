@@ -234,6 +234,52 @@ class BackPressureTest extends BrokerTestBase {
         return b.toByteArray();
     }
 
+    /**
+     * A member of a share group that stops acknowledging (its window full, its queue at the throttle threshold) no
+     * longer takes the group's messages while another member can: they go to the member that keeps up. With plain
+     * round robin every second message went to the stuck member, whose queue filled up: the publisher was paused for
+     * it, and once it counted as stuck its share of the messages was refused (0x97) although the other member was
+     * idle.
+     */
+    @Test
+    void aShareGroupMemberThatFallsBehindIsPassedOver() throws Exception {
+        String t = "bp/" + id("t");
+        RawClient stuck = subscriber("a", "$share/g/" + t, 1); // reads, never acknowledges
+        RawClient fast = subscriber("b", "$share/g/" + t, 1);
+        List<String> fastGot = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread acker = new Thread(() -> {
+            try {
+                while (!done.get()) {
+                    if (fast.poll(50) instanceof MqttPublishMessage p) {
+                        fastGot.add(Packets.text(p));
+                        fast.acknowledge(p);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        acker.start();
+        try {
+            RawClient pub = v5("p");
+            long before = dropped();
+            int n = 3 * (WINDOW + QUEUE);
+            long start = System.nanoTime();
+            for (int i = 1; i <= n; i++) {
+                MqttMessage ack = pub.publish1(t, "m" + i, i);
+                assertEquals(0, Packets.reasonCode(ack), "m" + i + " refused");
+            }
+            assertTrue(millisSince(start) < Internals.STALL_MILLIS, "the publisher was held back by the stuck member");
+            io.brokkr.broker.Await.until("the fast member has what the stuck one did not take", 5_000,
+                    () -> fastGot.size() >= n - WINDOW - THRESHOLD);
+            assertEquals(before, dropped(), "messages dropped although a member kept up");
+        } finally {
+            done.set(true);
+            acker.join();
+        }
+    }
+
     @Test
     void pipelinedQos1FanInFromPublishersOnEveryLoopLosesNothing() throws Exception {
         int publishers = 4; // two per event loop: deliveries reach the subscriber's loop from its own and the other
