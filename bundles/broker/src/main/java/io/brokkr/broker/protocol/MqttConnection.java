@@ -539,8 +539,8 @@ public final class MqttConnection extends ConnectionState {
      */
     private void safetyNet() {
         safetyNetScheduled = false;
-        if (!readPaused) {
-            return;
+        if (!readPaused || state != State.CONNECTED) {
+            return; // not paused, or closed meanwhile: nothing to count
         }
         int elapsed = millisNow() - pausedAtMillis;
         long due = (pauseChecks + 1) * THROTTLE_MAX_MILLIS;
