@@ -904,8 +904,9 @@ public final class Session {
      * the connection to write again only once a third of that buffer is free, and the connection's own buffer (up to
      * 2 MiB) must drain to 512 KiB before the session writes again: seen from the buffers alone, such a client made
      * no progress for more than a second, counted as stuck, and its publishers went on while its queue overflowed
-     * (by hand: a Paho subscriber reading 10,000 small messages a second lost 18 to 42 % of a `mosquitto_pub -l`
-     * flood in 2 of 7 runs, one reading 1,000 a second a third of it).
+     * (by hand, with pauses extended on the buffers' progress alone: a Paho subscriber reading 10,000 small
+     * messages a second lost 21 to 42 % of a `mosquitto_pub -l` flood in 3 of 7 runs, one reading 1,000 a second a
+     * third of it).
      */
     public boolean stalled() {
         long now = System.nanoTime();
