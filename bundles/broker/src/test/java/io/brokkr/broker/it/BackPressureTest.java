@@ -270,7 +270,9 @@ class BackPressureTest extends BrokerTestBase {
                 MqttMessage ack = pub.publish1(t, "m" + i, i);
                 assertEquals(0, Packets.reasonCode(ack), "m" + i + " refused");
             }
-            assertTrue(millisSince(start) < Internals.STALL_MILLIS, "the publisher was held back by the stuck member");
+            // not paused per message by the stuck member (330 round trips take well under a second on a quiet machine;
+            // the bound leaves room for a loaded one)
+            assertTrue(millisSince(start) < 10_000, "the publisher was held back by the stuck member");
             io.brokkr.broker.Await.until("the fast member has what the stuck one did not take", 5_000,
                     () -> fastGot.size() >= n - WINDOW - THRESHOLD);
             assertEquals(before, dropped(), "messages dropped although a member kept up");
