@@ -172,11 +172,13 @@ class BackPressureTest extends BrokerTestBase {
             sub.setSoTimeout(10_000);
             java.io.OutputStream out = sub.getOutputStream();
             java.io.DataInputStream in = new java.io.DataInputStream(sub.getInputStream());
-            out.write(rawConnect311(subId));
+            out.write(Packets.rawConnect("MQTT", 4, 0x02, 60, null, utf8(subId))); // 3.1.1, clean session
             byte[] connack = new byte[4];
             in.readFully(connack);
             assertEquals(0x20, connack[0] & 0xff);
-            out.write(rawSubscribeQos0(t));
+            // SUBSCRIBE, packet id 1, t at QoS 0
+            out.write(Packets.frame(0x82, Packets.concat(Packets.bytes(0, 1), Packets.mqttString(t),
+                    Packets.bytes(0))));
             byte[] suback = new byte[5];
             in.readFully(suback);
             assertEquals(0x90, suback[0] & 0xff);
@@ -209,29 +211,6 @@ class BackPressureTest extends BrokerTestBase {
                 "a pause was ended by the safety net while the subscriber kept reading");
         assertTrue(broker.publisherPausesExtended() > extendedBefore, "no pause lasted longer than "
                 + Internals.THROTTLE_MAX_MILLIS + " ms: the subscriber was not slow enough to test this");
-    }
-
-    /** CONNECT, MQTT 3.1.1, clean session, keep alive 60 s. */
-    private static byte[] rawConnect311(String clientId) {
-        byte[] id = clientId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-        b.write(0x10);
-        b.write(10 + 2 + id.length);
-        b.writeBytes(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, (byte) id.length});
-        b.writeBytes(id);
-        return b.toByteArray();
-    }
-
-    /** SUBSCRIBE, packet id 1, one filter at QoS 0. */
-    private static byte[] rawSubscribeQos0(String filter) {
-        byte[] f = filter.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-        b.write(0x82);
-        b.write(2 + 2 + f.length + 1);
-        b.writeBytes(new byte[] {0, 1, 0, (byte) f.length});
-        b.writeBytes(f);
-        b.write(0);
-        return b.toByteArray();
     }
 
     /**
