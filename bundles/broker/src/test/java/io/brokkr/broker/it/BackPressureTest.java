@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
  * Publisher back-pressure, seen from raw clients that pipeline their PUBLISHes without waiting for the PUBACKs: a
  * publisher feeding an online QoS 1 subscriber whose queue is long is not read (its PUBACKs stop) until that
  * subscriber catches up, or until that subscriber counts as stuck ({@link Internals#STALL_MILLIS} without progress);
- * a stuck subscriber holds no one back; QoS 0 for a subscriber that stops reading waits in its session until it counts as stuck, then what overflows
- * its queue is dropped and counted (in $SYS/broker/publish/messages/dropped); a backlog of
+ * a stuck subscriber holds no one back; QoS 0 for a subscriber that stops reading waits in its session until it
+ * counts as stuck, then what overflows its queue is dropped and counted (in $SYS/broker/publish/messages/dropped); a backlog of
  * {@link Internals#THROTTLE_PENDING_DELIVERIES} deliveries on the subscriber's loop throttles the publisher.
  */
 class BackPressureTest extends BrokerTestBase {
@@ -83,7 +83,8 @@ class BackPressureTest extends BrokerTestBase {
         }
         // the marker reaches sub's loop after m1..mn (each was taken there before its PUBACK): they are queued there
         // and the session is congested now. Sent by another client, which the congested session pauses instead of pub
-        assertTrue(receivedBefore(sub, v5(sub.clientId + "-marker")).isEmpty(), "more than its Receive Maximum in flight");
+        assertTrue(receivedBefore(sub, v5(sub.clientId + "-marker")).isEmpty(),
+                "more than its Receive Maximum in flight");
         sub.acknowledge(unacked.remove(0));
         pub.publish1(t, "m" + (n + 1), n + 1);
         return unacked;
