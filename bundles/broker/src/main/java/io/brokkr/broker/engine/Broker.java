@@ -886,11 +886,14 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         tree.match(m.topic(), r);
         RouteResult result = r.dispatch();
         Session c = r.throttleFor();
-        if (c != null && from != null) {
-            from.throttle(c);
+        if (c != null && from != null && from.throttle(c)) {
             Session[] also = r.alsoThrottleFor();
             for (int i = 0, n = r.alsoThrottleForCount(); i < n; i++) {
-                from.throttle(also[i]);
+                if (!from.throttle(also[i])) {
+                    // it caught up meanwhile and reading went on: waiting for the next one would pause the
+                    // publisher again, for that one alone
+                    break;
+                }
             }
         }
         return result;

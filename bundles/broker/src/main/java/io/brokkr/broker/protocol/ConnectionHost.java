@@ -50,8 +50,10 @@ public interface ConnectionHost {
         /**
          * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long
          * QoS 1/2 queue, until {@code target} drains. Any thread.
+         *
+         * @return false if {@code target} had drained meanwhile and reading goes on (the publisher waits for nothing)
          */
-        void throttle(Session target);
+        boolean throttle(Session target);
     }
 
     /** What the session loop needs to complete a CONNECT. */

@@ -494,8 +494,10 @@ public final class MqttConnection extends ConnectionState {
      * Stops reading this publisher because {@code target}, an online subscriber of its messages, has a long queue;
      * {@code target} resumes it when its queue drains (or it goes offline), and {@link #safetyNet} when
      * {@code target} makes no progress. Any thread.
+     *
+     * @return false if {@code target} had drained meanwhile: reading goes on
      */
-    public void throttle(Session target) {
+    public boolean throttle(Session target) {
         java.util.Set<io.brokkr.broker.session.ClientChannel> waiting = target.throttled();
         if (waiting.add(this)) {
             if (waiting.size() > MAX_WAITING_BEFORE_PRUNE) {
@@ -521,7 +523,9 @@ public final class MqttConnection extends ConnectionState {
         });
         if (!target.congested() && target.throttled().remove(this)) {
             resumeReading(); // it drained meanwhile
+            return false;
         }
+        return true;
     }
 
     /**

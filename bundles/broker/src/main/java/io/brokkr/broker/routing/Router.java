@@ -52,17 +52,29 @@ public final class Router {
 
     /**
      * Picks the member of a share group for one message: round robin over the online members that keep up (not
-     * {@link Session#congested()}), else over the online ones, else the offline ones; null if no member has a session
-     * any more (they are being removed from the tree). A member that falls behind is passed over while another can
-     * take the message: with plain round robin it kept its share of the messages, paused the publisher, and once it
-     * counted as stuck its share was refused (0x97) although the other members were idle.
+     * {@link Session#congested()}), else over the online ones that are behind but not stuck
+     * ({@link Session#stalled()}; the one that made progress last), else over the stuck ones, else the offline ones; null if no member has a session
+     * any more (they are being removed from the tree). A member that falls behind is passed over while another can take the message: with
+     * plain round robin it kept its share of the messages, paused the publisher, and once it counted as stuck its
+     * share was refused (0x97) although the other members were idle.
      */
     public Member chooseMember(SubscriptionTree.SharedGroup<String, Subscription> group) {
+        return chooseMember(group, null);
+    }
+
+    /**
+     * As {@link #chooseMember(SubscriptionTree.SharedGroup)}; when every online member is behind and the one chosen
+     * is not stuck, the other members behind and not stuck are noted in {@code routing}
+     * ({@link Routing#alsoWaitFor}): a publisher paused for the chosen one is resumed by whichever catches up first.
+     */
+    private Member chooseMember(SubscriptionTree.SharedGroup<String, Subscription> group, Routing routing) {
         List<Map.Entry<String, Subscription>> members = group.members();
         int n = members.size();
         int start = group.next();
         Session behind = null;
         Subscription behindSub = null;
+        Session stuck = null;
+        Subscription stuckSub = null;
         Session offline = null;
         Subscription offlineSub = null;
         for (int i = 0; i < n; i++) {
@@ -75,16 +87,36 @@ public final class Router {
                 if (!s.congested()) {
                     return new Member(s, e.getValue());
                 }
+                if (s.stalled()) {
+                    if (stuck == null) {
+                        stuck = s;
+                        stuckSub = e.getValue();
+                    }
+                    continue;
+                }
                 if (behind == null) {
                     behind = s;
                     behindSub = e.getValue();
+                } else {
+                    Session other = s;
+                    if (s.lastProgressNanos() - behind.lastProgressNanos() > 0) {
+                        // the one that made progress last is the likelier to catch up first
+                        other = behind;
+                        behind = s;
+                        behindSub = e.getValue();
+                    }
+                    if (routing != null) {
+                        routing.alsoWaitFor(other);
+                    }
                 }
             } else if (offline == null) {
                 offline = s;
                 offlineSub = e.getValue();
             }
         }
-        return behind != null ? new Member(behind, behindSub) : offline != null ? new Member(offline, offlineSub) : null;
+        return behind != null ? new Member(behind, behindSub)
+                : stuck != null ? new Member(stuck, stuckSub)
+                : offline != null ? new Member(offline, offlineSub) : null;
     }
 
     /**
@@ -184,7 +216,7 @@ public final class Router {
 
         @Override
         public void sharedGroup(SubscriptionTree.SharedGroup<String, Subscription> group) {
-            Member chosen = chooseMember(group);
+            Member chosen = chooseMember(group, this);
             if (chosen == null) {
                 return;
             }
@@ -215,6 +247,20 @@ public final class Router {
          */
         public Session[] alsoThrottleFor() {
             return forcedThrottle != null || anyFree || moreCongested == null ? NO_SESSIONS : moreCongested;
+        }
+
+        /**
+         * Notes a session behind (congested, not stuck) that the publisher also waits for if the message pauses it,
+         * although the message does not go there: another member of a share group whose chosen member is behind too.
+         */
+        void alsoWaitFor(Session s) {
+            if (s.queueFullPolicy == QueueFullPolicy.DROP || moreCongestedCount >= MORE_CONGESTED) {
+                return;
+            }
+            if (moreCongested == null) {
+                moreCongested = new Session[MORE_CONGESTED];
+            }
+            moreCongested[moreCongestedCount++] = s;
         }
 
         /** How many entries of {@link #alsoThrottleFor()} are valid. */

@@ -903,6 +903,11 @@ public final class Session {
         }
     }
 
+    /** {@link System#nanoTime()} of the client's last sign of progress (see {@link #stalled()}). Any thread. */
+    public long lastProgressNanos() {
+        return lastProgressNanos;
+    }
+
     /**
      * True if congested by a client that is stuck rather than slow (see {@link #STALL_NANOS}). Any thread. Besides
      * acknowledgements and writability, a shrinking outbound buffer of the connection counts as progress: while the
