@@ -52,11 +52,12 @@ public final class Router {
 
     /**
      * Picks the member of a share group for one message: round robin over the online members that keep up (not
-     * {@link Session#congested()}), else over the online ones that are behind but not stuck
-     * ({@link Session#stalled()}; the one that made progress last), else over the stuck ones, else the offline ones; null if no member has a session
-     * any more (they are being removed from the tree). A member that falls behind is passed over while another can take the message: with
-     * plain round robin it kept its share of the messages, paused the publisher, and once it counted as stuck its
-     * share was refused (0x97) although the other members were idle.
+     * {@link Session#congested()}); else, of the online ones that are behind but not stuck ({@link Session#stalled()}),
+     * the one that made progress last; else the first stuck one in round-robin order, else the first offline one;
+     * null if no member has a session any more (they are being removed from the tree). A member that falls behind is
+     * passed over while another can take the message: with plain round robin it kept its share of the messages,
+     * paused the publisher, and once it counted as stuck its share was refused (0x97) although the other members
+     * were idle.
      */
     public Member chooseMember(SubscriptionTree.SharedGroup<String, Subscription> group) {
         return chooseMember(group, null);
@@ -254,7 +255,14 @@ public final class Router {
          * although the message does not go there: another member of a share group whose chosen member is behind too.
          */
         void alsoWaitFor(Session s) {
-            if (s.queueFullPolicy == QueueFullPolicy.DROP || moreCongestedCount >= MORE_CONGESTED) {
+            if (s.queueFullPolicy != QueueFullPolicy.DROP) {
+                addMoreCongested(s);
+            }
+        }
+
+        /** Adds {@code s} to {@link #moreCongested}, unless it holds {@link #MORE_CONGESTED} already. */
+        private void addMoreCongested(Session s) {
+            if (moreCongestedCount >= MORE_CONGESTED) {
                 return;
             }
             if (moreCongested == null) {
@@ -382,11 +390,8 @@ public final class Router {
                 } else if (s.queueFullPolicy == QueueFullPolicy.AUTO) {
                     if (congested == null) {
                         congested = s;
-                    } else if (congested != s && moreCongestedCount < MORE_CONGESTED) {
-                        if (moreCongested == null) {
-                            moreCongested = new Session[MORE_CONGESTED];
-                        }
-                        moreCongested[moreCongestedCount++] = s;
+                    } else if (congested != s) {
+                        addMoreCongested(s);
                     }
                 }
             } else {
