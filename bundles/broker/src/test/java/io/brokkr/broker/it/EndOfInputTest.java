@@ -162,14 +162,9 @@ class EndOfInputTest extends BrokerTestBase {
             s.getOutputStream().write(all.toByteArray());
         }
         // resumed before the 500 ms after which a paused publisher is read again anyway
-        io.brokkr.broker.Await.until("the publisher is paused", 5_000,
-                () -> broker.publishersPaused() > pausedBefore);
-        sub.resumeReading();
-        for (int i = 0; i < HELD; i++) {
-            String text = Packets.text(sub.expectPublish());
-            assertEquals(i, Integer.parseInt(text.substring(0, text.indexOf(' '))), "in order, none missing");
-        }
+        onceThePublisherIsPausedReadNumbered(sub, pausedBefore, HELD);
     }
+
     /**
      * The same over WebSocket, where a client ends with a Close frame (MQTT.js's {@code end()} sends DISCONNECT and
      * then one): the packets held by back-pressure when the Close frame is read are processed, then the broker answers
@@ -195,15 +190,23 @@ class EndOfInputTest extends BrokerTestBase {
             ws.expect(io.netty.handler.codec.mqtt.MqttMessageType.CONNACK);
             ws.binary(all.toByteArray());
             ws.frame(WsRawClient.OP_CLOSE, true, bytes(0x03, 0xE8)); // 1000, normal closure
-            io.brokkr.broker.Await.until("the publisher is paused", 5_000,
-                    () -> broker.publishersPaused() > pausedBefore);
-            sub.resumeReading();
-            for (int i = 0; i < n; i++) {
-                String text = Packets.text(sub.expectPublish());
-                assertEquals(i, Integer.parseInt(text.substring(0, text.indexOf(' '))), "in order, none missing");
-            }
+            onceThePublisherIsPausedReadNumbered(sub, pausedBefore, n);
             assertTrue(ws.awaitClosed(), "the broker did not close the connection after the Close frame");
             assertEquals(1000, ws.closeStatus(), "the broker's Close frame");
+        }
+    }
+
+    /**
+     * Waits until a publisher is paused (more pauses than {@code pausedBefore}), lets {@code sub} read again, and
+     * expects the {@code n} numbered messages of {@link #numberedPublishes}, in order, none missing.
+     */
+    private void onceThePublisherIsPausedReadNumbered(RawClient sub, long pausedBefore, int n) throws Exception {
+        io.brokkr.broker.Await.until("the publisher is paused", 5_000,
+                () -> broker.publishersPaused() > pausedBefore);
+        sub.resumeReading();
+        for (int i = 0; i < n; i++) {
+            String text = Packets.text(sub.expectPublish());
+            assertEquals(i, Integer.parseInt(text.substring(0, text.indexOf(' '))), "in order, none missing");
         }
     }
 
