@@ -145,6 +145,10 @@ public class ShellCommandsIT extends BrokerTestSupport {
                 "PUBLISH received counted");
         assertTrue(out, out.contains("Version"));
         assertTrue(out, stat(out, "Clients connected") >= 1);
+        // the back-pressure counters (nothing congested here; BackPressureTest moves them)
+        long pauses = stat(out, "Publisher pauses");
+        assertTrue(out, stat(out, "Publisher pauses extended") <= pauses);
+        assertTrue(out, stat(out, "Publisher pauses capped") <= pauses);
     }
 
     private static long stat(String out, String name) {

@@ -1050,6 +1050,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             v.put("$SYS/broker/bytes/sent", String.valueOf(st.bytesSent()));
             v.put("$SYS/broker/subscriptions/count", String.valueOf(st.subscriptions()));
             v.put("$SYS/broker/retained messages/count", String.valueOf(st.retainedMessages()));
+            v.put("$SYS/broker/publish/pauses", String.valueOf(st.publisherPauses()));
+            v.put("$SYS/broker/publish/pauses/extended", String.valueOf(st.publisherPausesExtended()));
+            v.put("$SYS/broker/publish/pauses/capped", String.valueOf(st.publisherPausesCapped()));
             for (Map.Entry<String, String> e : v.entrySet()) {
                 if (!e.getValue().equals(lastSys.get(e.getKey()))) {
                     lastSys.put(e.getKey(), e.getValue());
@@ -1146,7 +1149,8 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 Math.max(0, total - connected), stats.maximumConnected.get(), stats.messagesReceived.sum(),
                 stats.messagesSent.sum(), stats.publishDropped.sum(), stats.publishReceived.sum(),
                 stats.publishSent.sum(), stats.bytesReceived.sum(), stats.bytesSent.sum(), tree.size(),
-                retainedStores.current().size(), stats.storedMessages.get());
+                retainedStores.current().size(), stats.storedMessages.get(), stats.publishersPaused.sum(),
+                stats.publisherPausesExtended.sum(), stats.publisherPausesCapped.sum());
     }
 
     @Override

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.brokkr.api.BrokerStats;
 import io.brokkr.api.intercept.MessageInterceptor;
 import io.brokkr.broker.Internals;
 import io.netty.handler.codec.mqtt.MqttMessage;
@@ -142,6 +143,10 @@ class BackPressureTest extends BrokerTestBase {
         assertTrue(pausedFor < Internals.STALL_MILLIS + 2 * Internals.THROTTLE_MAX_MILLIS + 1_000,
                 "paused for " + pausedFor + " ms");
         assertTrue(broker.publisherPausesCapped() > cappedBefore, "the pause was not ended by the safety net");
+        // mqtt:stats and $SYS show the same counters
+        BrokerStats stats = broker.stats();
+        assertTrue(stats.publisherPausesCapped() > cappedBefore, stats.toString());
+        assertTrue(stats.publisherPauses() >= stats.publisherPausesCapped(), stats.toString());
         assertEquals(before, dropped(), "nothing dropped: the queue stayed under max.queued.messages");
         // stuck now: it throttles no one, the next message is acknowledged at once
         long start = System.nanoTime();
@@ -212,6 +217,7 @@ class BackPressureTest extends BrokerTestBase {
         assertEquals(before, dropped(), "messages dropped for a subscriber that kept reading");
         assertEquals(cappedBefore, broker.publisherPausesCapped(),
                 "a pause was ended by the safety net while the subscriber kept reading");
+        assertTrue(broker.stats().publisherPausesExtended() > extendedBefore, "stats: " + broker.stats());
         assertTrue(broker.publisherPausesExtended() > extendedBefore, "no pause lasted longer than "
                 + Internals.THROTTLE_MAX_MILLIS + " ms: the subscriber was not slow enough to test this");
     }

@@ -22,7 +22,8 @@ class SysTopicsTest extends BrokerTestBase {
         "version", "uptime", "clients/connected", "clients/active", "clients/disconnected", "clients/inactive",
         "clients/total", "clients/maximum", "messages/received", "messages/sent", "messages/stored",
         "store/messages/count", "publish/messages/received", "publish/messages/sent", "publish/messages/dropped",
-        "bytes/received", "bytes/sent", "subscriptions/count", "retained messages/count"};
+        "bytes/received", "bytes/sent", "subscriptions/count", "retained messages/count", "publish/pauses",
+        "publish/pauses/extended", "publish/pauses/capped"};
 
     @Override
     Map<String, String> config() {
@@ -192,6 +193,10 @@ class SysTopicsTest extends BrokerTestBase {
         assertTrue(value("clients/maximum") >= 3, "sys, pub and back were connected at once");
         assertEquals(retained, value("retained messages/count"));
         assertEquals(dropped + 2, value("publish/messages/dropped"));
+        // nobody was congested in this test (BackPressureTest moves these)
+        assertEquals(broker.publishersPaused(), value("publish/pauses"));
+        assertEquals(broker.publisherPausesExtended(), value("publish/pauses/extended"));
+        assertEquals(broker.publisherPausesCapped(), value("publish/pauses/capped"));
     }
 
     @Test

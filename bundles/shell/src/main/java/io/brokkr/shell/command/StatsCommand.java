@@ -36,6 +36,9 @@ public class StatsCommand implements Action {
         row(table, "Subscriptions", s.subscriptions());
         row(table, "Retained messages", s.retainedMessages());
         row(table, "Stored messages", s.storedMessages());
+        row(table, "Publisher pauses", s.publisherPauses());
+        row(table, "Publisher pauses extended", s.publisherPausesExtended());
+        row(table, "Publisher pauses capped", s.publisherPausesCapped());
         table.print(System.out);
         return null;
     }
