@@ -5,5 +5,5 @@
  * committed past them. See {@link io.brokkr.journal.Journal}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package io.brokkr.journal;

@@ -95,6 +95,43 @@ class JournalTest {
     return all;
   }
 
+  /**
+   * appendWithoutWaking leaves a parked writer parked (its records wait), and one wake() has them all written, in
+   * order: the broker appends every message of an event loop's pass this way and wakes the writer once after it.
+   */
+  @Test
+  void recordsAppendedWithoutWakingWaitForWake() throws Exception {
+    // the writer parks for up to the cursor save interval when it has nothing to do
+    Journal j = open(JournalConfig.builder(dir).cursorSaveInterval(Duration.ofSeconds(30)).build());
+    long first = append(j, "first"); // wakes the writer as before; once it is written and forced the writer parks again
+    Thread.sleep(200);
+    List<Long> done = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CountDownLatch all = new CountDownLatch(3);
+    AppendListener l = new AppendListener() {
+      @Override
+      public void appended(long sequence) {
+        done.add(sequence);
+        all.countDown();
+      }
+
+      @Override
+      public void appendFailed(Throwable error) {
+        throw new AssertionError(error);
+      }
+    };
+    for (int i = 0; i < 3; i++) {
+      assertEquals(null, j.appendWithoutWaking(body("w" + i), l));
+    }
+    assertFalse(all.await(500, TimeUnit.MILLISECONDS), "the writer was woken without wake(): " + done);
+    assertEquals(List.of(), done);
+    long woken = System.nanoTime();
+    j.wake();
+    assertTrue(all.await(10, TimeUnit.SECONDS), "not written after wake(): " + done);
+    assertTrue(System.nanoTime() - woken < TimeUnit.SECONDS.toNanos(5), "written by the park timeout, not wake()");
+    assertEquals(List.of(first + 1, first + 2, first + 3), done);
+    j.wake(); // nothing queued: harmless
+  }
+
   @Test
   void appendPollCommit() throws Exception {
     Journal j = open();

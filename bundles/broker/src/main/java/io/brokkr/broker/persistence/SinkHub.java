@@ -379,6 +379,16 @@ public final class SinkHub implements AutoCloseable {
      * @return the listener, or null if no sink takes the message (then none is made)
      */
     public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners) {
+        return append(m, username, listeners, false);
+    }
+
+    /**
+     * {@link #append(Message, String, Supplier)}; with {@code wakeLater} the journal's writer thread is not woken for
+     * this record: the caller calls {@link #wakeJournal()} after it (once after a run of appends, e.g. at the end of
+     * its event loop's pass).
+     */
+    public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners,
+                                               boolean wakeLater) {
         SinkRunner[] list = sinks;
         boolean any = false;
         for (SinkRunner r : list) {
@@ -396,7 +406,8 @@ public final class SinkHub implements AutoCloseable {
             listener.appendFailed(new IOException("journal closed"));
             return listener;
         }
-        Throwable e = j.append(JournalCodec.encode(m, username), listener);
+        byte[] body = JournalCodec.encode(m, username);
+        Throwable e = wakeLater ? j.appendWithoutWaking(body, listener) : j.append(body, listener);
         if (e != null) {
             if (isFull(e)) {
                 journalFull(e);
@@ -407,6 +418,14 @@ public final class SinkHub implements AutoCloseable {
             takesAgain(j);
         }
         return listener;
+    }
+
+    /** Wakes the journal's writer for what {@code append(..., wakeLater = true)} queued. Any thread. */
+    public void wakeJournal() {
+        Journal j = journal;
+        if (j != null) {
+            j.wake();
+        }
     }
 
     /** An append succeeded after the journal had been full: logs the end of the refusals. */
