@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -292,7 +294,7 @@ public final class Journal implements AutoCloseable {
    */
   public CompletableFuture<Long> append(byte[] body) {
     Objects.requireNonNull(body, "body");
-    Pending future = new Pending(body, null);
+    Pending future = new Pending(body, null, null);
     Throwable e = enqueue(future, true);
     if (e != null) {
       future.completeExceptionally(e);
@@ -314,7 +316,7 @@ public final class Journal implements AutoCloseable {
   public Throwable append(byte[] body, AppendListener listener) {
     Objects.requireNonNull(body, "body");
     Objects.requireNonNull(listener, "listener");
-    return enqueue(new Pending(body, listener), true);
+    return enqueue(new Pending(body, listener, null), true);
   }
 
   /**
@@ -327,9 +329,23 @@ public final class Journal implements AutoCloseable {
    * @return as {@link #append(byte[], AppendListener)}
    */
   public Throwable appendWithoutWaking(byte[] body, AppendListener listener) {
+    return appendWithoutWaking(body, listener, null);
+  }
+
+  /**
+   * {@link #appendWithoutWaking(byte[], AppendListener)} with the listener told on {@code completions} instead of the
+   * writer thread: the writer hands the records of a written batch that share an executor to it in one task, which
+   * tells their listeners in sequence order ({@link AppendListener#appended}; a failure is still told on the writer
+   * thread, and if the executor refuses the task, the listeners are told on the writer thread too). For a caller
+   * that appends from an event loop and wants its completions back there: one hand-off per batch instead of one per
+   * record, and the listeners' work runs on the thread that owns what they touch.
+   *
+   * @param completions where to tell the listener, or null for the writer thread
+   */
+  public Throwable appendWithoutWaking(byte[] body, AppendListener listener, Executor completions) {
     Objects.requireNonNull(body, "body");
     Objects.requireNonNull(listener, "listener");
-    return enqueue(new Pending(body, listener), false);
+    return enqueue(new Pending(body, listener, completions), false);
   }
 
   /**
@@ -769,9 +785,7 @@ public final class Journal implements AutoCloseable {
         }
         lastSequence = f.lastSeq;
         appends += f.batch.size();
-        for (Pending p : f.batch) {
-          p.done();
-        }
+        completeAll(f.batch);
         any = true;
       }
       if (f == newest) {
@@ -784,6 +798,58 @@ public final class Journal implements AutoCloseable {
         Runnable l = c.listener;
         if (l != null && c.readPos < last) {
           runListener(c, l);
+        }
+      }
+    }
+  }
+
+  /**
+   * Writer thread: tells the records of a written batch that they are in the journal, in sequence order: those
+   * without a completion executor here, the others in one task per executor (see
+   * {@link #appendWithoutWaking(byte[], AppendListener, Executor)}).
+   */
+  private static void completeAll(List<Pending> batch) {
+    // the executors of this batch and their records; an executor is an event loop, of which there are a few
+    Executor[] executors = null;
+    ArrayList<Pending>[] groups = null;
+    int n = 0;
+    for (Pending p : batch) {
+      Executor ex = p.completions;
+      if (ex == null) {
+        p.done();
+        continue;
+      }
+      int i = 0;
+      while (i < n && executors[i] != ex) {
+        i++;
+      }
+      if (i == n) {
+        if (executors == null) {
+          executors = new Executor[4];
+          @SuppressWarnings("unchecked")
+          ArrayList<Pending>[] g = new ArrayList[4];
+          groups = g;
+        } else if (n == executors.length) {
+          executors = Arrays.copyOf(executors, n * 2);
+          groups = Arrays.copyOf(groups, n * 2);
+        }
+        executors[n] = ex;
+        groups[n] = new ArrayList<>(Math.min(batch.size(), 256));
+        n++;
+      }
+      groups[i].add(p);
+    }
+    for (int i = 0; i < n; i++) {
+      ArrayList<Pending> group = groups[i];
+      try {
+        executors[i].execute(() -> {
+          for (Pending p : group) {
+            p.done();
+          }
+        });
+      } catch (RuntimeException refused) { // RejectedExecutionException: the executor is shutting down
+        for (Pending p : group) {
+          p.done();
         }
       }
     }
@@ -1263,11 +1329,14 @@ public final class Journal implements AutoCloseable {
   private static final class Pending extends CompletableFuture<Long> {
     final byte[] body;
     final AppendListener listener;
+    /** Where to tell {@link #listener} that the record is in; null: on the writer thread. */
+    final Executor completions;
     long sequence;
 
-    Pending(byte[] body, AppendListener listener) {
+    Pending(byte[] body, AppendListener listener, Executor completions) {
       this.body = body;
       this.listener = listener;
+      this.completions = completions;
     }
 
     /** Writer thread: the record is in the journal. */

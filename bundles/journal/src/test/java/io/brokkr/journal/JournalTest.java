@@ -96,6 +96,64 @@ class JournalTest {
   }
 
   /**
+   * With a completions executor the listeners of a written batch are told on it, in sequence order, in one task per
+   * executor (the broker hands an event loop's acknowledgements back to it this way); an executor that refuses the
+   * task has its listeners told on the writer thread.
+   */
+  @Test
+  void listenersWithACompletionsExecutorAreToldThereInOneTaskPerBatch() throws Exception {
+    Journal j = open(JournalConfig.builder(dir).cursorSaveInterval(Duration.ofSeconds(30)).build());
+    append(j, "first");
+    Thread.sleep(200); // the writer is parked: the records below go into one batch at wake()
+    java.util.concurrent.ExecutorService loopA = java.util.concurrent.Executors.newSingleThreadExecutor(
+        r -> new Thread(r, "loop-a"));
+    AtomicInteger tasksA = new AtomicInteger();
+    java.util.concurrent.Executor a = r -> {
+      tasksA.incrementAndGet();
+      loopA.execute(r);
+    };
+    java.util.concurrent.Executor refusing = r -> {
+      throw new java.util.concurrent.RejectedExecutionException("shut down");
+    };
+    List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CountDownLatch all = new CountDownLatch(6);
+    class L implements AppendListener {
+      final String name;
+
+      L(String name) {
+        this.name = name;
+      }
+
+      @Override
+      public void appended(long sequence) {
+        told.add(name + "@" + sequence + " on " + Thread.currentThread().getName());
+        all.countDown();
+      }
+
+      @Override
+      public void appendFailed(Throwable error) {
+        throw new AssertionError(error);
+      }
+    }
+    try {
+      for (int i = 0; i < 4; i++) {
+        assertEquals(null, j.appendWithoutWaking(body("a" + i), new L("a" + i), a));
+      }
+      assertEquals(null, j.appendWithoutWaking(body("r"), new L("r"), refusing));
+      assertEquals(null, j.appendWithoutWaking(body("w"), new L("w"), null));
+      j.wake();
+      assertTrue(all.await(10, TimeUnit.SECONDS), "told: " + told);
+      assertEquals(1, tasksA.get(), "one task for the four records of one batch");
+      List<String> onA = told.stream().filter(t -> t.endsWith(" on loop-a")).toList();
+      assertEquals(List.of("a0@2 on loop-a", "a1@3 on loop-a", "a2@4 on loop-a", "a3@5 on loop-a"), onA);
+      assertTrue(told.contains("r@6 on brokkr-journal-" + dir.getFileName()), "refused: on the writer: " + told);
+      assertTrue(told.contains("w@7 on brokkr-journal-" + dir.getFileName()), "no executor: on the writer: " + told);
+    } finally {
+      loopA.shutdown();
+    }
+  }
+
+  /**
    * appendWithoutWaking leaves a parked writer parked (its records wait), and one wake() has them all written, in
    * order: the broker appends every message of an event loop's pass this way and wakes the writer once after it.
    */

@@ -873,9 +873,10 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         if (hub != null && m.qos() > 0) {
             // acknowledged once it is journalled for the sinks; refused with 0x97 when the journal is full. The
             // journal's writer reports to the result itself (no future per message)
-            boolean wakeLater = wakeJournalAfterThisPass(from, hub);
+            // on the publisher's loop: its writer woken once a pass, the acknowledgements handed back in one task
+            EventLoop loop = wakeJournalAfterThisPass(from, hub);
             RouteResult journaled = hub.append(m, publisher == null ? null : publisher.username(),
-                    RouteResult::awaitingJournal, wakeLater); // null, and nothing made, when no sink takes it
+                    RouteResult::awaitingJournal, loop); // null, and nothing made, when no sink takes it
             if (journaled != null) {
                 return journaled.afterRouting(route(m, from));
             }
@@ -892,19 +893,19 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
      * full speed with a sink). The records wait at most until the pass ends, i.e. until the loop has read what its
      * sockets had, microseconds.
      *
-     * @return true if the wake is arranged (append without waking), false if the caller must wake (not on a loop)
+     * @return the loop if the wake is arranged (append without waking), null if not on a loop (append and wake)
      */
-    private static boolean wakeJournalAfterThisPass(Client from, SinkHub hub) {
+    private static EventLoop wakeJournalAfterThisPass(Client from, SinkHub hub) {
         if (from == null) {
-            return false;
+            return null;
         }
         EventLoop loop = from.channel().eventLoop();
         if (!(loop instanceof SingleThreadEventLoop tailed) || !loop.inEventLoop()) {
-            return false;
+            return null;
         }
         JournalWake w = JOURNAL_WAKES.get();
         if (w.hub == hub) {
-            return true;
+            return loop;
         }
         SinkHub earlier = w.hub;
         try {
@@ -915,9 +916,9 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
             if (earlier != null) {
                 earlier.wakeJournal(); // the sinks' journal was replaced in this pass: wake the old one now
             }
-            return true;
+            return loop;
         } catch (RejectedExecutionException e) {
-            return false; // the loop is shutting down
+            return null; // the loop is shutting down
         }
     }
 

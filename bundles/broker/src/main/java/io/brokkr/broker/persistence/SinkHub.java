@@ -26,6 +26,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
@@ -379,16 +380,16 @@ public final class SinkHub implements AutoCloseable {
      * @return the listener, or null if no sink takes the message (then none is made)
      */
     public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners) {
-        return append(m, username, listeners, false);
+        return append(m, username, listeners, null);
     }
 
     /**
-     * {@link #append(Message, String, Supplier)}; with {@code wakeLater} the journal's writer thread is not woken for
-     * this record: the caller calls {@link #wakeJournal()} after it (once after a run of appends, e.g. at the end of
-     * its event loop's pass).
+     * {@link #append(Message, String, Supplier)}; with a {@code loop} the journal's writer thread is not woken for
+     * this record (the caller calls {@link #wakeJournal()} after it, once after a run of appends: at the end of its
+     * event loop's pass), and the listener is told on {@code loop}, in one task with the other records of the loop
+     * that the writer wrote together (a refusal at once, on this thread, as before).
      */
-    public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners,
-                                               boolean wakeLater) {
+    public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners, Executor loop) {
         SinkRunner[] list = sinks;
         boolean any = false;
         for (SinkRunner r : list) {
@@ -407,7 +408,7 @@ public final class SinkHub implements AutoCloseable {
             return listener;
         }
         byte[] body = JournalCodec.encode(m, username);
-        Throwable e = wakeLater ? j.appendWithoutWaking(body, listener) : j.append(body, listener);
+        Throwable e = loop != null ? j.appendWithoutWaking(body, listener, loop) : j.append(body, listener);
         if (e != null) {
             if (isFull(e)) {
                 journalFull(e);
@@ -420,7 +421,7 @@ public final class SinkHub implements AutoCloseable {
         return listener;
     }
 
-    /** Wakes the journal's writer for what {@code append(..., wakeLater = true)} queued. Any thread. */
+    /** Wakes the journal's writer for what {@code append} with a loop queued. Any thread. */
     public void wakeJournal() {
         Journal j = journal;
         if (j != null) {

@@ -190,14 +190,14 @@ final class InboundPublish {
     }
 
     /**
-     * A routing completed (on any thread): the session loop writes the acknowledgements that are ready. At most one
-     * such task is queued per connection; it clears its flag before it looks, so a routing completed after that
-     * queues the next one.
+     * A routing completed (on any thread, the session loop too): a task on the session loop writes the
+     * acknowledgements that are ready. At most one such task is queued per connection; it clears its flag before it
+     * looks, so a routing completed after that queues the next one.
      */
     private static void ackWhenReady(ConnectionState c, Session s) {
-        if (s.loop.inEventLoop()) {
-            writeReadyAcks(c, s);
-        } else if (ConnectionState.ACK_TASK.compareAndSet(c, 0, 1)) {
+        // also on the session loop a task: the journal tells the results of a whole batch there in a row, and the
+        // acknowledgements they make ready are written together, once, after them
+        if (ConnectionState.ACK_TASK.compareAndSet(c, 0, 1)) {
             s.loop.execute(() -> {
                 ConnectionState.ACK_TASK.set(c, 0);
                 writeReadyAcks(c, s);
