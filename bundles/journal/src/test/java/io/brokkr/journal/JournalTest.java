@@ -96,15 +96,17 @@ class JournalTest {
   }
 
   /**
-   * With a completions executor the listeners of a written batch are told on it, in sequence order, in one task per
-   * executor (the broker hands an event loop's acknowledgements back to it this way); an executor that refuses the
-   * task has its listeners told on the writer thread.
+   * A batch's records wait for submit() (nothing reaches the writer before), then go to the writer at once, in the
+   * order added; with a completions executor their listeners are told on it, in sequence order, in one task per
+   * executor and written batch (the broker hands an event loop's acknowledgements back to it this way); an executor
+   * that refuses the task has its listeners told on the writer thread; records appended alone are told there too.
    */
   @Test
-  void listenersWithACompletionsExecutorAreToldThereInOneTaskPerBatch() throws Exception {
+  void aBatchGoesToTheWriterAtSubmitAndItsListenersAreToldOnItsExecutor() throws Exception {
+    // the writer parks for up to the cursor save interval when it has nothing to do
     Journal j = open(JournalConfig.builder(dir).cursorSaveInterval(Duration.ofSeconds(30)).build());
-    append(j, "first");
-    Thread.sleep(200); // the writer is parked: the records below go into one batch at wake()
+    long first = append(j, "first");
+    Thread.sleep(200); // written and forced: the writer is parked
     java.util.concurrent.ExecutorService loopA = java.util.concurrent.Executors.newSingleThreadExecutor(
         r -> new Thread(r, "loop-a"));
     AtomicInteger tasksA = new AtomicInteger();
@@ -126,7 +128,7 @@ class JournalTest {
 
       @Override
       public void appended(long sequence) {
-        told.add(name + "@" + sequence + " on " + Thread.currentThread().getName());
+        told.add(name + "@" + (sequence - first) + " on " + Thread.currentThread().getName());
         all.countDown();
       }
 
@@ -136,58 +138,62 @@ class JournalTest {
       }
     }
     try {
+      Journal.AppendBatch onA = j.batch(a);
+      Journal.AppendBatch onRefusing = j.batch(refusing);
       for (int i = 0; i < 4; i++) {
-        assertEquals(null, j.appendWithoutWaking(body("a" + i), new L("a" + i), a));
+        assertEquals(null, onA.add(body("a" + i), new L("a" + i)));
       }
-      assertEquals(null, j.appendWithoutWaking(body("r"), new L("r"), refusing));
-      assertEquals(null, j.appendWithoutWaking(body("w"), new L("w"), null));
-      j.wake();
+      assertEquals(null, onRefusing.add(body("r"), new L("r")));
+      assertEquals(4, onA.size());
+      assertFalse(all.await(300, TimeUnit.MILLISECONDS), "told before submit(): " + told);
+      assertEquals(first, j.lastSequence(), "nothing reached the writer before submit()");
+      onA.submit();
+      assertEquals(0, onA.size(), "empty after submit(), reusable");
+      onRefusing.submit();
+      assertEquals(null, j.append(body("w"), new L("w"))); // alone: wakes the writer
       assertTrue(all.await(10, TimeUnit.SECONDS), "told: " + told);
-      assertEquals(1, tasksA.get(), "one task for the four records of one batch");
-      List<String> onA = told.stream().filter(t -> t.endsWith(" on loop-a")).toList();
-      assertEquals(List.of("a0@2 on loop-a", "a1@3 on loop-a", "a2@4 on loop-a", "a3@5 on loop-a"), onA);
-      assertTrue(told.contains("r@6 on brokkr-journal-" + dir.getFileName()), "refused: on the writer: " + told);
-      assertTrue(told.contains("w@7 on brokkr-journal-" + dir.getFileName()), "no executor: on the writer: " + told);
+      assertEquals(1, tasksA.get(), "one task for the four records of one written batch: " + told);
+      assertEquals(List.of("a0@1 on loop-a", "a1@2 on loop-a", "a2@3 on loop-a", "a3@4 on loop-a"),
+          told.stream().filter(t -> t.endsWith(" on loop-a")).toList());
+      String writer = " on brokkr-journal-" + dir.getFileName();
+      assertTrue(told.contains("r@5" + writer), "refused: on the writer: " + told);
+      assertTrue(told.contains("w@6" + writer), "appended alone: on the writer: " + told);
     } finally {
       loopA.shutdown();
     }
   }
 
   /**
-   * appendWithoutWaking leaves a parked writer parked (its records wait), and one wake() has them all written, in
-   * order: the broker appends every message of an event loop's pass this way and wakes the writer once after it.
+   * A batch checks each record when it is added, counting the records not yet submitted against the bounds, and a
+   * batch submitted after the journal closed tells its listeners so.
    */
   @Test
-  void recordsAppendedWithoutWakingWaitForWake() throws Exception {
-    // the writer parks for up to the cursor save interval when it has nothing to do
-    Journal j = open(JournalConfig.builder(dir).cursorSaveInterval(Duration.ofSeconds(30)).build());
-    long first = append(j, "first"); // wakes the writer as before; once it is written and forced the writer parks again
-    Thread.sleep(200);
-    List<Long> done = new java.util.concurrent.CopyOnWriteArrayList<>();
-    CountDownLatch all = new CountDownLatch(3);
+  void aBatchRefusesWhatWouldPassTheBoundAndFailsOnceClosed() throws Exception {
+    Journal j = open(JournalConfig.builder(dir).maxQueuedBytes(1_000).cursorSaveInterval(Duration.ofSeconds(30))
+        .build());
+    Journal.AppendBatch b = j.batch(null);
+    List<Throwable> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
     AppendListener l = new AppendListener() {
       @Override
       public void appended(long sequence) {
-        done.add(sequence);
-        all.countDown();
       }
 
       @Override
       public void appendFailed(Throwable error) {
-        throw new AssertionError(error);
+        failed.add(error);
       }
     };
+    byte[] body = new byte[300]; // 316 with the header: three fit under 1,000, the fourth not
     for (int i = 0; i < 3; i++) {
-      assertEquals(null, j.appendWithoutWaking(body("w" + i), l));
+      assertEquals(null, b.add(body, l));
     }
-    assertFalse(all.await(500, TimeUnit.MILLISECONDS), "the writer was woken without wake(): " + done);
-    assertEquals(List.of(), done);
-    long woken = System.nanoTime();
-    j.wake();
-    assertTrue(all.await(10, TimeUnit.SECONDS), "not written after wake(): " + done);
-    assertTrue(System.nanoTime() - woken < TimeUnit.SECONDS.toNanos(5), "written by the park timeout, not wake()");
-    assertEquals(List.of(first + 1, first + 2, first + 3), done);
-    j.wake(); // nothing queued: harmless
+    assertInstanceOf(JournalFullException.class, b.add(body, l), "the unsubmitted records count");
+    assertInstanceOf(IllegalArgumentException.class, b.add(new byte[j.config().maxRecordBytes() + 1], l));
+    j.close();
+    assertInstanceOf(JournalClosedException.class, b.add(body, l));
+    b.submit();
+    assertEquals(3, failed.size(), "the three added before the close are told: " + failed);
+    assertTrue(failed.stream().allMatch(e -> e instanceof JournalClosedException), failed.toString());
   }
 
   @Test

@@ -873,10 +873,10 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         if (hub != null && m.qos() > 0) {
             // acknowledged once it is journalled for the sinks; refused with 0x97 when the journal is full. The
             // journal's writer reports to the result itself (no future per message)
-            // on the publisher's loop: its writer woken once a pass, the acknowledgements handed back in one task
-            EventLoop loop = wakeJournalAfterThisPass(from, hub);
+            // on the publisher's loop: one hand-off to the journal a pass, the acknowledgements back in one task
+            SinkHub.LoopBatch batch = journalBatchOfThisPass(from, hub);
             RouteResult journaled = hub.append(m, publisher == null ? null : publisher.username(),
-                    RouteResult::awaitingJournal, loop); // null, and nothing made, when no sink takes it
+                    RouteResult::awaitingJournal, batch); // null, and nothing made, when no sink takes it
             if (journaled != null) {
                 return journaled.afterRouting(route(m, from));
             }
@@ -887,15 +887,15 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     }
 
     /**
-     * On a publisher's event loop: makes sure the journal's writer is woken once at the end of this pass of the loop
-     * (Netty's tail tasks), for every message of the pass, instead of once per message: waking a parked thread is a
-     * system call, and it was the largest single cost of journalling on the event loops (JFR, QoS 1 publishers at
-     * full speed with a sink). The records wait at most until the pass ends, i.e. until the loop has read what its
-     * sockets had, microseconds.
+     * On a publisher's event loop: the loop's batch of journal records for this pass, handed to the journal's writer
+     * once at the end of the pass (a Netty tail task) for every message of the pass, instead of once per message:
+     * each hand-off took contended atomic updates and a queue insertion, and waking the parked writer a system call
+     * (together the largest cost of journalling on the event loops, by JFR, QoS 1 publishers at full speed with a
+     * sink). The records wait at most until the pass ends, i.e. until the loop has read what its sockets had.
      *
-     * @return the loop if the wake is arranged (append without waking), null if not on a loop (append and wake)
+     * @return the loop's batch, or null if not on a loop (append alone)
      */
-    private static EventLoop wakeJournalAfterThisPass(Client from, SinkHub hub) {
+    private static SinkHub.LoopBatch journalBatchOfThisPass(Client from, SinkHub hub) {
         if (from == null) {
             return null;
         }
@@ -903,43 +903,48 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
         if (!(loop instanceof SingleThreadEventLoop tailed) || !loop.inEventLoop()) {
             return null;
         }
-        JournalWake w = JOURNAL_WAKES.get();
-        if (w.hub == hub) {
-            return loop;
+        JournalPass w = JOURNAL_PASSES.get();
+        if (w.loop != loop) { // the first pass of this thread (or, in tests, another loop object on it)
+            w.submit();
+            w.loop = loop;
+            // the journal's completions for this loop's messages run there in one task per written batch, and the
+            // acknowledgements they make ready are written after them, once per connection
+            w.batch = SinkHub.loopBatch(r -> loop.execute(() -> MqttConnection.runCollectingAcks(r)));
         }
-        SinkHub earlier = w.hub;
-        try {
-            if (earlier == null) {
+        if (!w.queued) {
+            try {
                 tailed.executeAfterEventLoopIteration(w);
+            } catch (RejectedExecutionException e) {
+                return null; // the loop is shutting down
             }
-            w.hub = hub;
-            if (earlier != null) {
-                earlier.wakeJournal(); // the sinks' journal was replaced in this pass: wake the old one now
-            }
-            return loop;
-        } catch (RejectedExecutionException e) {
-            return null; // the loop is shutting down
+            w.queued = true;
         }
+        return w.batch;
     }
 
-    /** The journal to wake after an event loop's pass (one per I/O thread, see wakeJournalAfterThisPass). */
-    private static final FastThreadLocal<JournalWake> JOURNAL_WAKES = new FastThreadLocal<>() {
+    /** Each I/O thread's batch of journal records (see journalBatchOfThisPass). */
+    private static final FastThreadLocal<JournalPass> JOURNAL_PASSES = new FastThreadLocal<>() {
         @Override
-        protected JournalWake initialValue() {
-            return new JournalWake();
+        protected JournalPass initialValue() {
+            return new JournalPass();
         }
     };
 
-    /** Netty tail task: wakes the journal of the pass's appends; queued by the first one of a pass. */
-    private static final class JournalWake implements Runnable {
-        SinkHub hub;
+    /** Netty tail task: submits the pass's journal records; queued by the first one of a pass. */
+    private static final class JournalPass implements Runnable {
+        EventLoop loop;
+        SinkHub.LoopBatch batch;
+        boolean queued;
 
         @Override
         public void run() {
-            SinkHub h = hub;
-            hub = null;
-            if (h != null) {
-                h.wakeJournal();
+            queued = false;
+            submit();
+        }
+
+        void submit() {
+            if (batch != null) {
+                batch.submit();
             }
         }
     }

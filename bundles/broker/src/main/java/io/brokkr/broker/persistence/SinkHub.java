@@ -380,16 +380,18 @@ public final class SinkHub implements AutoCloseable {
      * @return the listener, or null if no sink takes the message (then none is made)
      */
     public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners) {
-        return append(m, username, listeners, null);
+        return append(m, username, listeners, (LoopBatch) null);
     }
 
     /**
-     * {@link #append(Message, String, Supplier)}; with a {@code loop} the journal's writer thread is not woken for
-     * this record (the caller calls {@link #wakeJournal()} after it, once after a run of appends: at the end of its
-     * event loop's pass), and the listener is told on {@code loop}, in one task with the other records of the loop
-     * that the writer wrote together (a refusal at once, on this thread, as before).
+     * {@link #append(Message, String, Supplier)} from an event loop's pass: the record goes into the loop's
+     * {@code batch}, which its owner hands to the journal at the end of the pass ({@link #submit}), with one hand-off
+     * for all of the pass's records; the listener is told on the batch's loop, in one task with the other records of
+     * the loop that the writer wrote together. A refusal is told at once, on this thread, as before.
+     *
+     * @param batch the calling loop's, from {@link #loopBatch}; null: appended alone, the writer woken at once
      */
-    public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners, Executor loop) {
+    public <L extends AppendListener> L append(Message m, String username, Supplier<L> listeners, LoopBatch batch) {
         SinkRunner[] list = sinks;
         boolean any = false;
         for (SinkRunner r : list) {
@@ -408,7 +410,17 @@ public final class SinkHub implements AutoCloseable {
             return listener;
         }
         byte[] body = JournalCodec.encode(m, username);
-        Throwable e = loop != null ? j.appendWithoutWaking(body, listener, loop) : j.append(body, listener);
+        Throwable e;
+        if (batch == null) {
+            e = j.append(body, listener);
+        } else {
+            if (batch.journal != j) { // the first record of this loop, or the journal was replaced
+                batch.submit();
+                batch.journal = j;
+                batch.records = j.batch(batch.loop);
+            }
+            e = batch.records.add(body, listener);
+        }
         if (e != null) {
             if (isFull(e)) {
                 journalFull(e);
@@ -421,12 +433,30 @@ public final class SinkHub implements AutoCloseable {
         return listener;
     }
 
-    /** Wakes the journal's writer for what {@code append} with a loop queued. Any thread. */
-    public void wakeJournal() {
-        Journal j = journal;
-        if (j != null) {
-            j.wake();
+    /**
+     * The records one event loop appends in a pass: the loop's owner (the broker) keeps one per loop, appends with it
+     * and calls {@link #submit} at the end of each pass. Used by that loop only.
+     */
+    public static final class LoopBatch {
+        private final Executor loop;
+        private Journal journal;
+        private Journal.AppendBatch records;
+
+        private LoopBatch(Executor loop) {
+            this.loop = loop;
         }
+
+        /** Hands this pass's records to the journal's writer and wakes it. */
+        public void submit() {
+            if (records != null) {
+                records.submit();
+            }
+        }
+    }
+
+    /** A batch for the event loop {@code loop} (see {@link LoopBatch}). */
+    public static LoopBatch loopBatch(Executor loop) {
+        return new LoopBatch(loop);
     }
 
     /** An append succeeded after the journal had been full: logs the end of the refusals. */

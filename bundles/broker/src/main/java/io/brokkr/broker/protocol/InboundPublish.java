@@ -24,6 +24,8 @@ import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.ArrayList;
 import java.util.HashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -190,18 +192,73 @@ final class InboundPublish {
     }
 
     /**
-     * A routing completed (on any thread, the session loop too): a task on the session loop writes the
-     * acknowledgements that are ready. At most one such task is queued per connection; it clears its flag before it
-     * looks, so a routing completed after that queues the next one.
+     * A routing completed (on any thread): the session loop writes the acknowledgements that are ready. On the session
+     * loop at once, or, while the loop runs a batch of journal completions ({@link #runCollectingAcks}), once at the
+     * end of that batch; from another thread in a task on the session loop. At most one write is pending per
+     * connection (the flag); it is cleared before the write looks, so a routing completed after that asks again.
      */
     private static void ackWhenReady(ConnectionState c, Session s) {
-        // also on the session loop a task: the journal tells the results of a whole batch there in a row, and the
-        // acknowledgements they make ready are written together, once, after them
-        if (ConnectionState.ACK_TASK.compareAndSet(c, 0, 1)) {
+        if (s.loop.inEventLoop()) {
+            AckCollector collector = ACKS.get();
+            if (collector.on) {
+                if (ConnectionState.ACK_TASK.compareAndSet(c, 0, 1)) {
+                    collector.connections.add(c);
+                    collector.sessions.add(s);
+                }
+                return;
+            }
+            writeReadyAcks(c, s);
+        } else if (ConnectionState.ACK_TASK.compareAndSet(c, 0, 1)) {
             s.loop.execute(() -> {
                 ConnectionState.ACK_TASK.set(c, 0);
                 writeReadyAcks(c, s);
             });
+        }
+    }
+
+    /** Per I/O thread: the connections whose acknowledgements a batch of journal completions made ready. */
+    private static final class AckCollector {
+        boolean on;
+        final ArrayList<ConnectionState> connections = new ArrayList<>();
+        final ArrayList<Session> sessions = new ArrayList<>();
+    }
+
+    private static final FastThreadLocal<AckCollector> ACKS = new FastThreadLocal<>() {
+        @Override
+        protected AckCollector initialValue() {
+            return new AckCollector();
+        }
+    };
+
+    /**
+     * Runs {@code completions} (the journal telling the routings of a batch of this loop's messages that they are on
+     * disk) and then writes the acknowledgements they made ready, once per connection: one buffer and one write for
+     * all of a connection's acknowledgements of the batch, and no task per connection. Event loop.
+     */
+    static void runCollectingAcks(Runnable completions) {
+        AckCollector collector = ACKS.get();
+        if (collector.on) {
+            completions.run(); // nested: the outer call writes them
+            return;
+        }
+        collector.on = true;
+        try {
+            completions.run();
+        } finally {
+            collector.on = false;
+            ArrayList<ConnectionState> cs = collector.connections;
+            ArrayList<Session> ss = collector.sessions;
+            for (int i = 0; i < cs.size(); i++) {
+                ConnectionState c = cs.get(i);
+                ConnectionState.ACK_TASK.set(c, 0);
+                try {
+                    writeReadyAcks(c, ss.get(i));
+                } catch (RuntimeException e) {
+                    LOG.warn("Client {}: writing acknowledgements failed", c.clientId, e);
+                }
+            }
+            cs.clear();
+            ss.clear();
         }
     }
 

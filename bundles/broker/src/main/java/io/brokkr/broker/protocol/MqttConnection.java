@@ -688,4 +688,12 @@ public final class MqttConnection extends ConnectionState {
         });
         return channel.closeFuture();
     }
+
+    /**
+     * Runs journal completions for messages of this event loop's connections, then writes the acknowledgements they
+     * made ready, once per connection (see {@code InboundPublish.runCollectingAcks}). Event loop.
+     */
+    public static void runCollectingAcks(Runnable completions) {
+        InboundPublish.runCollectingAcks(completions);
+    }
 }

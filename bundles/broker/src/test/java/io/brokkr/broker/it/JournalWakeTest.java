@@ -15,10 +15,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The event loops append the messages a sink takes to the journal without waking its writer, and wake it once at the
- * end of their pass (Broker.wakeJournalAfterThisPass). If that wake went missing, each message would wait for the
- * writer to look again by itself (the journal's cursor save interval, 100 ms): one publisher that waits for each
- * PUBACK before the next PUBLISH (nothing else for the writer to be woken by) shows it.
+ * The event loops add the messages a sink takes to their pass's batch of journal records and hand it to the journal
+ * once, at the end of the pass (Broker.journalBatchOfThisPass, a Netty tail task). A publisher that waits for each
+ * PUBACK before its next PUBLISH is a pass of one message each time, with nothing else to hand its record over: if
+ * the hand-off at the end of a pass went missing, or the writer was not woken for it, its messages would wait (for
+ * ever, or for the writer to look by itself: the cursor save interval, 100 ms).
  */
 class JournalWakeTest {
 
@@ -52,7 +53,7 @@ class JournalWakeTest {
                 slowest = Math.max(slowest, System.nanoTime() - t);
             }
             long millis = (System.nanoTime() - start) / 1_000_000;
-            // well under 1 ms each; with the wake left out the 100 took 9,992 ms (slowest 104 ms)
+            // well under 1 ms each; with appends that did not wake the writer the 100 took 9,992 ms
             assertTrue(millis < 2_000, n + " PUBACKs one after the other took " + millis + " ms (slowest "
                     + slowest / 1_000_000 + " ms)");
         }
