@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,8 @@ final class SinkRunner {
     private final Journal journal;
     private final Cursor cursor;
     private volatile List<String> topics;
+    /** Matchers of {@link #topics} ({@link Topics#matcher}), replaced with it. */
+    private volatile Predicate<String>[] matchers;
     private volatile long maxBacklogBytes;
     private final LongAdder written = new LongAdder();
     private final LongAdder retries = new LongAdder();
@@ -55,8 +58,12 @@ final class SinkRunner {
 
     // guarded by this
     private MessageSink sink;
-    private int batchSize = 500;
-    private long lingerMillis = 5;
+    /**
+     * Volatile, read by the sink thread without this object's monitor: {@link #stopThread} holds the monitor while it
+     * waits for the thread, and a thread that took the monitor to read them blocked until that wait gave up (10 s).
+     */
+    private volatile int batchSize = 500;
+    private volatile long lingerMillis = 5;
     private boolean paused;
     private volatile Thread thread;
     private volatile boolean closed;
@@ -73,7 +80,7 @@ final class SinkRunner {
         this.name = name;
         this.journal = journal;
         this.cursor = journal.cursor(name, from);
-        this.topics = List.copyOf(topics);
+        setTopics(topics);
         this.maxBacklogBytes = maxBacklogBytes;
         cursor.onAvailable(() -> {
             available = true; // before reading idle; awaitData sets idle before reading available: no lost wake-up
@@ -98,17 +105,29 @@ final class SinkRunner {
     }
 
     void configure(List<String> topics, long maxBacklogBytes) {
-        this.topics = List.copyOf(topics);
+        setTopics(topics);
         this.maxBacklogBytes = maxBacklogBytes;
     }
 
+    private void setTopics(List<String> topics) {
+        List<String> copy = List.copyOf(topics);
+        @SuppressWarnings("unchecked")
+        Predicate<String>[] ms = new Predicate[copy.size()];
+        for (int i = 0; i < ms.length; i++) {
+            ms[i] = Topics.matcher(copy.get(i));
+        }
+        this.matchers = ms;
+        this.topics = copy;
+    }
+
+    /** Whether one of the sink's filters matches {@code topic}: publisher's loop (for every message) and sink thread. */
     boolean matches(String topic) {
         List<String> fs = topics;
         if (fs.size() == 1 && fs.get(0).equals("#")) {
             return topic.isEmpty() || topic.charAt(0) != '$'; // [MQTT-4.7.2-1], as Topics.matches
         }
-        for (String f : fs) {
-            if (Topics.matches(f, topic)) {
+        for (Predicate<String> m : matchers) {
+            if (m.test(topic)) {
                 return true;
             }
         }
@@ -204,6 +223,9 @@ final class SinkRunner {
         }
     }
 
+    /** Tests only: runs on a sink thread at the top of each turn of its loop, after it saw it should go on. */
+    static volatile Runnable beforeBatch;
+
     /** Unsynchronized: {@link #stopThread} waits for the thread while holding this object's monitor. */
     private boolean current(Thread t) {
         return thread == t && !closed;
@@ -215,12 +237,12 @@ final class SinkRunner {
         long backoff = MIN_BACKOFF_MILLIS;
         try {
             while (current(me)) {
-                int max;
-                long linger;
-                synchronized (this) {
-                    max = batchSize;
-                    linger = lingerMillis;
+                Runnable hook = beforeBatch;
+                if (hook != null) {
+                    hook.run();
                 }
+                int max = batchSize;
+                long linger = lingerMillis;
                 List<JournalRecord> recs = cursor.poll(max, MAX_BATCH_BYTES);
                 if (recs.isEmpty()) {
                     awaitData();

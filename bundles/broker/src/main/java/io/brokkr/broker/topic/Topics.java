@@ -207,6 +207,29 @@ public final class Topics {
         }
     }
 
+    /**
+     * A matcher for one filter, equal to {@link #matches(String, String)} with it: a filter without wildcards is
+     * compared with {@code equals}, {@code a/b/#} (no other wildcard) by prefix, anything else by
+     * {@link #matches(String, String)}. For a filter tried against every message (a sink's topics): level by level
+     * matching showed in a sink thread's profile at a fifth of its samples, a prefix compare costs a fraction.
+     */
+    public static java.util.function.Predicate<String> matcher(String filter) {
+        if (filter.isEmpty()) {
+            return t -> false;
+        }
+        int plus = filter.indexOf('+');
+        int hash = filter.indexOf('#');
+        if (plus < 0 && hash < 0) {
+            return filter::equals;
+        }
+        if (plus < 0 && hash == filter.length() - 1 && hash >= 2 && filter.charAt(hash - 1) == '/') {
+            String parent = filter.substring(0, hash - 1); // "a/b" of "a/b/#": matches "a/b" and "a/b/..."
+            String prefix = filter.substring(0, hash); // "a/b/"
+            return t -> t.startsWith(prefix) || t.equals(parent);
+        }
+        return t -> matches(filter, t);
+    }
+
     /** True when the first level of the filter is "+" or "#". */
     static boolean startsWithWildcardLevel(String filter) {
         if (filter.isEmpty()) {

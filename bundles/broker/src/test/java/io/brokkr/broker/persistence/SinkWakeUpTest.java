@@ -55,4 +55,36 @@ class SinkWakeUpTest {
             assertTrue(slow <= 3, "appends that reached the waiting sink only after 500 ms or more: " + delaysMs);
         }
     }
+
+    /**
+     * A sink stopped while its thread is between deciding to go on and reading its batch settings stops at once. The
+     * thread used to take the sink's monitor to read them, which the stop holds while it waits for the thread: the
+     * stop then waited its full 10 s (seen in 1 of 8 runs of SinkJournalTest's paused-sink test, a bind followed
+     * at once by a stop; a connector stop or uninstall could hit it too). The hook holds the thread in that gap.
+     */
+    @Test
+    void aSinkStoppedWhileItsThreadStartsATurnStopsAtOnce() throws Exception {
+        java.util.concurrent.CountDownLatch inGap = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        SinkRunner.beforeBatch = () -> {
+            if (first.getAndSet(false)) {
+                inGap.countDown();
+                try {
+                    Thread.sleep(300); // the stop below takes the sink's monitor meanwhile
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try (SinkHub hub = SinkHub.open(dir, BrokerConfig.defaults())) {
+            hub.bind("gap", batch -> CompletableFuture.completedFuture(null), Map.of("topics", "#"));
+            assertTrue(inGap.await(10, TimeUnit.SECONDS), "the sink thread started");
+            long t0 = System.nanoTime();
+            assertTrue(hub.setRunning("gap", false));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(millis < 2_000, "the stop took " + millis + " ms");
+        } finally {
+            SinkRunner.beforeBatch = null;
+        }
+    }
 }

@@ -16,6 +16,47 @@ class TopicsTest {
 
     // ---- topic names
 
+    /** Topics.matcher answers as Topics.matches for every filter and topic made of a few levels, $ topics included. */
+    @Test
+    void aCompiledMatcherAgreesWithMatchesEverywhere() {
+        String[] levels = {"a", "b", "ab", "", "$SYS", "+", "#"};
+        java.util.List<String> filters = new java.util.ArrayList<>();
+        java.util.List<String> topics = new java.util.ArrayList<>();
+        for (String x : levels) {
+            filters.add(x);
+            for (String y : levels) {
+                filters.add(x + "/" + y);
+                for (String z : levels) {
+                    filters.add(x + "/" + y + "/" + z);
+                }
+            }
+        }
+        for (String f : filters) {
+            if (!f.contains("+") && !f.contains("#")) {
+                topics.add(f);
+            }
+        }
+        topics.add("a/b/c/d");
+        topics.add("a/bc");
+        topics.add("ab/");
+        int checked = 0;
+        for (String f : filters) {
+            if (Topics.validateTopicFilter(f) != null) {
+                continue;
+            }
+            java.util.function.Predicate<String> m = Topics.matcher(f);
+            for (String t : topics) {
+                assertEquals(Topics.matches(f, t), m.test(t), "filter '" + f + "', topic '" + t + "'");
+                checked++;
+            }
+        }
+        assertTrue(checked > 10_000, "checked " + checked);
+        assertTrue(Topics.matcher("bench/#").test("bench"));
+        assertTrue(Topics.matcher("bench/#").test("bench/x/1"));
+        assertFalse(Topics.matcher("bench/#").test("benchx/1"));
+        assertFalse(Topics.matcher("bench/#").test("benc"));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"sport/tennis/player1", "sport", "/", "//", "/finance", "finance/", "$SYS/broker/load",
         "$share/g/x", "a b/c d", "€/日本/\uD83D\uDE00", " "})
