@@ -364,25 +364,10 @@ public final class Journal implements AutoCloseable {
       if (appenders.get() < 0) {
         return new JournalClosedException("journal " + dir + " is closed");
       }
-      Throwable f = failure;
-      if (f != null) {
-        return new IOException("journal " + dir + " failed: " + f, f);
-      }
-      if (body.length > config.maxRecordBytes()) {
-        return new IllegalArgumentException(
-            "record of " + body.length + " bytes is larger than maxRecordBytes " + config.maxRecordBytes());
-      }
       long size = (long) body.length + HEADER;
-      long queued = queuedBytes.get() + bytes + size;
-      if (queued > config.maxQueuedBytes()) {
-        return new JournalFullException("journal " + dir + ": " + config.maxQueuedBytes()
-            + " bytes already queued for the disk");
-      }
-      long cap = config.maxDiskBytes();
-      if (cap > 0 && diskBytes + queued > cap) {
-        return new JournalFullException("journal " + dir + " holds " + (diskBytes + queued - size)
-            + " bytes, at its bound maxDiskBytes " + cap + " (records are released when every cursor committed "
-            + "past them)");
+      Throwable refused = refusal(body.length, queuedBytes.get() + bytes + size);
+      if (refused != null) {
+        return refused;
       }
       items.add(new Pending(body, listener, completions));
       bytes += size;
@@ -439,6 +424,34 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /**
+   * Why a record of {@code bodyLength} bytes is refused at once, with {@code queuedWithIt} bytes waiting for the
+   * writer counting it (and, for a batch, the records added and not submitted yet), or null if it is not: the
+   * journal failed, the record is too large, or it would pass {@code maxQueuedBytes} or {@code maxDiskBytes}.
+   */
+  private Throwable refusal(int bodyLength, long queuedWithIt) {
+    Throwable f = failure;
+    if (f != null) {
+      return new IOException("journal " + dir + " failed: " + f, f);
+    }
+    if (bodyLength > config.maxRecordBytes()) {
+      return new IllegalArgumentException(
+          "record of " + bodyLength + " bytes is larger than maxRecordBytes " + config.maxRecordBytes());
+    }
+    if (queuedWithIt > config.maxQueuedBytes()) {
+      return new JournalFullException("journal " + dir + ": " + config.maxQueuedBytes()
+          + " bytes already queued for the disk");
+    }
+    long cap = config.maxDiskBytes();
+    long used = diskBytes + queuedWithIt;
+    if (cap > 0 && used > cap) {
+      return new JournalFullException("journal " + dir + " holds " + (used - bodyLength - HEADER)
+          + " bytes, at its bound maxDiskBytes " + cap + " (records are released when every cursor committed "
+          + "past them)");
+    }
+    return null;
+  }
+
   /** Queues {@code p} for the writer; null if queued, else why not (then {@code p} is not completed). */
   private Throwable enqueue(Pending p) {
     byte[] body = p.body;
@@ -450,29 +463,16 @@ public final class Journal implements AutoCloseable {
       }
     } while (!appenders.compareAndSet(s, s + 1));
     try {
-      Throwable f = failure;
-      if (f != null) {
-        return new IOException("journal " + dir + " failed: " + f, f);
-      }
-      if (body.length > config.maxRecordBytes()) {
-        return new IllegalArgumentException(
-            "record of " + body.length + " bytes is larger than maxRecordBytes " + config.maxRecordBytes());
-      }
       long size = (long) body.length + HEADER;
-      if (queuedBytes.addAndGet(size) > config.maxQueuedBytes()) {
-        queuedBytes.addAndGet(-size);
-        return new JournalFullException("journal " + dir + ": " + config.maxQueuedBytes()
-            + " bytes already queued for the disk");
-      }
-      long cap = config.maxDiskBytes();
-      if (cap > 0) {
-        long used = diskBytes + queuedBytes.get();
-        if (used > cap) {
+      // reserved at once (appenders race for the bound); a record too large to take is never counted, not even
+      // for a moment: it could be far over the bound and have others refused
+      long queued = body.length > config.maxRecordBytes() ? 0 : queuedBytes.addAndGet(size);
+      Throwable refused = refusal(body.length, queued);
+      if (refused != null) {
+        if (queued != 0) {
           queuedBytes.addAndGet(-size);
-          return new JournalFullException("journal " + dir + " holds " + (used - size)
-              + " bytes, at its bound maxDiskBytes " + cap + " (records are released when every cursor committed "
-              + "past them)");
         }
+        return refused;
       }
       queue.offer(p);
       if (writerParked) {
