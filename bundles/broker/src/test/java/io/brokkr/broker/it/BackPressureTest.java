@@ -346,15 +346,7 @@ class BackPressureTest extends BrokerTestBase {
                 publishAsync(pubs.get(p), t, 1, i, utf8(p + "/" + i));
             }
         }
-        int[] next = new int[publishers];
-        java.util.Arrays.fill(next, 1);
-        for (int k = 0; k < publishers * n; k++) {
-            MqttPublishMessage m = sub.expectPublish();
-            String[] parts = Packets.text(m).split("/");
-            int p = Integer.parseInt(parts[0]);
-            assertEquals(next[p]++, Integer.parseInt(parts[1]), "publisher " + p + ": in order, none missing");
-            sub.acknowledge(m);
-        }
+        readNumberedInOrder(sub, publishers, n, 1);
         for (int p = 0; p < publishers; p++) {
             for (int i = 1; i <= n; i++) {
                 MqttMessage ack = pubs.get(p).expect(MqttMessageType.PUBACK);

@@ -180,6 +180,23 @@ abstract class BrokerTestBase {
         return before;
     }
 
+    /**
+     * Reads {@code publishers * n} PUBLISHes whose payloads are "publisher/number" and acknowledges each, asserting
+     * that every publisher's numbers arrive in order from {@code first}, none missing.
+     */
+    static void readNumberedInOrder(RawClient sub, int publishers, int n, int first) throws InterruptedException {
+        int[] next = new int[publishers];
+        java.util.Arrays.fill(next, first);
+        for (int k = 0; k < publishers * n; k++) {
+            MqttPublishMessage m = sub.expectPublish();
+            String[] parts = Packets.text(m).split("/");
+            int p = Integer.parseInt(parts[0]);
+            org.junit.jupiter.api.Assertions.assertEquals(next[p]++, Integer.parseInt(parts[1]),
+                    "publisher " + p + ": in order, none missing");
+            sub.acknowledge(m);
+        }
+    }
+
     /** MQTT 5, Clean Start false, the given session expiry. */
     RawClient v5Persistent(String suffix, long expiry, boolean cleanStart) throws InterruptedException {
         return track(RawClient.connect(port, Packets.connect5(id(suffix), cleanStart, expiry)));

@@ -7,7 +7,6 @@ import io.brokkr.broker.Internals;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttProperties.MqttPropertyType;
-import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,15 +54,7 @@ class IdleSubscriberBurstTest extends BrokerTestBase {
                 }
             }
             Thread.sleep(300); // slow to start acknowledging (well within a second): slow, not stuck
-            int[] next = new int[publishers];
-            java.util.Arrays.fill(next, base + 1);
-            for (int k = 0; k < publishers * n; k++) {
-                MqttPublishMessage m = sub.expectPublish();
-                String[] parts = Packets.text(m).split("/");
-                int p = Integer.parseInt(parts[0]);
-                assertEquals(next[p]++, Integer.parseInt(parts[1]), "publisher " + p + ": in order, none missing");
-                sub.acknowledge(m);
-            }
+            readNumberedInOrder(sub, publishers, n, base + 1);
             for (int p = 0; p < publishers; p++) {
                 for (int i = 1; i <= n; i++) {
                     MqttMessage ack = pubs.get(p).expect(MqttMessageType.PUBACK);
