@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,27 +15,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** {@link Journal#append(byte[], AppendListener)}: the append without a future that the broker uses per message. */
-class JournalAppendListenerTest {
-
-  @TempDir
-  Path dir;
-
-  private final List<Journal> opened = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() {
-    opened.forEach(Journal::close);
-  }
+class JournalAppendListenerTest extends JournalTestBase {
 
   private Journal open(JournalConfig.Builder b) throws IOException {
-    Journal j = Journal.open(b.cursorSaveInterval(Duration.ofMillis(10)).build());
-    opened.add(j);
-    return j;
+    return open(b.cursorSaveInterval(Duration.ofMillis(10)).build());
   }
 
   /** Records what it is told, and on which thread. */

@@ -20,36 +20,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * With a force interval, a batch with a completion executor is written by the thread that submits it when no other
  * thread is writing (no wake-up of the writer thread per event loop pass): these tests show that it is, and that
  * nothing is lost, told twice or reordered when appenders, the writer thread, segment rolls and single appends meet.
  */
-class JournalAppenderWritesTest {
-
-  @TempDir
-  Path dir;
-
-  private final List<Journal> opened = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() {
-    opened.forEach(Journal::close);
-  }
-
-  private Journal open(JournalConfig config) throws IOException {
-    Journal j = Journal.open(config);
-    opened.add(j);
-    return j;
-  }
-
-  private static byte[] body(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
+class JournalAppenderWritesTest extends JournalTestBase {
 
   /** Counts what it is told; fails the test on a failure. */
   private static class Told implements AppendListener {

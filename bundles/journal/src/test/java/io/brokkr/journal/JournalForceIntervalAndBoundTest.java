@@ -4,56 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The force interval ({@link JournalConfig#forceInterval()}: appends complete once written, the file is forced
  * periodically, at a roll and at close) and the disk bound ({@link JournalConfig#maxDiskBytes()}).
  */
-class JournalForceIntervalAndBoundTest {
-
-  @TempDir
-  Path dir;
-
-  private final List<Journal> opened = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() {
-    opened.forEach(Journal::close);
-  }
-
-  private Journal open(JournalConfig config) throws IOException {
-    Journal j = Journal.open(config);
-    opened.add(j);
-    return j;
-  }
-
-  private static byte[] body(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static void waitUntil(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(2);
-    }
-  }
+class JournalForceIntervalAndBoundTest extends JournalTestBase {
 
   @Test
   void withAForceIntervalAppendsCompleteWithoutAForceAndCloseForcesThem() throws Exception {

@@ -1,6 +1,5 @@
 package io.brokkr.journal;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -25,30 +24,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class JournalTest {
-
-  @TempDir
-  Path dir;
-
-  private final List<Journal> opened = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() {
-    opened.forEach(Journal::close);
-  }
-
-  private Journal open(JournalConfig config) throws IOException {
-    Journal j = Journal.open(config);
-    opened.add(j);
-    return j;
-  }
+class JournalTest extends JournalTestBase {
 
   private Journal open() throws IOException {
     return open(JournalConfig.builder(dir).cursorSaveInterval(Duration.ofMillis(10)).build());
@@ -58,26 +38,12 @@ class JournalTest {
     return open(JournalConfig.builder(dir).segmentBytes(4096).cursorSaveInterval(Duration.ofMillis(10)).build());
   }
 
-  private static byte[] body(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
   private static String text(JournalRecord r) {
     return new String(r.body(), StandardCharsets.UTF_8);
   }
 
   private static long append(Journal j, String s) throws Exception {
     return j.append(body(s)).get(10, TimeUnit.SECONDS);
-  }
-
-  private static void waitUntil(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(2);
-    }
   }
 
   private List<Path> segmentFiles() throws IOException {
