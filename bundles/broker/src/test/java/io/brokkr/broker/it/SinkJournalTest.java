@@ -122,6 +122,61 @@ class SinkJournalTest {
                 "ids are <journal id>-<sequence>: " + store.byId.keySet());
     }
 
+    /**
+     * With {@code journal.fsync = interval} the event loops write their own batches of journal records (the writer
+     * thread takes over when one is writing already, or at a segment roll): six publishers with 20 messages in flight
+     * each, spread over the loops, get every PUBACK in order, and the sink gets each message once, each publisher's
+     * in its order.
+     */
+    @Test
+    void withTheIntervalPolicyPublishersOnEveryLoopHaveEachMessageStoredOnceInOrder() throws Exception {
+        broker = TestBroker.start(BrokerConfig.defaults().sysInterval(0).journalDir(dir.toString())
+                .journalFsync(BrokerConfig.JOURNAL_FSYNC_INTERVAL));
+        Store store = new Store();
+        broker.bindSink("s1", store, Map.of("topics", "p/#"));
+        int publishers = 6;
+        int windows = 25;
+        int window = 20;
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int p = 0; p < publishers; p++) {
+            int pp = p;
+            threads.add(new Thread(() -> {
+                try (RawClient c = RawClient.v5(TestBroker.port(broker), "pub" + pp)) {
+                    int n = 0;
+                    for (int w = 0; w < windows; w++) {
+                        for (int k = 0; k < window; k++) {
+                            c.publish("p/" + pp, 1, k + 1, pp + ":" + (n + k));
+                        }
+                        for (int k = 0; k < window; k++) {
+                            MqttMessage ack = c.expect(MqttMessageType.PUBACK);
+                            assertEquals(k + 1, Packets.packetId(ack), "PUBACKs in the PUBLISHes' order");
+                            assertEquals(0, Packets.reasonCode(ack));
+                        }
+                        n += window;
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            t.join(60_000);
+        }
+        assertEquals(List.of(), errors);
+        int total = publishers * windows * window;
+        Await.until(total + " records stored", 10_000, () -> store.byId.size() >= total);
+        assertEquals(total, store.byId.size());
+        assertEquals(total, store.writes.get(), "each record written once");
+        List<String> order = store.payloads();
+        for (int p = 0; p < publishers; p++) {
+            String prefix = p + ":";
+            List<String> mine = order.stream().filter(x -> x.startsWith(prefix)).toList();
+            assertEquals(range(prefix, 0, windows * window), mine, "publisher " + p);
+        }
+    }
+
     @Test
     void failedWritesAreRetriedWithTheSameRecordsAndShownAsRetrying() throws Exception {
         start();
