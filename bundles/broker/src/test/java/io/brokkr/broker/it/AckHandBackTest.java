@@ -7,20 +7,15 @@ import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.SinkRecord;
 import io.brokkr.broker.Await;
 import io.brokkr.broker.TestBroker;
-import io.brokkr.broker.config.BrokerConfig;
-import io.brokkr.broker.engine.Broker;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The acknowledgements the journal's writer hands back to the publisher's loop (a sink takes the messages): a burst of
@@ -29,18 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a run of plain acknowledgements (InboundPublish encodes the plain ones of a run into one buffer), and every
  * acknowledged message is in the sink.
  */
-class AckHandBackTest {
-
-    @TempDir
-    Path dir;
-    private Broker broker;
-
-    @AfterEach
-    void stop() {
-        if (broker != null) {
-            broker.stop();
-        }
-    }
+class AckHandBackTest extends JournalBrokerTestBase {
 
     /** A sink that remembers the payloads it was given. */
     static final class Store implements MessageSink {
@@ -66,7 +50,7 @@ class AckHandBackTest {
     }
 
     private void burst(boolean v5) throws Exception {
-        broker = TestBroker.start(BrokerConfig.defaults().sysInterval(0).journalDir(dir.toString()));
+        broker = TestBroker.start(journalConfig());
         Store store = new Store();
         broker.bindSink("s1", store, Map.of("topics", "data/#"));
         int stored = 0;

@@ -9,20 +9,15 @@ import io.brokkr.api.JournalInfo;
 import io.brokkr.api.SinkInfo;
 import io.brokkr.broker.Await;
 import io.brokkr.broker.TestBroker;
-import io.brokkr.broker.config.BrokerConfig;
-import io.brokkr.broker.engine.Broker;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Map;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
 import org.eclipse.paho.mqttv5.common.MqttException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The journal's hard disk bound ({@code journal.max.bytes}): when the sinks are behind and the journal is full, a
@@ -30,25 +25,15 @@ import org.junit.jupiter.api.io.TempDir;
  * unacknowledged, so that the client sends it again), QoS 0 for those sinks is skipped and counted, messages no sink
  * matches go through, and once the sinks caught up and segments were released messages are taken again.
  */
-class JournalBoundTest {
+class JournalBoundTest extends JournalBrokerTestBase {
 
     /** 256 KiB: segments of 64 KiB (an eighth, at least 64 KiB). */
     private static final long BOUND = 256 * 1024;
     private static final byte[] KIB = new byte[1024];
 
-    @TempDir
-    Path dir;
-    private Broker broker;
-
-    @AfterEach
-    void stop() {
-        if (broker != null) {
-            broker.stop();
-        }
-    }
 
     private SinkJournalTest.Store startWithStalledSink() {
-        broker = TestBroker.start(BrokerConfig.defaults().sysInterval(0).journalDir(dir.toString())
+        broker = TestBroker.start(journalConfig()
                 .journalMaxBytes(BOUND));
         SinkJournalTest.Store store = new SinkJournalTest.Store();
         store.down = true; // the store is down: the sink retries, its backlog grows

@@ -8,11 +8,8 @@ import io.brokkr.broker.TestBroker;
 import io.brokkr.broker.config.BrokerConfig;
 import io.brokkr.broker.engine.Broker;
 import io.netty.handler.codec.mqtt.MqttMessage;
-import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The event loops add the messages a sink takes to their pass's batch of journal records and hand it to the journal
@@ -21,23 +18,12 @@ import org.junit.jupiter.api.io.TempDir;
  * the hand-off at the end of a pass went missing, or the writer was not woken for it, its messages would wait (for
  * ever, or for the writer to look by itself: the cursor save interval, 100 ms).
  */
-class JournalWakeTest {
-
-    @TempDir
-    Path dir;
-    private Broker broker;
-
-    @AfterEach
-    void stop() {
-        if (broker != null) {
-            broker.stop();
-        }
-    }
+class JournalWakeTest extends JournalBrokerTestBase {
 
     @Test
     void eachMessageOfAOneAtATimePublisherIsAcknowledgedWithoutWaitingForTheWriterToLookByItself() throws Exception {
         // interval: no force in the acknowledgement's path, so a PUBACK waits for the write alone
-        broker = TestBroker.start(BrokerConfig.defaults().sysInterval(0).journalDir(dir.toString())
+        broker = TestBroker.start(journalConfig()
                 .journalFsync(BrokerConfig.JOURNAL_FSYNC_INTERVAL));
         SinkJournalTest.Store store = new SinkJournalTest.Store();
         broker.bindSink("wake", store, Map.of("topics", "w/#"));

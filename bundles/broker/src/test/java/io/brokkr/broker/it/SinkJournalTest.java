@@ -16,7 +16,6 @@ import io.brokkr.broker.engine.Broker;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Message sinks fed through the journal: every QoS 1/2 message the broker acknowledged reaches every sink that
@@ -35,11 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (a bundle stop/update/re-install), a pause, and a broker restart. The "store" is an in-process sink keyed by record
  * id, as a database with the id as primary key would be.
  */
-class SinkJournalTest {
-
-    @TempDir
-    Path dir;
-    private Broker broker;
+class SinkJournalTest extends JournalBrokerTestBase {
 
     /** A store keyed by record id that remembers the order of first writes and counts every write. */
     static final class Store implements MessageSink {
@@ -72,15 +65,8 @@ class SinkJournalTest {
     }
 
     private Broker start() {
-        broker = TestBroker.start(BrokerConfig.defaults().sysInterval(0).journalDir(dir.toString()));
+        broker = TestBroker.start(journalConfig());
         return broker;
-    }
-
-    @AfterEach
-    void stop() {
-        if (broker != null) {
-            broker.stop();
-        }
     }
 
     private static List<String> range(String prefix, int from, int to) {
@@ -130,7 +116,7 @@ class SinkJournalTest {
      */
     @Test
     void withTheIntervalPolicyPublishersOnEveryLoopHaveEachMessageStoredOnceInOrder() throws Exception {
-        broker = TestBroker.start(BrokerConfig.defaults().sysInterval(0).journalDir(dir.toString())
+        broker = TestBroker.start(journalConfig()
                 .journalFsync(BrokerConfig.JOURNAL_FSYNC_INTERVAL));
         Store store = new Store();
         broker.bindSink("s1", store, Map.of("topics", "p/#"));
