@@ -446,7 +446,10 @@ public final class SinkHub implements AutoCloseable {
             this.loop = loop;
         }
 
-        /** Hands this pass's records to the journal's writer and wakes it. */
+        /**
+         * Hands this pass's records to the journal: with {@code journal.fsync = interval} usually written by this loop
+         * at once, else by the journal's writer thread, which is woken (see {@link Journal.AppendBatch#submit()}).
+         */
         public void submit() {
             if (records != null) {
                 records.submit();
