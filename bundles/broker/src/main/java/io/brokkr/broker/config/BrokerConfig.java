@@ -46,7 +46,7 @@ public final class BrokerConfig {
     private List<String> throttleClients = List.of();
     private List<String> dropClients = List.of();
     private String journalDir = null;
-    private String journalFsync = JOURNAL_FSYNC_ALWAYS;
+    private String journalFsync = JOURNAL_FSYNC_INTERVAL;
     private long journalFsyncIntervalMs = 1000;
     private long journalMaxBytes = JOURNAL_MAX_BYTES_DEFAULT;
 
@@ -326,7 +326,8 @@ public final class BrokerConfig {
     /**
      * When a message counts as journalled for the sinks ({@code journal.fsync}): {@link #JOURNAL_FSYNC_ALWAYS} once
      * the journal forced it to disk, {@link #JOURNAL_FSYNC_INTERVAL} once it is written to the segment file (the page
-     * cache), the file being forced every {@link #journalFsyncIntervalMs()}. Read when the journal opens.
+     * cache), the file being forced every {@link #journalFsyncIntervalMs()} (the default, as Redis' {@code appendfsync
+     * everysec}: survives a crash of the broker, not a power loss within the interval). Read when the journal opens.
      */
     public String journalFsync() { return journalFsync; }
     public BrokerConfig journalFsync(String v) { journalFsync = v; return this; }

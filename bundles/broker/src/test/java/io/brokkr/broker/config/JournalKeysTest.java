@@ -12,25 +12,25 @@ import org.junit.jupiter.api.Test;
 class JournalKeysTest {
 
     @Test
-    void defaultsForceEveryMessageAndLeaveTheBoundToTheJournal() {
+    void defaultsForceEverySecondAndLeaveTheBoundToTheJournal() {
         BrokerConfig c = BrokerConfig.fromProperties(Map.of());
-        assertEquals("always", c.journalFsync());
+        assertEquals("interval", c.journalFsync());
         assertEquals(1000, c.journalFsyncIntervalMs());
         assertEquals(BrokerConfig.JOURNAL_MAX_BYTES_DEFAULT, c.journalMaxBytes());
     }
 
     @Test
     void valuesAreReadAndBadOnesKeepTheCurrentValueWithAnErrorNamingTheKey() {
-        BrokerConfig c = BrokerConfig.fromProperties(Map.of("journal.fsync", "Interval", "journal.fsync.interval.ms",
+        BrokerConfig c = BrokerConfig.fromProperties(Map.of("journal.fsync", "Always", "journal.fsync.interval.ms",
                 "250", "journal.max.bytes", "0"));
-        assertEquals("interval", c.journalFsync());
+        assertEquals("always", c.journalFsync());
         assertEquals(250, c.journalFsyncIntervalMs());
         assertEquals(0, c.journalMaxBytes());
 
         List<String> errors = new ArrayList<>();
         BrokerConfig d = BrokerConfig.fromProperties(Map.of("journal.fsync", "sometimes", "journal.fsync.interval.ms",
                 "0", "journal.max.bytes", "-5"), c, errors);
-        assertEquals("interval", d.journalFsync());
+        assertEquals("always", d.journalFsync());
         assertEquals(250, d.journalFsyncIntervalMs());
         assertEquals(0, d.journalMaxBytes());
         assertEquals(3, errors.size(), errors.toString());

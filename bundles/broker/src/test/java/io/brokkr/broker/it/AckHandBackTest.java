@@ -7,6 +7,7 @@ import io.brokkr.api.storage.MessageSink;
 import io.brokkr.api.storage.SinkRecord;
 import io.brokkr.broker.Await;
 import io.brokkr.broker.TestBroker;
+import io.brokkr.broker.config.BrokerConfig;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import java.nio.charset.StandardCharsets;
@@ -15,10 +16,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The acknowledgements the journal's writer hands back to the publisher's loop (a sink takes the messages): a burst of
+ * The acknowledgements the journal hands back to the publisher's loop (a sink takes the messages), with either sync
+ * policy ({@code always}: the writer thread completes them; {@code interval}: mostly the loop itself): a burst of
  * QoS 1 and QoS 2 PUBLISHes, completed by journal batches, is answered in publish order [MQTT-4.6.0-2] with the
  * right packet type, packet id and reason code, also when a refused PUBLISH (0x87 for MQTT 5) sits in the middle of
  * a run of plain acknowledgements (InboundPublish encodes the plain ones of a run into one buffer), and every
@@ -39,18 +42,20 @@ class AckHandBackTest extends JournalBrokerTestBase {
         }
     }
 
-    @Test
-    void mqtt5BurstsAreAcknowledgedInOrderWithTheirReasonCodes() throws Exception {
-        burst(true);
+    @ParameterizedTest(name = "journal.fsync = {0}")
+    @ValueSource(strings = {BrokerConfig.JOURNAL_FSYNC_ALWAYS, BrokerConfig.JOURNAL_FSYNC_INTERVAL})
+    void mqtt5BurstsAreAcknowledgedInOrderWithTheirReasonCodes(String fsync) throws Exception {
+        burst(true, fsync);
     }
 
-    @Test
-    void mqtt311BurstsAreAcknowledgedInOrder() throws Exception {
-        burst(false);
+    @ParameterizedTest(name = "journal.fsync = {0}")
+    @ValueSource(strings = {BrokerConfig.JOURNAL_FSYNC_ALWAYS, BrokerConfig.JOURNAL_FSYNC_INTERVAL})
+    void mqtt311BurstsAreAcknowledgedInOrder(String fsync) throws Exception {
+        burst(false, fsync);
     }
 
-    private void burst(boolean v5) throws Exception {
-        broker = TestBroker.start(journalConfig());
+    private void burst(boolean v5, String fsync) throws Exception {
+        broker = TestBroker.start(journalConfig().journalFsync(fsync));
         Store store = new Store();
         broker.bindSink("s1", store, Map.of("topics", "data/#"));
         int stored = 0;

@@ -25,6 +25,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Message sinks fed through the journal: every QoS 1/2 message the broker acknowledged reaches every sink that
@@ -81,9 +83,10 @@ class SinkJournalTest extends JournalBrokerTestBase {
         return broker.sinks().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
     }
 
-    @Test
-    void acknowledgedMessagesReachTheSinkInOrderOncePerIdAndOnlyMatchingTopics() throws Exception {
-        start();
+    @ParameterizedTest(name = "journal.fsync = {0}")
+    @ValueSource(strings = {BrokerConfig.JOURNAL_FSYNC_ALWAYS, BrokerConfig.JOURNAL_FSYNC_INTERVAL})
+    void acknowledgedMessagesReachTheSinkInOrderOncePerIdAndOnlyMatchingTopics(String fsync) throws Exception {
+        broker = TestBroker.start(journalConfig().journalFsync(fsync));
         Store store = new Store();
         broker.bindSink("s1", store, Map.of("topics", "data/#", "batch.size", "7"));
         try (RawClient c = RawClient.v5(TestBroker.port(broker), "pub")) {
@@ -109,15 +112,15 @@ class SinkJournalTest extends JournalBrokerTestBase {
     }
 
     /**
-     * With {@code journal.fsync = interval} the event loops write their own batches of journal records (the writer
-     * thread takes over when one is writing already, or at a segment roll): six publishers with 20 messages in flight
-     * each, spread over the loops, get every PUBACK in order, and the sink gets each message once, each publisher's
-     * in its order.
+     * Six publishers with 20 messages in flight each, spread over the loops, get every PUBACK in order, and the sink
+     * gets each message once, each publisher's in its order. With {@code journal.fsync = interval} (the default) the
+     * event loops write their own batches of journal records (the writer thread takes over when one is writing
+     * already, or at a segment roll); with {@code always} the writer thread writes and forces them.
      */
-    @Test
-    void withTheIntervalPolicyPublishersOnEveryLoopHaveEachMessageStoredOnceInOrder() throws Exception {
-        broker = TestBroker.start(journalConfig()
-                .journalFsync(BrokerConfig.JOURNAL_FSYNC_INTERVAL));
+    @ParameterizedTest(name = "journal.fsync = {0}")
+    @ValueSource(strings = {BrokerConfig.JOURNAL_FSYNC_ALWAYS, BrokerConfig.JOURNAL_FSYNC_INTERVAL})
+    void publishersOnEveryLoopHaveEachMessageStoredOnceInOrder(String fsync) throws Exception {
+        broker = TestBroker.start(journalConfig().journalFsync(fsync));
         Store store = new Store();
         broker.bindSink("s1", store, Map.of("topics", "p/#"));
         int publishers = 6;
