@@ -58,6 +58,8 @@ public final class SinkHub implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SinkHub.class);
     static final String REGISTRY = "sinks.properties";
+    /** The registry key suffix of a sink stopped from the shell. */
+    private static final String STOPPED = ".stopped";
     public static final long DEFAULT_MAX_BACKLOG_BYTES = 256L * 1024 * 1024;
     /** The journal's disk bound when {@code journal.max.bytes} is not set, unless half the free space is less. */
     public static final long DEFAULT_MAX_BYTES = 10L << 30;
@@ -113,6 +115,9 @@ public final class SinkHub implements AutoCloseable {
                     long maxBacklog = parseLong(p.getProperty(name + ".max.backlog.bytes"), DEFAULT_MAX_BACKLOG_BYTES);
                     SinkRunner r = new SinkRunner(name, hub.journal, RecordFormat.split(p.getProperty(key)),
                             maxBacklog);
+                    if (Boolean.parseBoolean(p.getProperty(name + STOPPED))) {
+                        r.setPaused(true);
+                    }
                     hub.byName.put(name, r);
                 }
             }
@@ -226,13 +231,22 @@ public final class SinkHub implements AutoCloseable {
         }
     }
 
-    /** Pauses or resumes a sink (shell). */
+    /**
+     * Pauses or resumes a sink (shell). The pause is remembered in {@code sinks.properties}: a sink stopped before a
+     * broker restart stays stopped after it, until it is started again.
+     */
     public synchronized boolean setRunning(String name, boolean running) {
         SinkRunner r = byName.get(name);
         if (r == null) {
             return false;
         }
         r.setPaused(!running);
+        try {
+            saveRegistry();
+        } catch (IOException e) {
+            LOG.warn("Sink {}: could not remember that it is {} in {}: {}; after a restart it runs", name,
+                    running ? "started" : "stopped", dir.resolve(REGISTRY), e.toString());
+        }
         return true;
     }
 
@@ -496,6 +510,9 @@ public final class SinkHub implements AutoCloseable {
         for (SinkRunner r : byName.values()) {
             p.setProperty(r.name() + ".topics", String.join(",", r.topics()));
             p.setProperty(r.name() + ".max.backlog.bytes", Long.toString(r.maxBacklogBytes()));
+            if (r.paused()) {
+                p.setProperty(r.name() + STOPPED, "true");
+            }
         }
         Files.createDirectories(dir);
         Path tmp = dir.resolve(REGISTRY + ".tmp");

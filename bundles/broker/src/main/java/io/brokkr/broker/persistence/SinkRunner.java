@@ -171,6 +171,11 @@ final class SinkRunner {
         LOG.info("Sink {} is offline: its messages wait in the journal ({} records)", name, cursor.backlogRecords());
     }
 
+    /** Whether the sink was stopped from the shell ({@code mqtt:connector-stop}); kept across restarts. */
+    synchronized boolean paused() {
+        return paused;
+    }
+
     synchronized void setPaused(boolean p) {
         if (paused == p) {
             return;

@@ -25,7 +25,8 @@ public class ConnectorStopCommand implements Action {
         if (!broker.setSinkRunning(name, false)) {
             throw Formats.error("no connector named '" + name + "' (see mqtt:connectors)");
         }
-        System.out.println("Stopped connector '" + name + "': its messages wait in the journal");
+        System.out.println("Stopped connector '" + name + "': its messages wait in the journal (also across a broker"
+                + " restart, until mqtt:connector-start)");
         return null;
     }
 }
