@@ -58,9 +58,9 @@ public interface Cursor {
    * Sets the listener called when new durable records exist after this cursor's read position: from the thread that
    * completed a batch (the journal's writer thread, or with a force interval usually the thread that appended the
    * batch and wrote it, see {@link Journal.AppendBatch#submit()}) after each completed batch that leaves records after
-   * the read position (so possibly more than once for the same records, until they are polled). It must not block (typically it schedules a poll on the consumer's
-   * own thread). If records are already available when it is set, it is also called once at once, on the caller's
-   * thread, so that no wake-up is missed. {@code null} removes it.
+   * the read position (so possibly more than once for the same records, until they are polled). It must not block
+   * (typically it schedules a poll on the consumer's own thread). If records are already available when it is set,
+   * it is also called once at once, on the caller's thread, so that no wake-up is missed. {@code null} removes it.
    */
   void onAvailable(Runnable listener);
 }
