@@ -29,9 +29,13 @@
 #   CP_PREFIX [""]      jars put before the classpath of BrokerMain and SinkBench (to compare with another build)
 #   SINK_PROPS [""]     sink-redis, sink-elasticsearch: extra sink properties for BrokerMain, e.g.
 #                       "sink.batch.size=2000 sink.layout=list"
+#   SINK_RATE [0]       sink-*: QoS 1 messages/s of all publishers together (paced: whether the sink keeps up with that
+#                       load); 0 = as fast as their windows allow
 #   PROBE_RATE [100]    sink-redis, sink-elasticsearch: probe messages/s whose PUBACK-to-visible-in-the-store delay is
 #                       measured
 #   ES_JVM_OPTS ["-Xmx512m -XX:+UseSerialGC"]  sink-elasticsearch: the node's JVM (those of the connector's tests)
+#   ES_WARMUP_DOCS [200000]  sink-elasticsearch: documents SinkBench writes into the node before the publishers start
+#                       (a new node is a cold JVM)
 #   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
 #   BROKERS ["brokkr mosquitto"]  also brokkr-openssl: Brokkr whose TLS listener has tls.provider=openssl
 #                       (netty-tcnative-boringssl-static, a runtime dependency of this module); its other listener and
@@ -99,6 +103,8 @@ LOAD_THREADS=${LOAD_THREADS:-1}
 OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}
 SINK_PROPS=${SINK_PROPS:-""}
 PROBE_RATE=${PROBE_RATE:-100}
+SINK_RATE=${SINK_RATE:-0}
+ES_WARMUP_DOCS=${ES_WARMUP_DOCS:-200000}
 SINK_SUBSCRIBER=${SINK_SUBSCRIBER:-0}
 TLS_KEY=${TLS_KEY:-rsa}
 TLS_VERSIONS=${TLS_VERSIONS:-"TLSv1.3"}
@@ -300,7 +306,7 @@ run_sink_set() { # $1 mqtt version
       grep -q '^ES-NODE-READY' "$OUT/es-$rep.log" || { echo "the Elasticsearch node did not start, see $OUT/es-$rep.log" >&2; }
       # shellcheck disable=SC2206
       extra=(--sink-elasticsearch "http://127.0.0.1:$esport" $SINK_PROPS)
-      bench=(--es "http://127.0.0.1:$esport")
+      bench=(--es "http://127.0.0.1:$esport" --es-warmup-docs "$ES_WARMUP_DOCS")
     elif [ "$mode" = redis ]; then
       rport=$(free_port)
       mkdir -p "$OUT/redis"
@@ -327,7 +333,8 @@ run_sink_set() { # $1 mqtt version
     # shellcheck disable=SC2086
     line=$(java $LOAD_JVM_OPTS -cp "$CP" io.brokkr.bench.SinkBench --host 127.0.0.1 --port "$port" \
       --stats-file "$OUT/stats.txt" --clients "$PUBLISHERS" --window "$WINDOW" --payload "$PAYLOAD" \
-      --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --probe-rate "$PROBE_RATE" --mqtt "$mqtt" \
+      --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --probe-rate "$PROBE_RATE" --rate "$SINK_RATE" \
+      --mqtt "$mqtt" \
       "${bench[@]}" 2>>"$OUT/load-tool.err" | grep '^RESULT' || true)
     [ -n "$line" ] || line="RESULT scenario=sink-$mode broker=brokkr mqtt=$mqtt error=no_result"
     echo "$line rep=$rep load1=$load" | tee -a "$RESULTS"

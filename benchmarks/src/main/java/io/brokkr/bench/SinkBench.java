@@ -50,7 +50,7 @@ import redis.clients.jedis.resps.StreamEntry;
  * <pre>
  * java -cp ... io.brokkr.bench.SinkBench --port 1883 [--redis 127.0.0.1:6379 | --es http://127.0.0.1:9200]
  *     [--es-index brokkr-bench] [--es-warmup-docs 200000] [--stats-file PATH] [--clients 8] [--window 20]
- *     [--payload 64] [--warmup 3] [--duration 10] [--probe-rate 100] [--subscriber] [--mqtt 3|5]
+ *     [--payload 64] [--warmup 3] [--duration 10] [--rate 0] [--probe-rate 100] [--subscriber] [--mqtt 3|5]
  * </pre>
  *
  * <ul>
@@ -83,6 +83,11 @@ import redis.clients.jedis.resps.StreamEntry;
  *       stored more than once. Both must be 0. With {@code --es}: waits until {@code _count} reaches the
  *       acknowledged messages, then reads every document back with a scroll (the publisher from its topic, the
  *       sequence from its payload).</li>
+ *   <li>Draining: records per second written while the sink works off what was behind at the end of the period
+ *       ({@code drain_recs_s}, the publishers stopped). With {@code --es}: the node's CPU (its process, from
+ *       {@code _nodes/stats}) per document indexed, in the period ({@code es_cpu_us_doc}, with {@code es_cores}) and
+ *       while draining ({@code es_cpu_us_doc_drain}): how the mapping and the requests change the node's work,
+ *       whatever share of the cores it got.</li>
  * </ul>
  * Prints one {@code RESULT scenario=sink-redis ...} (or {@code sink-none}; {@code --scenario NAME} to name it
  * otherwise, e.g. {@code sink-null} against {@code BrokerMain --sink-null}) line.
@@ -105,6 +110,7 @@ public final class SinkBench {
         o.put("warmup", "3");
         o.put("duration", "10");
         o.put("probe-rate", "100");
+        o.put("rate", "0");
         o.put("drain", "10");
         o.put("mqtt", "3");
         o.put("key-prefix", "mqtt:");
@@ -122,7 +128,7 @@ public final class SinkBench {
             if (a.equals("-h") || a.equals("--help")) {
                 System.out.println("usage: SinkBench --port P [--redis HOST:PORT | --es URL [--es-index I]]"
                         + " [--stats-file PATH]"
-                        + " [--es-warmup-docs N] [--clients N]"
+                        + " [--es-warmup-docs N] [--clients N] [--rate MSGS_PER_S]"
                         + " [--window W] [--payload B] [--warmup S] [--duration S] [--probe-rate R] [--drain S]"
                         + " [--subscriber] [--mqtt 3|5] [--key-prefix mqtt:] [--label L]");
                 return;
@@ -180,7 +186,7 @@ public final class SinkBench {
         }
         if (o.containsKey("es")) {
             es = new EsStore(o.get("es"), o.getOrDefault("es-index", "brokkr-bench"), "bench/" + run + "/");
-            es.createIndex();
+            es.awaitIndex(connect("first", 0, probeGroup));
             es.warmUp(Integer.parseInt(o.getOrDefault("es-warmup-docs", "200000")));
         }
         try {
@@ -206,8 +212,9 @@ public final class SinkBench {
             for (int i = 0; i < clients; i++) {
                 pubs.add(connect("pub", i, pubGroup));
             }
+            double rate = Double.parseDouble(o.get("rate")) / clients; // 0: as fast as the windows allow
             for (int i = 0; i < clients; i++) {
-                pubs.get(i).startPublishing("bench/" + run + "/" + i, i, 1, num("payload"), num("window"), 0);
+                pubs.get(i).startPublishing("bench/" + run + "/" + i, i, 1, num("payload"), num("window"), rate);
             }
             probe.startPublishing("bench/" + run + "/probe", clients, 1, num("payload"), num("window"),
                     Double.parseDouble(o.get("probe-rate")));
@@ -219,10 +226,12 @@ public final class SinkBench {
             String[] s0 = stats();
             long a0 = acked(pubs);
             long x0 = storeCount(redis, es, prefix, clients);
+            long e0 = es == null ? 0 : es.cpuMillis();
             long t0 = System.nanoTime();
             Thread.sleep(num("duration") * 1000L);
             long t1 = System.nanoTime();
             long x1 = storeCount(redis, es, prefix, clients); // before the acknowledgements: the lag is not understated
+            long e1 = es == null ? 0 : es.cpuMillis();
             long a1 = acked(pubs);
             String[] s1 = stats();
             for (BenchClient p : pubs) {
@@ -254,7 +263,7 @@ public final class SinkBench {
             out.append("scenario=").append(scenario()).append(" broker=").append(o.get("label"))
                     .append(" mqtt=").append(o.get("mqtt")).append(" publishers=").append(clients)
                     .append(" window=").append(o.get("window")).append(" payload=").append(o.get("payload"))
-                    .append(" subscriber=").append(sub == null ? 0 : 1)
+                    .append(" subscriber=").append(sub == null ? 0 : 1).append(" rate=").append(o.get("rate"))
                     .append(" acked_msgs_s=").append(rate((a1 - a0) / secs));
             if (s0 != null && s1 != null) {
                 long appends = field(s1, "appends") - field(s0, "appends");
@@ -281,8 +290,14 @@ public final class SinkBench {
             if (redis != null || es != null) {
                 out.append(" store_recs_s=").append(rate((x1 - x0) / secs))
                         .append(" store_lag_end=").append(a1 - x1);
+                if (es != null) { // the node's CPU (its own process, from _nodes/stats) per document indexed
+                    out.append(" es_cores=").append(String.format(Locale.ROOT, "%.2f", (e1 - e0) / 1000.0 / secs))
+                            .append(" es_cpu_us_doc=").append(micros(x1 == x0 ? -1 : (e1 - e0) * 1000.0 / (x1 - x0)));
+                }
                 // drain: wait until every acknowledged message is in Redis
                 long drainStart = System.nanoTime();
+                long ed0 = es == null ? 0 : es.cpuMillis();
+                long drained = x1;
                 long last = -1;
                 long lastChange = drainStart;
                 long drainLimit = TimeUnit.SECONDS.toNanos(num("drain"));
@@ -290,6 +305,7 @@ public final class SinkBench {
                     // Elasticsearch: no _refresh here (5 a second would make the node write tiny segments and
                     // merge them while it should index): what the last refresh made searchable, up to 1 s behind
                     long n = es != null ? es.count(false) : storeCount(redis, null, prefix, clients);
+                    drained = n;
                     if (n >= acked) {
                         break;
                     }
@@ -302,6 +318,7 @@ public final class SinkBench {
                     Thread.sleep(es != null ? 200 : 50);
                 }
                 double drainSecs = (System.nanoTime() - drainStart) / 1e9;
+                long ed1 = es == null ? 0 : es.cpuMillis();
                 long stored = 0;
                 long dups = 0;
                 long lost = 0;
@@ -329,7 +346,12 @@ public final class SinkBench {
                 }
                 out.append(" acked=").append(acked).append(" stored=").append(stored).append(" lost=").append(lost)
                         .append(" dups=").append(dups).append(" unreadable=").append(foreign)
-                        .append(" drain_s=").append(String.format(Locale.ROOT, "%.1f", drainSecs));
+                        .append(" drain_s=").append(String.format(Locale.ROOT, "%.1f", drainSecs))
+                        .append(" drain_recs_s=").append(rate((drained - x1) / drainSecs));
+                if (es != null) {
+                    out.append(" es_cpu_us_doc_drain=").append(micros(drained == x1 ? -1
+                            : (ed1 - ed0) * 1000.0 / (drained - x1)));
+                }
                 // delay PUBACK -> visible, for the probe messages acknowledged in the measured period
                 Map<Integer, Long> visible;
                 if (prober != null) {
@@ -564,21 +586,39 @@ public final class SinkBench {
 
         /** The query for the publishers' documents (all of the run's but the probe's). */
         private String publishers() {
-            return "{\"bool\":{\"filter\":{\"prefix\":{\"topic.keyword\":" + RecordFormat.toJson(topicPrefix)
-                    + "}},\"must_not\":{\"term\":{\"topic.keyword\":" + RecordFormat.toJson(probeTopic) + "}}}}";
+            return "{\"bool\":{\"filter\":" + topicQuery("prefix", topicPrefix) + ",\"must_not\":"
+                    + topicQuery("term", probeTopic) + "}}";
         }
 
         /**
-         * Creates the index (with Elasticsearch's defaults) unless it exists, so that the measured period does not
-         * include the index's creation, which the first bulk request would do (it took seconds here): the sink
-         * writes into an index that exists, as in steady operation. The mapping is still dynamic.
+         * A {@code term} or {@code prefix} query on the topic: on {@code topic} (a keyword in the connector's index
+         * template) or {@code topic.keyword} (Elasticsearch's dynamic mapping, {@code template = false}).
          */
-        void createIndex() throws Exception {
-            try {
-                call("PUT", "/" + index, null);
-            } catch (IllegalStateException e) {
-                if (!String.valueOf(e.getMessage()).contains("resource_already_exists_exception")) {
-                    throw e;
+        private static String topicQuery(String kind, String value) {
+            String v = RecordFormat.toJson(value);
+            return "{\"bool\":{\"should\":[{\"" + kind + "\":{\"topic\":" + v + "}},{\"" + kind
+                    + "\":{\"topic.keyword\":" + v + "}}],\"minimum_should_match\":1}}";
+        }
+
+        /**
+         * Waits until the index exists, which {@code first} (a client that publishes one message, on
+         * {@code bench/first}, which BrokerMain's sink matches) makes the connector create with its first bulk,
+         * after it installed its index template (unless {@code template = false}), as a new installation would: so that the index has the
+         * connector's mapping and the measured period does not include the index's creation (it took seconds here).
+         */
+        void awaitIndex(BenchClient first) throws Exception {
+            first.limit(1).startPublishing("bench/first", 0, 1, 64, 1, 0);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                try {
+                    call("GET", "/" + index, null);
+                    break;
+                } catch (IllegalStateException notYet) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the connector did not create index " + index
+                                + " within 60 s", notYet);
+                    }
+                    Thread.sleep(100);
                 }
             }
             call("GET", "/_cluster/health/" + index + "?wait_for_status=yellow&timeout=60s", null);
@@ -599,7 +639,10 @@ public final class SinkBench {
                 for (int i = 0; i < 2000 && done < docs; i++, done++) {
                     ThreadLocalRandom.current().nextBytes(payload);
                     long now = System.currentTimeMillis();
-                    body.append("{\"create\":{}}\n{\"id\":\"warmup-").append(done).append("\",\"sender\":\"warmup-")
+                    // with an _id, as the connector writes: Elasticsearch then looks up each id (an automatic id
+                    // skips that), and that path has to be compiled by the node's JIT too
+                    body.append("{\"create\":{\"_id\":\"warmup-").append(done).append("\"}}\n{\"id\":\"warmup-")
+                            .append(done).append("\",\"sender\":\"warmup-")
                             .append(done % 8).append("\",\"topic\":\"warmup/").append(done % 8)
                             .append("\",\"payload\":\"").append(Base64.getEncoder().encodeToString(payload))
                             .append("\",\"payloadEncoding\":\"base64\",\"qos\":1,\"retain\":false,\"time\":")
@@ -615,6 +658,16 @@ public final class SinkBench {
         }
 
         /** The publishers' documents, after a refresh if {@code refresh} (0 before the index exists). */
+        /** The node process's CPU time so far, in ms ({@code _nodes/stats/process}). */
+        @SuppressWarnings("unchecked")
+        long cpuMillis() throws Exception {
+            Map<String, Object> nodes = (Map<String, Object>) call("GET", "/_nodes/_local/stats/process", null)
+                    .get("nodes");
+            Map<String, Object> node = (Map<String, Object>) nodes.values().iterator().next();
+            Map<String, Object> cpu = (Map<String, Object>) ((Map<String, Object>) node.get("process")).get("cpu");
+            return ((Number) cpu.get("total_in_millis")).longValue();
+        }
+
         long count(boolean refresh) throws Exception {
             String opts = "?ignore_unavailable=true&allow_no_indices=true";
             if (refresh) {
@@ -717,9 +770,8 @@ public final class SinkBench {
                                 + "/_search?ignore_unavailable=true&allow_no_indices=true", "{\"size\":1000,"
                                 + "\"sort\":[{\"time\":{\"order\":\"asc\",\"unmapped_type\":\"long\"}}],"
                                 + "\"_source\":[\"time\",\"payload\",\"payloadEncoding\"],"
-                                + "\"query\":{\"bool\":{\"filter\":[{\"term\":{\"topic.keyword\":"
-                                + RecordFormat.toJson(probeTopic) + "}},{\"range\":{\"time\":{\"gte\":" + from
-                                + "}}}]}}}");
+                                + "\"query\":{\"bool\":{\"filter\":[" + topicQuery("term", probeTopic)
+                                + ",{\"range\":{\"time\":{\"gte\":" + from + "}}}]}}}");
                         long now = System.nanoTime();
                         List<Object> hits = (List<Object>) ((Map<String, Object>) r.get("hits")).get("hits");
                         for (Object h : hits) {

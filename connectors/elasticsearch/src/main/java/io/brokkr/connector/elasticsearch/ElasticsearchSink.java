@@ -78,6 +78,19 @@ public class ElasticsearchSink implements MessageSink {
                 + "milliseconds: a server that stops answering fails the write after it")
         int socket_timeout_ms() default EsSettings.DEFAULT_SOCKET_TIMEOUT_MS;
 
+        @AttributeDefinition(description = "Install an index template for the indices of 'index' before the first "
+                + "bulk, unless one of that name exists: names as keyword, times as dates, the payload as text "
+                + "(binary with format=base64); false: Elasticsearch's dynamic mapping or your own template")
+        boolean template() default true;
+
+        @AttributeDefinition(name = "template.name", description = "The index template's name; empty: brokkr- and "
+                + "the index name without its date part (brokkr-mqtt for mqtt-%{yyyy.MM.dd})")
+        String template_name() default "";
+
+        @AttributeDefinition(name = "parallel.requests", description = "Most _bulk requests a batch is sent as at "
+                + "the same time (1 to 8); the messages of one topic always go in the same request, in order")
+        int parallel_requests() default EsSettings.DEFAULT_PARALLEL_REQUESTS;
+
         @AttributeDefinition(description = "Topic filters, comma separated")
         String topics() default "#";
 

@@ -21,9 +21,14 @@ import org.apache.http.HttpHost;
  * @param connectTimeoutMs connect timeout per attempt
  * @param socketTimeoutMs  timeout waiting for response data
  * @param format           what is written per record
+ * @param template         the name of the index template the connector installs before its first bulk when no
+ *                         template of that name exists, or null ({@code template = false})
+ * @param parallelRequests most {@code _bulk} requests a batch is split into, sent at once (records of one topic
+ *                         always go in the same one, in order)
  */
 record EsSettings(List<HttpHost> hosts, IndexPattern index, Op op, String apiKey, String user, String password,
-                  int connectTimeoutMs, int socketTimeoutMs, RecordFormat format) {
+                  int connectTimeoutMs, int socketTimeoutMs, RecordFormat format, String template,
+                  int parallelRequests) {
 
     static final String URL = "url";
     static final String INDEX = "index";
@@ -33,11 +38,16 @@ record EsSettings(List<HttpHost> hosts, IndexPattern index, Op op, String apiKey
     static final String PASSWORD = "password";
     static final String CONNECT_TIMEOUT_MS = "connect.timeout.ms";
     static final String SOCKET_TIMEOUT_MS = "socket.timeout.ms";
+    static final String TEMPLATE = "template";
+    static final String TEMPLATE_NAME = "template.name";
+    static final String PARALLEL_REQUESTS = "parallel.requests";
 
     static final String DEFAULT_URL = "http://localhost:9200";
     static final String DEFAULT_INDEX = "mqtt-%{yyyy.MM.dd}";
     static final int DEFAULT_CONNECT_TIMEOUT_MS = 5000;
     static final int DEFAULT_SOCKET_TIMEOUT_MS = 10000;
+    static final int DEFAULT_PARALLEL_REQUESTS = 2;
+    static final int MAX_PARALLEL_REQUESTS = 8;
 
     /** The bulk action used per record. */
     enum Op {
@@ -74,7 +84,26 @@ record EsSettings(List<HttpHost> hosts, IndexPattern index, Op op, String apiKey
         }
         int connect = positiveInt(config, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
         int socket = positiveInt(config, SOCKET_TIMEOUT_MS, DEFAULT_SOCKET_TIMEOUT_MS);
-        return new EsSettings(hosts, index, op, apiKey, user, password, connect, socket, RecordFormat.from(config));
+        String templateValue = string(config, TEMPLATE, "true").toLowerCase(Locale.ROOT);
+        if (!templateValue.equals("true") && !templateValue.equals("false")) {
+            throw new IllegalArgumentException("template must be true or false, was '" + templateValue + "'");
+        }
+        String template = null;
+        if (templateValue.equals("true")) {
+            template = string(config, TEMPLATE_NAME, index.templateName());
+            if (!template.equals(template.toLowerCase(Locale.ROOT)) || template.isEmpty()
+                    || template.chars().anyMatch(c -> "\\/*?\"<>| ,#:".indexOf(c) >= 0)) {
+                throw new IllegalArgumentException("template.name must be lower case without spaces or any of "
+                        + "\\/*?\"<>|,#:, was '" + template + "'");
+            }
+        }
+        int parallel = positiveInt(config, PARALLEL_REQUESTS, DEFAULT_PARALLEL_REQUESTS, "a number of requests");
+        if (parallel > MAX_PARALLEL_REQUESTS) {
+            throw new IllegalArgumentException(PARALLEL_REQUESTS + " must be at most " + MAX_PARALLEL_REQUESTS
+                    + ", was " + parallel);
+        }
+        return new EsSettings(hosts, index, op, apiKey, user, password, connect, socket, RecordFormat.from(config),
+                template, parallel);
     }
 
     /** Whether the two need different HTTP clients (anything but index, op and format changed). */
@@ -82,6 +111,11 @@ record EsSettings(List<HttpHost> hosts, IndexPattern index, Op op, String apiKey
         return hosts.equals(o.hosts) && java.util.Objects.equals(apiKey, o.apiKey)
                 && java.util.Objects.equals(user, o.user) && password.equals(o.password)
                 && connectTimeoutMs == o.connectTimeoutMs && socketTimeoutMs == o.socketTimeoutMs;
+    }
+
+    /** What the installed index template depends on: installed again when this changes. */
+    String templateKey() {
+        return template + " " + index.wildcard() + " " + format.payload();
     }
 
     /** The urls for messages, as configured. */
@@ -134,6 +168,10 @@ record EsSettings(List<HttpHost> hosts, IndexPattern index, Op op, String apiKey
     }
 
     private static int positiveInt(Map<String, ?> config, String key, int def) {
+        return positiveInt(config, key, def, "a number of milliseconds");
+    }
+
+    private static int positiveInt(Map<String, ?> config, String key, int def, String what) {
         Object v = config.get(key);
         if (v == null || v.toString().isBlank()) {
             return def;
@@ -145,7 +183,8 @@ record EsSettings(List<HttpHost> hosts, IndexPattern index, Op op, String apiKey
             }
             return i;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a positive number of milliseconds, was '" + v + "'");
+            throw new IllegalArgumentException(key + " must be a positive whole number (" + what + "), was '" + v
+                    + "'");
         }
     }
 }

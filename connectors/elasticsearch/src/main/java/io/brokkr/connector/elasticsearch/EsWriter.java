@@ -28,9 +28,14 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.Supplier;
 import org.apache.http.Header;
 import org.apache.http.message.BasicHeader;
+import org.elasticsearch.client.Request;
 import org.elasticsearch.client.RequestOptions;
+import org.elasticsearch.client.Response;
 import org.elasticsearch.client.ResponseException;
+import org.elasticsearch.client.ResponseListener;
 import org.elasticsearch.client.RestClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One HTTP client to Elasticsearch and the bulk write of a batch. Not thread-safe: used by the sink's one writing
@@ -52,8 +57,21 @@ final class EsWriter implements AutoCloseable {
     private final String name;
     private final RestClient rest;
     private final ElasticsearchAsyncClient client;
-    /** The request in flight, failed by {@link #close()}. */
-    private volatile CompletableFuture<BulkResponse> inFlight;
+    private static final Logger LOG = LoggerFactory.getLogger(EsWriter.class);
+    /** Fewest records per {@code _bulk} request on average when a batch is split ({@link #split}). */
+    static final int MIN_PER_REQUEST = 100;
+    /**
+     * The index template's priority is this plus the length of the index pattern's literal text (at most 99 more):
+     * above Elasticsearch's built-in templates (100); of two connectors' overlapping patterns ({@code mqtt-*} and
+     * {@code mqtt-archive}) the more specific one wins, where one priority for both would have Elasticsearch refuse
+     * the second template.
+     */
+    static final int TEMPLATE_PRIORITY = 150;
+
+    /** The request (or requests) in flight, failed by {@link #close()}. */
+    private volatile CompletableFuture<?> inFlight;
+    /** {@link EsSettings#templateKey()} of the template installed (or found), or null. Writing thread only. */
+    private String templateInstalled;
     private volatile boolean closed;
 
     EsWriter(String name, EsSettings s) {
@@ -97,20 +115,24 @@ final class EsWriter implements AutoCloseable {
     }
 
     private void bulk(List<SinkRecord> batch, EsSettings s) throws IOException {
-        List<BulkOperation> ops = new ArrayList<>(batch.size());
-        RecordFormat format = s.format();
-        for (SinkRecord r : batch) {
-            String index = s.index().format(r.message().timestamp());
-            BinaryData doc = BinaryData.of(format.toJson(r).getBytes(StandardCharsets.UTF_8),
-                    ContentType.APPLICATION_JSON);
-            ops.add(s.op() == EsSettings.Op.CREATE
-                    ? BulkOperation.of(b -> b.create(c -> c.index(index).id(r.id()).document(doc)))
-                    : BulkOperation.of(b -> b.index(c -> c.index(index).id(r.id()).document(doc))));
+        if (s.template() != null && !s.templateKey().equals(templateInstalled)) {
+            installTemplate(s);
         }
-        BulkRequest request = BulkRequest.of(b -> b.operations(ops));
-        BulkResponse response;
+        List<List<BulkOperation>> parts = split(batch, s);
+        List<CompletableFuture<BulkResponse>> sent = new ArrayList<>(parts.size());
+        List<BulkResponse> responses = new ArrayList<>(parts.size());
         try {
-            response = await(client.bulk(request));
+            for (List<BulkOperation> ops : parts) {
+                sent.add(client.bulk(BulkRequest.of(b -> b.operations(ops))));
+            }
+            if (sent.size() == 1) {
+                await(sent.get(0));
+            } else {
+                await(CompletableFuture.allOf(sent.toArray(new CompletableFuture[0])));
+            }
+            for (CompletableFuture<BulkResponse> f : sent) {
+                responses.add(f.join());
+            }
         } catch (ElasticsearchException e) {
             throw new IOException(prefix(s) + "rejected the bulk request: HTTP " + e.status() + " "
                     + describe(e.error()), e);
@@ -119,9 +141,130 @@ final class EsWriter implements AutoCloseable {
         } catch (IOException e) {
             throw new IOException(prefix(s) + ioMessage(e, s), e);
         }
-        if (response.errors()) {
-            check(response, s);
+        for (BulkResponse response : responses) {
+            if (response.errors()) {
+                check(response, s);
+            }
         }
+    }
+
+    /**
+     * The batch as at most {@link EsSettings#parallelRequests()} lists of bulk operations, each record in the list its
+     * topic selects (so that the documents of one topic are indexed in publish order: Elasticsearch runs the items of
+     * one bulk request for one shard one after the other), none with fewer than {@value #MIN_PER_REQUEST} records on
+     * average.
+     */
+    static List<List<BulkOperation>> split(List<SinkRecord> batch, EsSettings s) {
+        int n = Math.max(1, Math.min(s.parallelRequests(), batch.size() / MIN_PER_REQUEST));
+        List<List<BulkOperation>> parts = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            parts.add(new ArrayList<>(batch.size() / n + 16));
+        }
+        RecordFormat format = s.format();
+        String lastTopic = null;
+        int lastPart = 0;
+        for (SinkRecord r : batch) {
+            String topic = r.message().topic();
+            if (n > 1 && !topic.equals(lastTopic)) {
+                lastTopic = topic;
+                lastPart = Math.floorMod(topic.hashCode(), n);
+            }
+            String index = s.index().format(r.message().timestamp());
+            BinaryData doc = BinaryData.of(format.toJson(r).getBytes(StandardCharsets.UTF_8),
+                    ContentType.APPLICATION_JSON);
+            parts.get(lastPart).add(s.op() == EsSettings.Op.CREATE
+                    ? BulkOperation.of(b -> b.create(c -> c.index(index).id(r.id()).document(doc)))
+                    : BulkOperation.of(b -> b.index(c -> c.index(index).id(r.id()).document(doc))));
+        }
+        parts.removeIf(List::isEmpty);
+        return parts;
+    }
+
+    /**
+     * Puts the connector's index template unless one of that name exists ({@code create=true}: a template the user
+     * made or edited stays as it is). Fails (the batch is retried) when the server cannot be reached or answers 5xx;
+     * any other refusal (no privilege for templates, another template with the same priority and an overlapping
+     * pattern) is logged once and the connector writes without it.
+     */
+    private void installTemplate(EsSettings s) throws IOException {
+        Request put = new Request("PUT", "/_index_template/" + s.template());
+        put.addParameter("create", "true");
+        put.setJsonEntity(templateJson(s, name));
+        CompletableFuture<Response> f = new CompletableFuture<>();
+        rest.performRequestAsync(put, new ResponseListener() {
+            @Override
+            public void onSuccess(Response response) {
+                f.complete(response);
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                f.completeExceptionally(e);
+            }
+        });
+        try {
+            await(f);
+            LOG.info("connector {}: installed index template {} for {}", name, s.template(), s.index().wildcard());
+        } catch (ResponseException e) {
+            int status = e.getResponse().getStatusLine().getStatusCode();
+            if (status >= 500) {
+                throw new IOException(prefix(s) + "failed to install index template " + s.template() + ": HTTP "
+                        + status + " " + e.getMessage(), e);
+            }
+            if (String.valueOf(e.getMessage()).contains("already exists")) {
+                LOG.info("connector {}: index template {} exists, left as it is", name, s.template());
+            } else {
+                LOG.warn("connector {}: could not install index template {} (writing without it; set template = "
+                        + "false to stop trying): HTTP {} {}", name, s.template(), status, e.getMessage());
+            }
+        } catch (IOException e) {
+            throw new IOException(prefix(s) + "index template " + s.template() + ": " + ioMessage(e, s), e);
+        }
+        templateInstalled = s.templateKey();
+    }
+
+    /**
+     * The index template for the connector's documents: {@code index_patterns} from the index pattern, priority
+     * {@link #templatePriority}, and mappings for the fields {@link RecordFormat} writes: the names (sender, user,
+     * topic, content type, ...) as {@code keyword}, {@code id} kept in the source only (it is the {@code _id}, which
+     * is searchable; indexing it twice cost the node about a sixth more CPU per document), the payload as {@code text} ({@code format = text}),
+     * {@code binary} ({@code base64}) or mapped by Elasticsearch from its fields ({@code json}), {@code time} and
+     * {@code datetime} as dates (a time field for Kibana), qos as {@code byte}, retain as {@code boolean}.
+     */
+    /** {@value #TEMPLATE_PRIORITY} plus the length of the pattern's literal text, at most 99 more. */
+    static int templatePriority(IndexPattern index) {
+        return TEMPLATE_PRIORITY + Math.min(99, index.wildcard().replace("*", "").length());
+    }
+
+    static String templateJson(EsSettings s, String sinkName) {
+        String payload = switch (s.format().payload()) {
+            case TEXT -> "\"payload\":{\"type\":\"text\"},";
+            case BASE64 -> "\"payload\":{\"type\":\"binary\"},";
+            case JSON -> "";
+        };
+        return "{\"index_patterns\":[" + RecordFormat.toJson(s.index().wildcard()) + "],"
+                + "\"priority\":" + templatePriority(s.index()) + ","
+                + "\"_meta\":{\"description\":" + RecordFormat.toJson("MQTT messages written by the Brokkr "
+                + "Elasticsearch connector " + sinkName) + ",\"managed_by\":\"brokkr\"},"
+                + "\"template\":{\"mappings\":{\"properties\":{"
+                + "\"id\":{\"type\":\"keyword\",\"index\":false,\"doc_values\":false},"
+                + "\"sender\":{\"type\":\"keyword\"},"
+                + "\"user\":{\"type\":\"keyword\"},"
+                + "\"topic\":{\"type\":\"keyword\"},"
+                + payload
+                + "\"payloadEncoding\":{\"type\":\"keyword\"},"
+                + "\"qos\":{\"type\":\"byte\"},"
+                + "\"retain\":{\"type\":\"boolean\"},"
+                + "\"properties\":{\"properties\":{"
+                + "\"payloadFormatIndicator\":{\"type\":\"byte\"},"
+                + "\"messageExpiryInterval\":{\"type\":\"long\"},"
+                + "\"contentType\":{\"type\":\"keyword\"},"
+                + "\"responseTopic\":{\"type\":\"keyword\"},"
+                + "\"correlationData\":{\"type\":\"binary\"},"
+                + "\"userProperties\":{\"properties\":{\"name\":{\"type\":\"keyword\"},"
+                + "\"value\":{\"type\":\"keyword\"}}}}},"
+                + "\"time\":{\"type\":\"date\",\"format\":\"epoch_millis||strict_date_optional_time\"},"
+                + "\"datetime\":{\"type\":\"date\"}}}}}";
     }
 
     /** Fails with the first item error, unless every error is a version conflict of a {@code create}. */
@@ -149,7 +292,7 @@ final class EsWriter implements AutoCloseable {
     }
 
     /** Waits for the request; its failure is thrown as it is (not wrapped); fails at once when closed. */
-    private BulkResponse await(CompletableFuture<BulkResponse> f) throws IOException {
+    private <T> T await(CompletableFuture<T> f) throws IOException {
         inFlight = f;
         try {
             if (closed) { // close() came before inFlight was set
@@ -235,7 +378,7 @@ final class EsWriter implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             // closing: nothing to do about it
         }
-        CompletableFuture<BulkResponse> f = inFlight;
+        CompletableFuture<?> f = inFlight;
         if (f != null) {
             f.completeExceptionally(new IOException("the client was closed"));
         }

@@ -101,6 +101,42 @@ final class IndexPattern {
         return sb.toString().toLowerCase(Locale.ROOT);
     }
 
+    /**
+     * The indices this pattern names, as an index template's {@code index_patterns} entry: each date part replaced by
+     * {@code *} ({@code mqtt-%{yyyy.MM.dd}} gives {@code mqtt-*}); the fixed name itself without a date part.
+     */
+    String wildcard() {
+        if (fixed != null) {
+            return fixed;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Object part : parts) {
+            if (part instanceof DateTimeFormatter) {
+                if (sb.length() == 0 || sb.charAt(sb.length() - 1) != '*') {
+                    sb.append('*');
+                }
+            } else {
+                sb.append(part);
+            }
+        }
+        return sb.toString().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The default name of the connector's index template: {@code brokkr-} and the pattern's literal text without its
+     * date parts and trailing separators ({@code mqtt-%{yyyy.MM.dd}} gives {@code brokkr-mqtt}); that text alone when
+     * it starts with {@code brokkr} already ({@code brokkr-bench}).
+     */
+    String templateName() {
+        String literal = wildcard().replace("*", "");
+        int end = literal.length();
+        while (end > 0 && "-_.+".indexOf(literal.charAt(end - 1)) >= 0) {
+            end--;
+        }
+        String base = literal.substring(0, end);
+        return base.startsWith("brokkr") ? base : "brokkr" + (base.isEmpty() ? "" : "-" + base);
+    }
+
     @Override
     public String toString() {
         return pattern;

@@ -43,6 +43,8 @@ class ElasticsearchSinkHttpTest {
     private final List<AutoCloseable> cleanup = new ArrayList<>();
     private volatile int status = 200;
     private volatile String answer;
+    /** The status of the answer to {@code PUT /_index_template/...}. */
+    private volatile int templateStatus = 200;
 
     @AfterEach
     void close() throws Exception {
@@ -62,8 +64,20 @@ class ElasticsearchSinkHttpTest {
 
     private void handle(HttpExchange ex) throws IOException {
         String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        seen.add(new Seen(ex.getRequestMethod(), ex.getRequestURI().getPath(),
+        seen.add(new Seen(ex.getRequestMethod(), ex.getRequestURI().getPath()
+                + (ex.getRequestURI().getQuery() == null ? "" : "?" + ex.getRequestURI().getQuery()),
                 ex.getRequestHeaders().getFirst("Authorization"), body));
+        if (ex.getRequestURI().getPath().startsWith("/_index_template/")) {
+            byte[] ack = (templateStatus == 200 ? "{\"acknowledged\":true}"
+                    : "{\"error\":{\"type\":\"security_exception\",\"reason\":\"action [indices:admin/index_template/put]"
+                    + " is unauthorized\"},\"status\":" + templateStatus + "}").getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.getResponseHeaders().add("X-Elastic-Product", "Elasticsearch");
+            ex.sendResponseHeaders(templateStatus, ack.length);
+            ex.getResponseBody().write(ack);
+            ex.close();
+            return;
+        }
         String out = answer;
         if (out == null) {
             StringBuilder sb = new StringBuilder("{\"took\":1,\"errors\":false,\"items\":[");
@@ -86,10 +100,12 @@ class ElasticsearchSinkHttpTest {
         ex.close();
     }
 
+    /** A sink on the index {@code wire}, without an index template unless {@code kv} says so. */
     ElasticsearchSink sink(Object... kv) {
         Map<String, Object> cfg = new HashMap<>();
         cfg.put("service.pid", "io.brokkr.connector.elasticsearch~wire");
         cfg.put("index", "wire");
+        cfg.put("template", "false");
         for (int i = 0; i < kv.length; i += 2) {
             cfg.put((String) kv[i], kv[i + 1]);
         }
@@ -125,6 +141,51 @@ class ElasticsearchSinkHttpTest {
         assertEquals(6, lines.length);
         assertEquals("{\"create\":{\"_id\":\"" + batch.get(0).id() + "\",\"_index\":\"wire\"}}", lines[0]);
         assertTrue(lines[1].startsWith("{\"id\":\"" + batch.get(0).id() + "\",\"sender\":\"client-1\""), lines[1]);
+    }
+
+    @Test
+    void theIndexTemplateIsPutOnceBeforeTheFirstBulkWithTheCredentials() throws Exception {
+        HttpServer server = fakeEs(0);
+        ElasticsearchSink s = sink("url", url(server), "template", "true", "index", "wire-%{yyyy}",
+                "api.key", "a2V5OnNlY3JldA==");
+        s.write(batch(2, "t", NOV_29)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        s.write(batch(2, "t", NOV_29)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertEquals(List.of("PUT /_index_template/brokkr-wire?create=true", "POST /_bulk", "POST /_bulk"),
+                seen.stream().map(r -> r.method() + " " + r.path()).toList());
+        Seen put = seen.get(0);
+        assertEquals("ApiKey a2V5OnNlY3JldA==", put.authorization());
+        Map<?, ?> template = (Map<?, ?>) io.brokkr.api.storage.RecordFormat.parseJson(put.body());
+        assertEquals(List.of("wire-*"), template.get("index_patterns"));
+        assertEquals(155, ((Number) template.get("priority")).intValue(), "150 + the length of 'wire-'");
+        // an index pattern or a payload format of its own after a reconfiguration: put again (create=true: an
+        // existing template of that name stays)
+        Map<String, Object> c = new HashMap<>(Map.of("service.pid", "io.brokkr.connector.elasticsearch~wire",
+                "url", url(server), "index", "wire2-%{yyyy}", "api.key", "a2V5OnNlY3JldA=="));
+        s.modified(c);
+        s.write(batch(1, "t", NOV_29)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertEquals("PUT /_index_template/brokkr-wire2?create=true", seen.get(3).method() + " " + seen.get(3).path());
+        assertEquals(5, seen.size());
+    }
+
+    @Test
+    void aTemplateTheServerRefusesIsSkippedAndAServerErrorFailsTheWrite() throws Exception {
+        HttpServer server = fakeEs(0);
+        templateStatus = 403; // e.g. an API key that may write documents but not templates
+        ElasticsearchSink s = sink("url", url(server), "template", "true");
+        s.write(batch(2, "t", NOV_29)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        s.write(batch(2, "t", NOV_29)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertEquals(List.of("PUT", "POST", "POST"), seen.stream().map(Seen::method).toList(), "asked once");
+
+        seen.clear();
+        templateStatus = 503;
+        ElasticsearchSink t = sink("url", url(server), "template", "true", "index", "other");
+        Throwable e = writeFails(t, batch(1, "t", NOV_29));
+        assertTrue(e.getMessage().startsWith("connector wire: Elasticsearch " + url(server) + " failed to install "
+                + "index template brokkr-other: HTTP 503"), e.getMessage());
+        assertEquals(List.of("PUT"), seen.stream().map(Seen::method).toList(), "no bulk before the template");
+        templateStatus = 200;
+        t.write(batch(1, "t", NOV_29)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertEquals(List.of("PUT", "PUT", "POST"), seen.stream().map(Seen::method).toList());
     }
 
     @Test

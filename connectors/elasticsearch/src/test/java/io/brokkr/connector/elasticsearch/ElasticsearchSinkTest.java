@@ -136,9 +136,101 @@ class ElasticsearchSinkTest {
         assertEquals(NOV_29, ((Number) docA.get("time")).longValue());
         assertEquals("2026-11-29T23:59:59.500Z", docA.get("datetime"));
         assertEquals("after midnight", es.source("date-2026.11.30", b.id()).get("payload"));
-        // the date is indexed as a date, the epoch time as a number
+        // the connector's index template: both times are dates
         assertEquals("date", es.fieldType("date-2026.11.29", "datetime"));
-        assertEquals("long", es.fieldType("date-2026.11.29", "time"));
+        assertEquals("date", es.fieldType("date-2026.11.29", "time"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theIndexTemplateMapsNamesAsKeywordsAndTimesAsDates() throws Exception {
+        ElasticsearchSink s = sink(cfg("tpl-%{yyyy.MM}"));
+        MessageProperties props = new MessageProperties(null, null, "text/plain", "re/ply", null,
+                List.of(new io.brokkr.api.UserProperty("site", "north wing")));
+        SinkRecord r = new SinkRecord("5f0c0ffee-tpl", 1, new Message("sensors/room 1/t",
+                "21.5 degrees".getBytes(StandardCharsets.UTF_8), 1, true, props, "client-1", NOV_29), "alice");
+        write(s, List.of(r));
+
+        Map<String, Object> t = (Map<String, Object>) ((List<Object>) es.call("GET", "/_index_template/brokkr-tpl",
+                null).get("index_templates")).get(0);
+        Map<String, Object> it = (Map<String, Object>) t.get("index_template");
+        assertEquals(List.of("tpl-*"), it.get("index_patterns"));
+        assertEquals(154, ((Number) it.get("priority")).intValue(), "150 + the length of 'tpl-'");
+        String index = "tpl-2026.11";
+        for (String f : List.of("id", "sender", "user", "topic", "payloadEncoding")) {
+            assertEquals("keyword", es.fieldType(index, f), f);
+        }
+        assertEquals("text", es.fieldType(index, "payload"));
+        assertEquals("date", es.fieldType(index, "time"));
+        assertEquals("date", es.fieldType(index, "datetime"));
+        assertEquals("byte", es.fieldType(index, "qos"));
+        assertEquals("boolean", es.fieldType(index, "retain"));
+        // the document as written: time stays the number of milliseconds in _source
+        assertEquals(NOV_29, ((Number) es.source(index, r.id()).get("time")).longValue());
+        // a whole topic, a user property and a time range as dates; a word of the payload
+        assertEquals(1, es.count(index, "{\"bool\":{\"filter\":[{\"term\":{\"topic\":\"sensors/room 1/t\"}},"
+                + "{\"term\":{\"properties.userProperties.value\":\"north wing\"}},"
+                + "{\"term\":{\"properties.contentType\":\"text/plain\"}},"
+                + "{\"range\":{\"time\":{\"gte\":\"2026-11-29T23:00:00Z\",\"lt\":\"2026-11-30\"}}},"
+                + "{\"match\":{\"payload\":\"degrees\"}}]}}"));
+        assertEquals(0, es.count(index, "{\"term\":{\"topic\":\"sensors\"}}"), "the topic is not split in words");
+    }
+
+    @Test
+    void aBase64PayloadIsMappedAsBinaryAndTheMoreSpecificOfTwoOverlappingTemplatesWins() throws Exception {
+        // tpl-bin matches tpl-* as well: both templates are installed, and the longer pattern's has the higher
+        // priority (157 against 154), whichever connector came first
+        ElasticsearchSink s = sink(cfg("tpl-bin", "format", "base64"));
+        ElasticsearchSink t = sink(cfg("tpl-%{yyyy.MM}"));
+        write(s, List.of(record("bin/t", new byte[] {1, 2, (byte) 0xff}, NOV_29)));
+        write(t, List.of(record("bin/t", "x", NOV_29)));
+        assertEquals("binary", es.fieldType("tpl-bin", "payload"));
+        assertEquals("keyword", es.fieldType("tpl-bin", "topic"));
+        es.call("GET", "/_index_template/brokkr-tpl-bin", null);
+        es.call("GET", "/_index_template/brokkr-tpl", null);
+    }
+
+    @Test
+    void anExistingTemplateOfThatNameIsLeftAsItIs() throws Exception {
+        es.call("PUT", "/_index_template/brokkr-own", "{\"index_patterns\":[\"own\"],\"priority\":150,"
+                + "\"template\":{\"mappings\":{\"properties\":{\"payload\":{\"type\":\"keyword\"}}}}}");
+        ElasticsearchSink s = sink(cfg("own"));
+        write(s, batch(2, "t", NOV_29));
+        assertEquals("keyword", es.fieldType("own", "payload"), "the user's mapping");
+        assertEquals("text", es.fieldType("own", "topic"), "dynamic, as the user's template says nothing of it");
+    }
+
+    @Test
+    void withTemplateFalseTheMappingIsElasticsearchsDynamicOne() throws Exception {
+        ElasticsearchSink s = sink(cfg("dyn", "template", "false"));
+        write(s, batch(2, "t", NOV_29));
+        assertThrows(AssertionError.class, () -> es.call("GET", "/_index_template/brokkr-dyn", null));
+        assertEquals("text", es.fieldType("dyn", "topic"));
+        assertEquals("long", es.fieldType("dyn", "time"));
+    }
+
+    @Test
+    void aTemplateElasticsearchRefusesIsSkippedAndTheDocumentsAreWritten() throws Exception {
+        // another template with the same priority (150 + the length of 'clash-') and an overlapping pattern:
+        // Elasticsearch refuses ours
+        es.call("PUT", "/_index_template/users-clash", "{\"index_patterns\":[\"clash-*\"],\"priority\":156}");
+        ElasticsearchSink s = sink(cfg("clash-%{yyyy}", "template.name", "mine"));
+        write(s, batch(3, "t", NOV_29));
+        assertEquals(3, es.count("clash-2026"));
+        assertThrows(AssertionError.class, () -> es.call("GET", "/_index_template/mine", null));
+    }
+
+    @Test
+    void aBatchOverManyTopicsGoesAsParallelRequestsAndEveryDocumentIsWritten() throws Exception {
+        ElasticsearchSink s = sink(cfg("parallel", "parallel.requests", "4"));
+        List<SinkRecord> batch = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            batch.add(record("par/" + (i % 16), "m" + i, NOV_29 + i));
+        }
+        write(s, batch);
+        write(s, batch); // again: one document per id
+        assertEquals(2000, es.count("parallel"));
+        assertEquals("m1999", es.source("parallel", batch.get(1999).id()).get("payload"));
     }
 
     @Test
@@ -288,7 +380,10 @@ class ElasticsearchSinkTest {
                 "index", "mqtt-%{yyyy",
                 "op", "upsert",
                 "format", "xml",
-                "connect.timeout.ms", "soon").entrySet()) {
+                "connect.timeout.ms", "soon",
+                "template", "maybe",
+                "template.name", "Mine",
+                "parallel.requests", "9").entrySet()) {
             Map<String, Object> c = cfg("bad");
             c.put(bad.getKey(), bad.getValue());
             ElasticsearchSink s = sink(c); // activation does not throw

@@ -45,6 +45,12 @@ final class EsHttp {
         return ((Number) r.get("count")).longValue();
     }
 
+    /** The documents {@code query} (a query object) finds, after a refresh. */
+    long count(String index, String query) throws Exception {
+        call("POST", "/" + index + "/_refresh", null);
+        return ((Number) call("POST", "/" + index + "/_count", "{\"query\":" + query + "}").get("count")).longValue();
+    }
+
     @SuppressWarnings("unchecked")
     Map<String, Object> doc(String index, String id) throws Exception {
         return call("GET", "/" + index + "/_doc/" + id, null);
