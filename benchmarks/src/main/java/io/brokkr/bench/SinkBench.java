@@ -603,8 +603,9 @@ public final class SinkBench {
         /**
          * Waits until the index exists, which {@code first} (a client that publishes one message, on
          * {@code bench/first}, which BrokerMain's sink matches) makes the connector create with its first bulk,
-         * after it installed its index template (unless {@code template = false}), as a new installation would: so that the index has the
-         * connector's mapping and the measured period does not include the index's creation (it took seconds here).
+         * after it installed its index template (unless {@code template = false}), as a new installation would: so
+         * that the index has the connector's mapping and the measured period does not include the index's creation
+         * (it took seconds here).
          */
         void awaitIndex(BenchClient first) throws Exception {
             first.limit(1).startPublishing("bench/first", 0, 1, 64, 1, 0);

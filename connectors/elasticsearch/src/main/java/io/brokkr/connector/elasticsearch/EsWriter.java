@@ -223,19 +223,20 @@ final class EsWriter implements AutoCloseable {
         templateInstalled = s.templateKey();
     }
 
-    /**
-     * The index template for the connector's documents: {@code index_patterns} from the index pattern, priority
-     * {@link #templatePriority}, and mappings for the fields {@link RecordFormat} writes: the names (sender, user,
-     * topic, content type, ...) as {@code keyword}, {@code id} kept in the source only (it is the {@code _id}, which
-     * is searchable; indexing it twice cost the node about a sixth more CPU per document), the payload as {@code text} ({@code format = text}),
-     * {@code binary} ({@code base64}) or mapped by Elasticsearch from its fields ({@code json}), {@code time} and
-     * {@code datetime} as dates (a time field for Kibana), qos as {@code byte}, retain as {@code boolean}.
-     */
     /** {@value #TEMPLATE_PRIORITY} plus the length of the pattern's literal text, at most 99 more. */
     static int templatePriority(IndexPattern index) {
         return TEMPLATE_PRIORITY + Math.min(99, index.wildcard().replace("*", "").length());
     }
 
+    /**
+     * The index template for the connector's documents: {@code index_patterns} from the index pattern, priority
+     * {@link #templatePriority}, and mappings for the fields {@link RecordFormat} writes: the names (sender, user,
+     * topic, content type, ...) as {@code keyword}, {@code id} kept in the source only (it is the {@code _id}, which
+     * is searchable; indexing it twice cost the node more CPU per document in three rounds of four), the payload as
+     * {@code text} ({@code format = text}), {@code binary} ({@code base64}) or mapped by Elasticsearch from its
+     * fields ({@code json}), {@code time} and {@code datetime} as dates (a time field for Kibana; {@code time} also
+     * takes ISO dates in queries), qos as {@code byte}, retain as {@code boolean}.
+     */
     static String templateJson(EsSettings s, String sinkName) {
         String payload = switch (s.format().payload()) {
             case TEXT -> "\"payload\":{\"type\":\"text\"},";

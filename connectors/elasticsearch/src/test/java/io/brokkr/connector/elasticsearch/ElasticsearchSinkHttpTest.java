@@ -69,8 +69,9 @@ class ElasticsearchSinkHttpTest {
                 ex.getRequestHeaders().getFirst("Authorization"), body));
         if (ex.getRequestURI().getPath().startsWith("/_index_template/")) {
             byte[] ack = (templateStatus == 200 ? "{\"acknowledged\":true}"
-                    : "{\"error\":{\"type\":\"security_exception\",\"reason\":\"action [indices:admin/index_template/put]"
-                    + " is unauthorized\"},\"status\":" + templateStatus + "}").getBytes(StandardCharsets.UTF_8);
+                    : "{\"error\":{\"type\":\"security_exception\",\"reason\":\"action "
+                    + "[indices:admin/index_template/put] is unauthorized\"},\"status\":" + templateStatus + "}")
+                    .getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().add("Content-Type", "application/json");
             ex.getResponseHeaders().add("X-Elastic-Product", "Elasticsearch");
             ex.sendResponseHeaders(templateStatus, ack.length);

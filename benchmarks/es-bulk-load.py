@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Bulk-loads documents shaped like the Elasticsearch connector's into one index and reports the node's CPU per
+document (benchmarks/es-mapping.sh).
+
+usage: es-bulk-load.py PORT INDEX DOCS BULK PARALLEL [filter]
+  the documents are built before the clock starts; PARALLEL connections send bulks of BULK documents at once;
+  with ESPID=<node pid> in the environment the node's CPU time is read from /proc/<pid>/stat
+  (es_cpu_us_doc, es_cores); "filter" adds filter_path to the bulk requests (smaller answers)
+"""
+import base64
+import http.client
+import os
+import sys
+import threading
+import time
+
+port = int(sys.argv[1])
+index = sys.argv[2]
+n = int(sys.argv[3])
+batch = int(sys.argv[4])
+conc = int(sys.argv[5])
+filt = len(sys.argv) > 6
+pid = os.getpid()
+
+
+def body(b):
+    lines = []
+    now = int(time.time() * 1000)
+    for i in range(batch):
+        k = b * batch + i
+        rid = "%016x-%08x" % (pid, k)
+        lines.append('{"create":{"_index":"%s","_id":"%s"}}' % (index, rid))
+        lines.append('{"id":"%s","sender":"pub-%d","topic":"bench/%d","payload":"%s","payloadEncoding":"base64",'
+                     '"qos":1,"retain":false,"time":%d,"datetime":"2026-12-01T04:30:%02d.%03dZ"}'
+                     % (rid, k % 8, k % 8, base64.b64encode(os.urandom(64)).decode(), now + i, (i // 1000) % 60,
+                        i % 1000))
+    return ('\n'.join(lines) + '\n').encode()
+
+
+nb = n // batch
+bodies = [body(b) for b in range(nb)]
+path = '/_bulk' + ('?filter_path=took,errors,items.*._index,items.*._id,items.*.status,items.*.error' if filt else '')
+lock = threading.Lock()
+nxt = [0]
+errs = [0]
+
+
+def worker():
+    c = http.client.HTTPConnection('127.0.0.1', port)
+    while True:
+        with lock:
+            b = nxt[0]
+            nxt[0] += 1
+        if b >= nb:
+            return
+        c.request('POST', path, bodies[b], {'Content-Type': 'application/x-ndjson'})
+        r = c.getresponse()
+        d = r.read()
+        if r.status != 200 or b'"errors":true' in d:
+            errs[0] += 1
+
+
+def cpu(p):
+    f = open('/proc/%d/stat' % p).read().split(') ')[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+
+
+espid = int(os.environ.get('ESPID', '0'))
+t0 = time.time()
+c0 = cpu(espid) if espid else 0
+ts = [threading.Thread(target=worker) for _ in range(conc)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+dt = time.time() - t0
+c1 = cpu(espid) if espid else 0
+print("docs=%d batch=%d conc=%d filter=%s secs=%.2f docs/s=%.0f es_cpu_us_doc=%.1f es_cores=%.2f errs=%d"
+      % (nb * batch, batch, conc, filt, dt, nb * batch / dt, (c1 - c0) * 1e6 / (nb * batch), (c1 - c0) / dt, errs[0]))
