@@ -33,9 +33,10 @@
 #                       load); 0 = as fast as their windows allow
 #   PROBE_RATE [100]    sink-redis, sink-elasticsearch: probe messages/s whose PUBACK-to-visible-in-the-store delay is
 #                       measured
-#   ES_JVM_OPTS ["-Xmx512m -XX:+UseSerialGC"]  sink-elasticsearch: the node's JVM (those of the connector's tests)
-#   ES_WARMUP_DOCS [200000]  sink-elasticsearch: documents SinkBench writes into the node before the publishers start
-#                       (a new node is a cold JVM)
+#   ES_JVM_OPTS ["-Xms2g -Xmx2g -XX:+UseG1GC"]  sink-elasticsearch: the node's JVM (G1, as Elasticsearch's own
+#                       jvm.options; the connector's tests use "-Xmx512m -XX:+UseSerialGC")
+#   ES_WARMUP_DOCS [1000000]  sink-elasticsearch: documents SinkBench writes into the node before the publishers start
+#                       (a new node is a cold JVM: its CPU per document still fell after half a million)
 #   SINK_SUBSCRIBER [0] sink-redis: 1 = also one QoS 1 MQTT subscriber on the publishers' topics (in both runs)
 #   BROKERS ["brokkr mosquitto"]  also brokkr-openssl: Brokkr whose TLS listener has tls.provider=openssl
 #                       (netty-tcnative-boringssl-static, a runtime dependency of this module); its other listener and
@@ -104,13 +105,13 @@ OUT=${OUT:-"$here/target/bench-$(date -u +%Y%m%d-%H%M%S)"}
 SINK_PROPS=${SINK_PROPS:-""}
 PROBE_RATE=${PROBE_RATE:-100}
 SINK_RATE=${SINK_RATE:-0}
-ES_WARMUP_DOCS=${ES_WARMUP_DOCS:-200000}
+ES_WARMUP_DOCS=${ES_WARMUP_DOCS:-1000000}
 SINK_SUBSCRIBER=${SINK_SUBSCRIBER:-0}
 TLS_KEY=${TLS_KEY:-rsa}
 TLS_VERSIONS=${TLS_VERSIONS:-"TLSv1.3"}
 PARALLEL=${PARALLEL:-4}
 BROKKR_TLS_OPTS=${BROKKR_TLS_OPTS:-""}
-ES_JVM_OPTS=${ES_JVM_OPTS:-"-Xmx512m -XX:+UseSerialGC"}
+ES_JVM_OPTS=${ES_JVM_OPTS:-"-Xms2g -Xmx2g -XX:+UseG1GC"}
 
 # the sink scenarios start their own brokers (and redis-server): they run apart from the per-broker loop
 SINK_SCENARIOS=""

@@ -201,8 +201,9 @@ public final class BrokerMain {
      * {@code time_ms=<epoch ms> appends=.. fsyncs=.. journal_bytes=.. queued_bytes=.. sink_written=.. sink_backlog=..
      * sink_retries=.. cpu_us=.. sink_cpu_us=.. journal_cpu_us=..}: the journal's counters since it was opened
      * ({@link JournalStats}) and the sink's, all 0 without a sink (the journal is not even opened then); the CPU time
-     * of the process, of the sink threads ({@code brokkr-sink-*}) and of the journal's threads ({@code
-     * brokkr-journal-*}: writer and forces) in microseconds (threads that ended are not counted); how many times
+     * of the process, of the sink threads ({@code brokkr-sink-*}, and the I/O threads of the Elasticsearch connector's
+     * client, {@code elasticsearch-rest-client-*}, which send the requests and parse the answers) and of the journal's
+     * threads ({@code brokkr-journal-*}: writer and forces) in microseconds (threads that ended are not counted); how many times
      * back-pressure paused a publisher and how many of those pauses lasted the whole 500 ms.
      */
     static String statsLine(Broker broker) {
@@ -224,7 +225,7 @@ public final class BrokerMain {
         java.lang.management.ThreadMXBean tmx = java.lang.management.ManagementFactory.getThreadMXBean();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
             String n = t.getName();
-            if (n.startsWith("brokkr-sink-")) {
+            if (n.startsWith("brokkr-sink-") || n.startsWith("elasticsearch-rest-client-")) {
                 sinkCpu += Math.max(0, tmx.getThreadCpuTime(t.getId()));
             } else if (n.startsWith("brokkr-journal-")) {
                 journalCpu += Math.max(0, tmx.getThreadCpuTime(t.getId()));
