@@ -48,6 +48,16 @@ public abstract class BrokerTestSupport extends BrokkrTestSupport {
         return listener(name).orElseThrow().port();
     }
 
+    /**
+     * Deletes listener {@code name}'s configuration and waits until the broker has closed it: the configuration
+     * event comes asynchronously, and a test that opened a listener of the same name at once (the next test's
+     * {@code @Before}) could find the old one still bound, take its port and then see it closed.
+     */
+    protected void closeListener(String name) throws IOException {
+        configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, name, "?").delete();
+        await("listener " + name + " closed", () -> listener(name).isEmpty());
+    }
+
     /** Opens listener {@code name} on an ephemeral port and returns the port it got. */
     protected int openListener(String name) throws IOException {
         putListener(name, 0);

@@ -97,7 +97,7 @@ public class ConnectorStoresIT extends BrokerTestSupport {
 
     @After
     public void stop() throws Exception {
-        configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, LISTENER, "?").delete();
+        closeListener(LISTENER);
         while (!cleanup.isEmpty()) {
             try {
                 cleanup.pop().close();

@@ -78,7 +78,7 @@ public class ConnectorsIT extends BrokerTestSupport {
 
     @After
     public void stop() throws Exception {
-        configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, LISTENER, "?").delete();
+        closeListener(LISTENER);
         if (redis != null) {
             redis.destroy();
             redis.waitFor(10, TimeUnit.SECONDS);

@@ -115,7 +115,7 @@ public class ElasticsearchConnectorIT extends BrokerTestSupport {
                 executeCommand("mqtt:connector-remove " + sink, 10_000L, true);
             }
         }
-        configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, LISTENER, "?").delete();
+        closeListener(LISTENER);
         killNode();
     }
 

@@ -38,7 +38,7 @@ public class HookExampleIT extends BrokerTestSupport {
 
     @After
     public void closeListener() throws Exception {
-        configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, LISTENER, "?").delete();
+        closeListener(LISTENER);
     }
 
     @Test

@@ -52,7 +52,7 @@ public class SecurityIT extends BrokerTestSupport {
     @After
     public void restore() throws Exception {
         brokerKeys("allow.anonymous", "true");
-        configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, LISTENER, "?").delete();
+        closeListener(LISTENER);
     }
 
     /** Sets keys of etc/io.brokkr.broker.cfg (PID io.brokkr.broker) as an edit of the file does. */

@@ -57,7 +57,7 @@ public class UserPropertiesIT extends BrokerTestSupport {
 
     @After
     public void closeListener() throws Exception {
-        configurationAdmin.getFactoryConfiguration(LISTENER_FACTORY_PID, LISTENER, "?").delete();
+        closeListener(LISTENER);
     }
 
     // ------------------------------------------------------------------------------------------------ processes
