@@ -203,8 +203,8 @@ public final class BrokerMain {
      * ({@link JournalStats}) and the sink's, all 0 without a sink (the journal is not even opened then); the CPU time
      * of the process, of the sink threads ({@code brokkr-sink-*}, and the I/O threads of the Elasticsearch connector's
      * client, {@code elasticsearch-rest-client-*}, which send the requests and parse the answers) and of the journal's
-     * threads ({@code brokkr-journal-*}: writer and forces) in microseconds (threads that ended are not counted); how many times
-     * back-pressure paused a publisher and how many of those pauses lasted the whole 500 ms.
+     * threads ({@code brokkr-journal-*}: writer and forces) in microseconds (threads that ended are not counted); how
+     * many times back-pressure paused a publisher and how many of those pauses lasted the whole 500 ms.
      */
     static String statsLine(Broker broker) {
         SinkHub hub = broker.sinkHub();

@@ -92,7 +92,7 @@ record EsSettings(List<HttpHost> hosts, IndexPattern index, Op op, String apiKey
         if (templateValue.equals("true")) {
             template = string(config, TEMPLATE_NAME, index.templateName());
             if (!template.equals(template.toLowerCase(Locale.ROOT)) || template.isEmpty()
-                    || template.chars().anyMatch(c -> "\\/*?\"<>| ,#:".indexOf(c) >= 0)) {
+                    || template.chars().anyMatch(c -> IndexPattern.ILLEGAL.indexOf(c) >= 0)) {
                 throw new IllegalArgumentException("template.name must be lower case without spaces or any of "
                         + "\\/*?\"<>|,#:, was '" + template + "'");
             }

@@ -120,19 +120,11 @@ final class EsWriter implements AutoCloseable {
         }
         List<List<BulkOperation>> parts = split(batch, s);
         List<CompletableFuture<BulkResponse>> sent = new ArrayList<>(parts.size());
-        List<BulkResponse> responses = new ArrayList<>(parts.size());
         try {
             for (List<BulkOperation> ops : parts) {
                 sent.add(client.bulk(BulkRequest.of(b -> b.operations(ops))));
             }
-            if (sent.size() == 1) {
-                await(sent.get(0));
-            } else {
-                await(CompletableFuture.allOf(sent.toArray(new CompletableFuture[0])));
-            }
-            for (CompletableFuture<BulkResponse> f : sent) {
-                responses.add(f.join());
-            }
+            await(CompletableFuture.allOf(sent.toArray(new CompletableFuture[0])));
         } catch (ElasticsearchException e) {
             throw new IOException(prefix(s) + "rejected the bulk request: HTTP " + e.status() + " "
                     + describe(e.error()), e);
@@ -141,7 +133,8 @@ final class EsWriter implements AutoCloseable {
         } catch (IOException e) {
             throw new IOException(prefix(s) + ioMessage(e, s), e);
         }
-        for (BulkResponse response : responses) {
+        for (CompletableFuture<BulkResponse> f : sent) {
+            BulkResponse response = f.join(); // completed: allOf succeeded
             if (response.errors()) {
                 check(response, s);
             }
@@ -225,7 +218,7 @@ final class EsWriter implements AutoCloseable {
 
     /** {@value #TEMPLATE_PRIORITY} plus the length of the pattern's literal text, at most 99 more. */
     static int templatePriority(IndexPattern index) {
-        return TEMPLATE_PRIORITY + Math.min(99, index.wildcard().replace("*", "").length());
+        return TEMPLATE_PRIORITY + Math.min(99, index.literal().length());
     }
 
     /**

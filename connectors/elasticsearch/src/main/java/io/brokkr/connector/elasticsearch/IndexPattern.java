@@ -14,19 +14,22 @@ import java.util.Locale;
  */
 final class IndexPattern {
 
-    /** Characters Elasticsearch rejects in an index name. */
-    private static final String ILLEGAL = "\\/*?\"<>| ,#:";
+    /** Characters Elasticsearch rejects in an index name (and in an index template's name). */
+    static final String ILLEGAL = "\\/*?\"<>| ,#:";
 
     private final String pattern;
     /** Literal Strings and DateTimeFormatters, in order. */
     private final List<Object> parts;
     /** The name when the pattern has no date part, else null. */
     private final String fixed;
+    /** {@link #wildcard()}, made once. */
+    private final String wildcard;
 
     private IndexPattern(String pattern, List<Object> parts) {
         this.pattern = pattern;
         this.parts = parts;
         this.fixed = parts.stream().allMatch(p -> p instanceof String) ? format(0) : null;
+        this.wildcard = fixed != null ? fixed : wildcard(parts);
     }
 
     /**
@@ -106,9 +109,10 @@ final class IndexPattern {
      * {@code *} ({@code mqtt-%{yyyy.MM.dd}} gives {@code mqtt-*}); the fixed name itself without a date part.
      */
     String wildcard() {
-        if (fixed != null) {
-            return fixed;
-        }
+        return wildcard;
+    }
+
+    private static String wildcard(List<Object> parts) {
         StringBuilder sb = new StringBuilder();
         for (Object part : parts) {
             if (part instanceof DateTimeFormatter) {
@@ -122,13 +126,18 @@ final class IndexPattern {
         return sb.toString().toLowerCase(Locale.ROOT);
     }
 
+    /** The pattern's literal text, lower-cased, without its date parts ({@code mqtt-} for {@code mqtt-%{yyyy}}). */
+    String literal() {
+        return wildcard.replace("*", "");
+    }
+
     /**
      * The default name of the connector's index template: {@code brokkr-} and the pattern's literal text without its
      * date parts and trailing separators ({@code mqtt-%{yyyy.MM.dd}} gives {@code brokkr-mqtt}); that text alone when
      * it starts with {@code brokkr} already ({@code brokkr-bench}).
      */
     String templateName() {
-        String literal = wildcard().replace("*", "");
+        String literal = literal();
         int end = literal.length();
         while (end > 0 && "-_.+".indexOf(literal.charAt(end - 1)) >= 0) {
             end--;
