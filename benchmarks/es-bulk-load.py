@@ -5,8 +5,12 @@ document (benchmarks/es-mapping.sh).
 usage: es-bulk-load.py PORT INDEX DOCS BULK PARALLEL [filter]
   the documents are built before the clock starts; PARALLEL connections send bulks of BULK documents at once;
   with ESPID=<node pid> in the environment the node's CPU time is read from /proc/<pid>/stat
-  (es_cpu_us_doc, es_cores); "filter" adds filter_path to the bulk requests (smaller answers)
+  (es_cpu_us_doc, es_cores); "filter" adds filter_path to the bulk requests (smaller answers); with PAYLOAD=json
+  the payload is sensor-like JSON text (payloadEncoding text) instead of 64 random bytes in base64; IDS=dec makes
+  the _id like the connector's record ids (journal id, '-', sequence in decimal), IDS=pad the same with the
+  sequence zero-padded to 19 digits (default: 16 hex digits of the loader's pid, '-', 8 hex digits)
 """
+import random
 import base64
 import http.client
 import os
@@ -21,6 +25,25 @@ batch = int(sys.argv[4])
 conc = int(sys.argv[5])
 filt = len(sys.argv) > 6
 pid = os.getpid()
+json_payload = os.environ.get('PAYLOAD') == 'json'
+id_style = os.environ.get('IDS', 'hex')
+uuid_prefix = '5f0c1c2e-8d1a-4c3b-9e2f-%012x' % pid
+
+
+def doc_id(k):
+    if id_style == 'dec':  # as the connector's record ids: journal id, '-', the sequence in decimal
+        return '%s-%d' % (uuid_prefix, k + 1)
+    if id_style == 'pad':  # the same with the sequence zero-padded to 19 digits
+        return '%s-%019d' % (uuid_prefix, k + 1)
+    return "%016x-%08x" % (pid, k)
+
+
+def payload(k):
+    if json_payload:
+        return ('{\\"device\\":\\"sensor-%d\\",\\"temperature\\":%.2f,\\"humidity\\":%d,\\"status\\":\\"%s\\"}'
+                % (k % 1000, random.uniform(-20, 40), random.randint(0, 100), random.choice(['ok', 'low battery'])),
+                'text')
+    return base64.b64encode(os.urandom(64)).decode(), 'base64'
 
 
 def body(b):
@@ -28,12 +51,12 @@ def body(b):
     now = int(time.time() * 1000)
     for i in range(batch):
         k = b * batch + i
-        rid = "%016x-%08x" % (pid, k)
+        rid = doc_id(k)
         lines.append('{"create":{"_index":"%s","_id":"%s"}}' % (index, rid))
-        lines.append('{"id":"%s","sender":"pub-%d","topic":"bench/%d","payload":"%s","payloadEncoding":"base64",'
+        p, enc = payload(k)
+        lines.append('{"id":"%s","sender":"pub-%d","topic":"bench/%d","payload":"%s","payloadEncoding":"%s",'
                      '"qos":1,"retain":false,"time":%d,"datetime":"2026-12-01T04:30:%02d.%03dZ"}'
-                     % (rid, k % 8, k % 8, base64.b64encode(os.urandom(64)).decode(), now + i, (i // 1000) % 60,
-                        i % 1000))
+                     % (rid, k % 8, k % 8, p, enc, now + i, (i // 1000) % 60, i % 1000))
     return ('\n'.join(lines) + '\n').encode()
 
 

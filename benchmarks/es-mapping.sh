@@ -18,9 +18,9 @@ ESPID=$!
 export ESPID
 trap 'kill $ESPID 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 120); do grep -q ES-NODE-READY "$dir/es.log" && break; sleep 1; done
-put() { # name, the id mapping, the payload mapping
+put() { # name, the id mapping, the payload mapping, index settings
   curl -sf -XPUT "localhost:$port/_index_template/$1" -H 'Content-Type: application/json' -d "{\"index_patterns\":[\"$1*\"],
-    \"priority\":150,\"template\":{\"mappings\":{\"properties\":{$2\"sender\":{\"type\":\"keyword\"},
+    \"priority\":150,\"template\":{${4:-}\"mappings\":{\"properties\":{$2\"sender\":{\"type\":\"keyword\"},
     \"user\":{\"type\":\"keyword\"},\"topic\":{\"type\":\"keyword\"},$3\"payloadEncoding\":{\"type\":\"keyword\"},
     \"qos\":{\"type\":\"byte\"},\"retain\":{\"type\":\"boolean\"},
     \"time\":{\"type\":\"date\",\"format\":\"epoch_millis||strict_date_optional_time\"},\"datetime\":{\"type\":\"date\"}}}}}" >/dev/null
@@ -28,10 +28,15 @@ put() { # name, the id mapping, the payload mapping
 put tpl '"id":{"type":"keyword","index":false,"doc_values":false},' '"payload":{"type":"text"},'
 put idx '"id":{"type":"keyword"},' '"payload":{"type":"text"},'
 put bin '"id":{"type":"keyword","index":false,"doc_values":false},' '"payload":{"type":"binary"},'
-echo "== $(date -u +%FT%TZ) node: $ES_JVM_OPTS; bulks of 5000, 2 at a time, a random 64-byte payload as base64"
+ref5='"settings":{"index":{"refresh_interval":"5s"}},'
+put ref5 '"id":{"type":"keyword","index":false,"doc_values":false},' '"payload":{"type":"text"},' "$ref5"
+put nrm '"id":{"type":"keyword","index":false,"doc_values":false},' '"payload":{"type":"text","norms":false},'
+put bth '"id":{"type":"keyword","index":false,"doc_values":false},' '"payload":{"type":"text","norms":false},' "$ref5"
+put doc '"id":{"type":"keyword","index":false,"doc_values":false},' '"payload":{"type":"text","norms":false,"index_options":"docs"},'
+echo "== $(date -u +%FT%TZ) node: $ES_JVM_OPTS; bulks of 5000, 2 at a time, payload ${PAYLOAD:-random 64 bytes as base64}"
 python3 "$here/es-bulk-load.py" "$port" tplwarm 1500000 5000 2 | sed 's/^/warm-up /'
 for r in $(seq 1 "$REPS"); do
-  for v in dyn tpl idx bin; do
+  for v in ${VARIANTS:-dyn tpl idx bin}; do
     echo "mapping=$v rep=$r $(python3 "$here/es-bulk-load.py" "$port" "$v$r" 500000 5000 2)"
   done
 done

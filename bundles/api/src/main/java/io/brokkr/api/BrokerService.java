@@ -14,7 +14,11 @@ public interface BrokerService {
     /** Clients with an open network connection. */
     List<ClientInfo> clients();
 
-    /** All sessions, connected or persisted offline. */
+    /**
+     * All sessions, connected or persisted offline, as they are at the call: each is read on the event loop that
+     * owns it, and the call waits for those loops (at most 10 s; a loop that does not answer leaves its sessions
+     * out, logged), so call it from a thread of your own, not from an interceptor or observer callback.
+     */
     List<SessionInfo> sessions();
 
     /** All subscriptions of all sessions. */

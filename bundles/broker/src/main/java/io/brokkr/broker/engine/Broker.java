@@ -61,9 +61,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -780,7 +783,6 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                 observe(BrokerEvent.subscribed(conn.context(), full, qos));
             }
         }
-        s.updateInfo();
         return new SubscribeResult(codes, granted, isNew);
     }
 
@@ -817,7 +819,6 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
                     redispatchShared(d);
                 }
             }
-            s.updateInfo();
             ClientChannel c = s.connection;
             ConnectionContext ctx = c == null ? null : c.context();
             if (!interceptors.isEmpty()) {
@@ -1164,14 +1165,64 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
 
     @Override
     public List<SessionInfo> sessions() {
-        List<SessionInfo> out = new ArrayList<>();
+        EventLoop[] ls = loops;
+        if (ls == null) {
+            return List.of();
+        }
+        // each session's state is read on its own loop: one task per loop for that loop's sessions
+        List<List<Session>> byLoop = new ArrayList<>();
+        for (int i = 0; i < ls.length; i++) {
+            byLoop.add(new ArrayList<>());
+        }
         for (Session s : sessions.values()) {
-            SessionInfo i = s.info;
+            byLoop.get(s.loopIndex).add(s);
+        }
+        List<SessionInfo> out = new ArrayList<>();
+        List<Future<List<SessionInfo>>> asked = new ArrayList<>();
+        for (int i = 0; i < ls.length; i++) {
+            List<Session> mine = byLoop.get(i);
+            if (mine.isEmpty()) {
+                continue;
+            }
+            if (ls[i].inEventLoop()) {
+                out.addAll(snapshots(mine));
+            } else {
+                try {
+                    asked.add(ls[i].submit(() -> snapshots(mine)));
+                } catch (RejectedExecutionException e) {
+                    // the loop has shut down with the broker: its sessions are gone
+                }
+            }
+        }
+        long deadline = System.nanoTime() + SNAPSHOT_WAIT_NANOS;
+        for (Future<List<SessionInfo>> f : asked) {
+            try {
+                out.addAll(f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+            } catch (TimeoutException e) {
+                LOG.warn("Sessions: an event loop did not answer within {} s, its sessions are left out",
+                        TimeUnit.NANOSECONDS.toSeconds(SNAPSHOT_WAIT_NANOS));
+            } catch (ExecutionException e) {
+                LOG.warn("Sessions: reading the sessions of an event loop failed: {}", e.getCause().toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        out.sort((a, b) -> a.clientId().compareTo(b.clientId()));
+        return out;
+    }
+
+    /** How long {@link #sessions()} waits for the event loops to describe their sessions. */
+    private static final long SNAPSHOT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private static List<SessionInfo> snapshots(List<Session> mine) {
+        List<SessionInfo> out = new ArrayList<>(mine.size());
+        for (Session s : mine) {
+            SessionInfo i = s.snapshot();
             if (i != null) {
                 out.add(i);
             }
         }
-        out.sort((a, b) -> a.clientId().compareTo(b.clientId()));
         return out;
     }
 

@@ -310,7 +310,7 @@ public final class Router {
                         otherLoops++;
                     }
                     h.add(s, d);
-                    s.pendingDeliveries.incrementAndGet();
+                    s.addPendingDelivery();
                 }
             }
             if (otherLoops == 0) {
@@ -338,7 +338,7 @@ public final class Router {
                 return RouteResult.done(1, s.deliver(d) ? 1 : 0);
             }
             RouteResult result = RouteResult.pending(1, 1);
-            s.pendingDeliveries.incrementAndGet();
+            s.addPendingDelivery();
             Handoff h = new Handoff(1);
             h.add(s, d);
             handOff(s.loop, h, result);
@@ -355,7 +355,7 @@ public final class Router {
                 loop.execute(h);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 for (int k = 0; k < h.count; k++) {
-                    h.sessions[k].pendingDeliveries.decrementAndGet();
+                    h.sessions[k].removePendingDelivery();
                 }
                 stats.publishDropped.add(h.count); // broker stopping
                 result.part(0);
@@ -371,7 +371,7 @@ public final class Router {
          */
         private int admit(Session s, Delivery d, boolean here) {
             if (!here) {
-                int pending = s.pendingDeliveries.get();
+                int pending = s.pendingDeliveries();
                 if (pending >= Session.THROTTLE_PENDING_DELIVERIES) {
                     // the broker's own loop is behind: throttle whatever the policy, it is the broker's overload
                     forcedThrottle = s;
@@ -442,7 +442,7 @@ public final class Router {
             int taken = 0;
             for (int k = 0; k < count; k++) {
                 Session s = sessions[k];
-                s.pendingDeliveries.decrementAndGet();
+                s.removePendingDelivery();
                 if (s.deliver(deliveries[k])) {
                     taken++;
                 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.brokkr.api.SessionInfo;
 import io.brokkr.broker.Await;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
@@ -171,6 +172,27 @@ class SessionTest extends BrokerTestBase {
         assertTrue(receivedBefore(back, pub).isEmpty(), "queue of an expired session delivered");
         pub.publish1(topic, "after", 2);
         assertTrue(receivedBefore(back, pub).isEmpty(), "subscription of an expired session survived");
+    }
+
+    @Test
+    void sessionsShowTheOfflineQueueAsSoonAsThePublisherHasItsPuback() throws Exception {
+        // BrokerService.sessions() (mqtt:sessions) reads each session on its own loop when asked, not a snapshot that
+        // was refreshed 200 ms after a change; a PUBACK goes out once the subscriber's session has the message queued
+        String cid = id("s");
+        String topic = "snap/" + cid;
+        RawClient s = persistent(MqttVersion.MQTT_5, cid, true, 300, false);
+        s.subscribe(1, topic, 1);
+        s.disconnect();
+        awaitOffline(cid);
+        RawClient pub = v5("p");
+        for (int i = 1; i <= 3; i++) {
+            pub.publish1(topic, "m" + i, 10 + i);
+            SessionInfo info = broker.sessions().stream().filter(x -> x.clientId().equals(cid)).findFirst()
+                    .orElseThrow();
+            assertEquals(i, info.queued(), "messages queued when the publisher had PUBACK " + i);
+            assertEquals(1, info.subscriptions());
+            assertFalse(info.connected());
+        }
     }
 
     @Test
