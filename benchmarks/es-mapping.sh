@@ -3,6 +3,10 @@
 # connector tests' EsNodeProcess, with ES_JVM_OPTS), 1.5 million documents of warm-up, then 500,000 documents per
 # mapping, alternating, REPS rounds: dyn (no template: Elasticsearch's dynamic mapping), tpl (the connector's
 # template for format = text), idx (the same with id an indexed keyword), bin (the template for format = base64).
+# VARIANTS picks others: ref5 (tpl with refresh_interval 5s), nrm (tpl with the payload's norms off), bth (both),
+# doc (payload without norms, frequencies and positions); a variant written MAPPING+IDS (tpl+dec, tpl+pad) sets
+# es-bulk-load.py's IDS for it (dec: ids like the connector's record ids, pad: the same zero-padded). PAYLOAD=json
+# sends sensor-like JSON text payloads instead of random base64; DOCS documents per variant (500000).
 # Needs target/es-node.classpath (mvn -pl benchmarks -Pbench package, or a run of run.sh) and python3.
 #   benchmarks/es-mapping.sh [PORT]
 set -euo pipefail
@@ -37,6 +41,8 @@ echo "== $(date -u +%FT%TZ) node: $ES_JVM_OPTS; bulks of 5000, 2 at a time, payl
 python3 "$here/es-bulk-load.py" "$port" tplwarm 1500000 5000 2 | sed 's/^/warm-up /'
 for r in $(seq 1 "$REPS"); do
   for v in ${VARIANTS:-dyn tpl idx bin}; do
-    echo "mapping=$v rep=$r $(python3 "$here/es-bulk-load.py" "$port" "$v$r" 500000 5000 2)"
+    m=${v%%+*} ids=${v#*+}
+    [ "$ids" = "$v" ] && ids=${IDS:-hex}
+    echo "mapping=$m ids=$ids rep=$r $(IDS=$ids python3 "$here/es-bulk-load.py" "$port" "$m$ids$r" "${DOCS:-500000}" 5000 2)"
   done
 done
