@@ -45,6 +45,14 @@ class SessionTest extends BrokerTestBase {
         return c;
     }
 
+    /** An MQTT 5 session (expiry 300 s) subscribed to {@code topic} at QoS 1, whose client has disconnected. */
+    private void offlineSubscriber(String cid, String topic) throws Exception {
+        RawClient s = persistent(MqttVersion.MQTT_5, cid, true, 300, false);
+        s.subscribe(1, topic, 1);
+        s.disconnect();
+        awaitOffline(cid);
+    }
+
     private void offlineQueue(MqttVersion v) throws Exception {
         String cid = id("s" + v.protocolLevel());
         String topic = "off/" + cid;
@@ -88,10 +96,7 @@ class SessionTest extends BrokerTestBase {
     void offlineQueueIsBounded() throws Exception {
         String cid = id("s");
         String topic = "bound/" + cid;
-        RawClient s = persistent(MqttVersion.MQTT_5, cid, true, 300, false);
-        s.subscribe(1, topic, 1);
-        s.disconnect();
-        awaitOffline(cid);
+        offlineSubscriber(cid, topic);
         RawClient pub = v5("p");
         for (int i = 0; i < 9; i++) {
             pub.publish1(topic, "m" + i, 10 + i);
@@ -142,10 +147,7 @@ class SessionTest extends BrokerTestBase {
     void cleanStartV5DiscardsExistingSession() throws Exception {
         String cid = id("s");
         String topic = "clean/" + cid;
-        RawClient s = persistent(MqttVersion.MQTT_5, cid, true, 300, false);
-        s.subscribe(1, topic, 1);
-        s.disconnect();
-        awaitOffline(cid);
+        offlineSubscriber(cid, topic);
         RawClient pub = v5("p");
         pub.publish1(topic, "queued", 1);
         RawClient back = persistent(MqttVersion.MQTT_5, cid, true, 300, false);
@@ -180,10 +182,7 @@ class SessionTest extends BrokerTestBase {
         // was refreshed 200 ms after a change; a PUBACK goes out once the subscriber's session has the message queued
         String cid = id("s");
         String topic = "snap/" + cid;
-        RawClient s = persistent(MqttVersion.MQTT_5, cid, true, 300, false);
-        s.subscribe(1, topic, 1);
-        s.disconnect();
-        awaitOffline(cid);
+        offlineSubscriber(cid, topic);
         RawClient pub = v5("p");
         for (int i = 1; i <= 3; i++) {
             pub.publish1(topic, "m" + i, 10 + i);
@@ -278,10 +277,7 @@ class SessionTest extends BrokerTestBase {
     void expiredMessagesAreNotDeliveredFromTheQueue() throws Exception {
         String cid = id("s");
         String topic = "mexp/" + cid;
-        RawClient s = persistent(MqttVersion.MQTT_5, cid, true, 300, false);
-        s.subscribe(1, topic, 1);
-        s.disconnect();
-        awaitOffline(cid);
+        offlineSubscriber(cid, topic);
         RawClient pub = v5("p");
         pub.publish(topic, 1, false, 1, utf8("short"), Packets.props(MqttPropertyType.PUBLICATION_EXPIRY_INTERVAL, 1));
         pub.expect(MqttMessageType.PUBACK);
