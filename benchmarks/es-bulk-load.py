@@ -6,14 +6,15 @@ usage: es-bulk-load.py PORT INDEX DOCS BULK PARALLEL [filter]
   the documents are built before the clock starts; PARALLEL connections send bulks of BULK documents at once;
   with ESPID=<node pid> in the environment the node's CPU time is read from /proc/<pid>/stat
   (es_cpu_us_doc, es_cores); "filter" adds filter_path to the bulk requests (smaller answers); with PAYLOAD=json
-  the payload is sensor-like JSON text (payloadEncoding text) instead of 64 random bytes in base64; IDS=dec makes
+  the payload is sensor-like JSON text (no payloadEncoding, as the connector writes UTF-8 text) instead of 64
+  random bytes in base64; IDS=dec makes
   the _id like the connector's record ids (journal id, '-', sequence in decimal), IDS=pad the same with the
   sequence zero-padded to 19 digits (default: 16 hex digits of the loader's pid, '-', 8 hex digits)
 """
-import random
 import base64
 import http.client
 import os
+import random
 import sys
 import threading
 import time
@@ -42,8 +43,8 @@ def payload(k):
     if json_payload:
         return ('{\\"device\\":\\"sensor-%d\\",\\"temperature\\":%.2f,\\"humidity\\":%d,\\"status\\":\\"%s\\"}'
                 % (k % 1000, random.uniform(-20, 40), random.randint(0, 100), random.choice(['ok', 'low battery'])),
-                'text')
-    return base64.b64encode(os.urandom(64)).decode(), 'base64'
+                '')
+    return base64.b64encode(os.urandom(64)).decode(), '"payloadEncoding":"base64",'
 
 
 def body(b):
@@ -54,7 +55,7 @@ def body(b):
         rid = doc_id(k)
         lines.append('{"create":{"_index":"%s","_id":"%s"}}' % (index, rid))
         p, enc = payload(k)
-        lines.append('{"id":"%s","sender":"pub-%d","topic":"bench/%d","payload":"%s","payloadEncoding":"%s",'
+        lines.append('{"id":"%s","sender":"pub-%d","topic":"bench/%d","payload":"%s",%s'
                      '"qos":1,"retain":false,"time":%d,"datetime":"2026-12-01T04:30:%02d.%03dZ"}'
                      % (rid, k % 8, k % 8, p, enc, now + i, (i // 1000) % 60, i % 1000))
     return ('\n'.join(lines) + '\n').encode()
