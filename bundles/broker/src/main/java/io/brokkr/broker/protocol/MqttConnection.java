@@ -15,7 +15,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
-import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
@@ -91,7 +90,7 @@ public final class MqttConnection extends ConnectionState {
         BrokerConfig cfg = host.config();
         // Netty limits the Remaining Length; Maximum Packet Size counts the whole packet. A fixed header is at least
         // 2 bytes, so this refuses only packets that are certainly too large; onPublish etc. check the exact size.
-        p.get(PacketInspector.class).decodeWith(new MqttDecoder(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
+        p.get(PacketInspector.class).decodeWith(DecoderPool.of(cfg.maxPacketSize() - 2, cfg.maxClientIdLength()));
         p.addLast("mqtt", new MqttConnection(host, listener));
     }
 
@@ -116,6 +115,13 @@ public final class MqttConnection extends ConnectionState {
             return;
         }
         broker.counters().messagesReceived.increment();
+        if (m.decoderResult().isFailure()) {
+            // the decoder now skips what follows: the connection keeps it (it ends anyway), it is lent to no other
+            PacketInspector inspector = ctx.pipeline().get(PacketInspector.class);
+            if (inspector != null) {
+                inspector.keepDecoder();
+            }
+        }
         if (state == State.CLOSED) {
             ReferenceCountUtil.release(m);
             return;

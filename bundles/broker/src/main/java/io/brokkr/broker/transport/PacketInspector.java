@@ -6,6 +6,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.util.AttributeKey;
 
@@ -36,35 +37,63 @@ public final class PacketInspector extends ChannelDuplexHandler {
     private static final short UNKNOWN = -1;
 
     private final Stats stats;
+    /** Lends this connection Netty's MQTT decoder; null until {@link #decodeWith}: then the bytes go on undecoded. */
+    private Decoders decoders;
     /**
      * The MQTT decoder, run inside this handler on the bytes it has looked at rather than as a pipeline handler of
-     * its own (a handler context less per connection, 56 bytes); null until {@link #decodeWith}: then the bytes go on
-     * undecoded.
+     * its own (a handler context less per connection, 56 bytes). Borrowed from {@link #decoders} by the first read
+     * that needs it, and given back when a read ends on a packet boundary (the decoder then holds nothing of this
+     * connection), so an idle connection holds none (96 bytes less); kept for good once {@link #keepDecoder} was
+     * called or the packet boundaries are no longer followed ({@link #done}).
      */
     private ChannelInboundHandler decoder;
     /** The fixed header being read: its first byte, the remaining length so far and the bytes seen. */
     private byte first;
     private byte headerLength;
     private int length;
-    private long skip;
+    private int skip;
     private byte[] body;
     private int bodyFill;
     private int subscribes;
     private int badSubscribe;
     private short connectLevel = UNREAD;
+    /** Packet boundaries are no longer followed (a malformed length, or a SUBSCRIBE with reserved bits was found). */
     private boolean done;
+    /** The decoder stays with this connection ({@link #keepDecoder}). */
+    private boolean keep;
+
+    /**
+     * Where a connection's {@link PacketInspector} borrows Netty's MQTT decoder (not sharable) for the reads that
+     * need one. Only the channel's event loop borrows and gives back.
+     */
+    public interface Decoders {
+
+        /** A decoder in its initial state, holding no bytes. */
+        ChannelInboundHandler borrow();
+
+        /** Takes back a decoder that was fed whole packets only since it was borrowed, and decoded them all. */
+        void giveBack(ChannelInboundHandler decoder);
+    }
 
     PacketInspector(Stats stats) {
         this.stats = stats;
     }
 
     /**
-     * Decodes the bytes with {@code d} (Netty's MQTT decoder, not sharable), as if it were the next handler: what it
-     * decodes goes on from this handler, and it gets the read-complete, inactive, user event and removal calls. Set
-     * once, when the MQTT handlers are added, before the first read.
+     * Decodes the bytes with decoders lent by {@code d}, as if the decoder were the next handler: what it decodes
+     * goes on from this handler, and it gets the read-complete, inactive, user event and removal calls. Set once,
+     * when the MQTT handlers are added, before the first read.
      */
-    public void decodeWith(ChannelInboundHandler d) {
-        decoder = d;
+    public void decodeWith(Decoders d) {
+        decoders = d;
+    }
+
+    /**
+     * Keeps the decoder with this connection from now on: it decoded a malformed packet, after which it skips the
+     * rest of the connection's bytes, so it must not be lent to another one. Channel loop.
+     */
+    public void keepDecoder() {
+        keep = true;
     }
 
     @Override
@@ -79,6 +108,9 @@ public final class PacketInspector extends ChannelDuplexHandler {
                 inspect(ctx, b);
             }
         }
+        if (decoder == null && decoders != null) {
+            decoder = decoders.borrow();
+        }
         if (decoder != null) {
             decoder.channelRead(ctx, msg);
         } else {
@@ -88,10 +120,16 @@ public final class PacketInspector extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-        if (decoder != null) {
-            decoder.channelReadComplete(ctx);
-        } else {
+        ChannelInboundHandler d = decoder;
+        if (d == null) {
             ctx.fireChannelReadComplete();
+            return;
+        }
+        d.channelReadComplete(ctx);
+        if (!keep && !done && headerLength == 0 && skip == 0 && body == null && decoder == d) {
+            // whole packets only: the decoder decoded them all and released its buffer
+            decoder = null;
+            decoders.giveBack(d);
         }
     }
 
@@ -106,6 +144,9 @@ public final class PacketInspector extends ChannelDuplexHandler {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            keep = true; // the decoder decodes its last bytes and ends its replay buffer: it cannot be lent again
+        }
         if (decoder != null) {
             decoder.userEventTriggered(ctx, evt);
         } else {
@@ -133,7 +174,7 @@ public final class PacketInspector extends ChannelDuplexHandler {
         int end = in.writerIndex();
         while (i < end && !done) {
             if (skip > 0) {
-                int n = (int) Math.min(skip, end - i);
+                int n = Math.min(skip, end - i);
                 i += n;
                 skip -= n;
                 continue;
