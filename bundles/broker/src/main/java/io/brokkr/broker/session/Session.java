@@ -206,7 +206,6 @@ public final class Session {
 
     /** The will of the current connection, or null. */
     private Will will;
-    private ScheduledFuture<?> willTask;
     private ScheduledFuture<?> expiryTask;
     private int nextPacketId = 1;
     /** Inflight entries with {@link Inflight#awaitingResend} set. */
@@ -251,11 +250,7 @@ public final class Session {
     /** Attaches a new connection (the old one, if any, has been detached). Returns true if state was resumed. */
     public void attach(ClientChannel conn, long expiry, Message newWill, long newWillDelay) {
         cancelExpiry();
-        if (willTask != null) {
-            // reconnected within the will delay: the pending will is not sent [MQTT-3.1.3-9]
-            willTask.cancel(false);
-            willTask = null;
-        }
+        cancelPendingWill(); // reconnected within the will delay: the pending will is not sent [MQTT-3.1.3-9]
         this.connection = conn;
         this.online = true;
         this.lastProgressNanos = System.nanoTime();
@@ -349,11 +344,10 @@ public final class Session {
                 broker.publishWill(w.message(), w.client());
             } else {
                 long delay = Math.min(w.delay(), expiryInterval);
-                willTask = loop.schedule(() -> {
-                    willTask = null;
+                pendingWill = new PendingWill(w, loop.schedule(() -> {
+                    pendingWill = null;
                     broker.publishWill(w.message(), w.client());
-                }, delay, TimeUnit.SECONDS);
-                pendingWill = w;
+                }, delay, TimeUnit.SECONDS));
             }
         }
         if (expiryInterval == 0) {
@@ -369,22 +363,27 @@ public final class Session {
         }
     }
 
-    /** The will of a connection gone, waiting for its delay ({@link #willTask}), or null. */
-    private Will pendingWill;
+    /** The will of a connection gone and the task that publishes it after its delay. */
+    private record PendingWill(Will will, ScheduledFuture<?> task) {
+    }
+
+    /**
+     * The will of a connection gone, waiting for its delay, or null (one field, and an object only while a will
+     * waits: each field of a session is paid by every idle connection).
+     */
+    private PendingWill pendingWill;
 
     /** Ends the session: a pending delayed will is published now [MQTT-3.1.3-9]. Called by Broker.endSession. */
     public void end() {
         ended = true;
         releaseThrottled();
         cancelExpiry();
-        if (willTask != null) {
-            willTask.cancel(false);
-            willTask = null;
-            if (pendingWill != null) {
-                broker.publishWill(pendingWill.message(), pendingWill.client());
-            }
+        PendingWill p = pendingWill;
+        if (p != null) {
+            pendingWill = null;
+            p.task().cancel(false);
+            broker.publishWill(p.will().message(), p.will().client());
         }
-        pendingWill = null;
         broker.counters().storedMessages.addAndGet(-queuedCount());
         queue.clear();
         qos0Waiting = null;
@@ -445,11 +444,11 @@ public final class Session {
 
     /** Discards a delayed will without publishing it (new connection with clean start, or takeover resumed). */
     public void cancelPendingWill() {
-        if (willTask != null) {
-            willTask.cancel(false);
-            willTask = null;
+        PendingWill p = pendingWill;
+        if (p != null) {
+            pendingWill = null;
+            p.task().cancel(false);
         }
-        pendingWill = null;
     }
 
     private void cancelExpiry() {
