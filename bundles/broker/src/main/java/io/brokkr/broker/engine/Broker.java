@@ -280,6 +280,12 @@ public class Broker implements BrokerService, ListenerHost, SessionHost, Connect
     }
 
     @Override
+    public Listener listenerOf(Channel ch) {
+        MqttConnection c = ch.pipeline().get(MqttConnection.class);
+        return c == null ? null : c.listener();
+    }
+
+    @Override
     public ChannelFuture shutdown(Channel ch) {
         MqttConnection c = ch.pipeline().get(MqttConnection.class);
         return c != null ? c.shutdown() : ch.close();

@@ -412,6 +412,12 @@ public final class MqttConnection extends ConnectionState {
                     moveFailed(r.cause());
                     return;
                 }
+                if (listener.isClosed()) {
+                    // its listener closed while the channel was on no loop, where Listener.close() looks for it
+                    LOG.debug("Client {}: listener {} closed while the connection moved", clientId, listener.name());
+                    channel.close();
+                    return;
+                }
                 then.run();
             });
         });
@@ -676,6 +682,11 @@ public final class MqttConnection extends ConnectionState {
 
     public void writePubRel(int packetId, int rc) {
         OutboundPublish.writePubReply(this, MqttMessageType.PUBREL, packetId, rc);
+    }
+
+    /** The listener that accepted this connection. */
+    public Listener listener() {
+        return listener;
     }
 
     /**

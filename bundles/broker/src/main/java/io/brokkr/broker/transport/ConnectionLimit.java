@@ -2,10 +2,6 @@ package io.brokkr.broker.transport;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import java.util.Collection;
-import java.util.Collections;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,9 +15,10 @@ import org.slf4j.LoggerFactory;
  * flood of connections does not flood the log. The bound is read for each connection: a changed cfg applies to the
  * next one (connections already open stay, also when there are more than the new bound).
  * <p>
- * It also keeps the listener's open connections (for closing them all). Both the set and the count are left by
- * one listener on the channel's close future shared by all connections: a per-connection lambda and a second
- * listener (Netty's {@code DefaultChannelGroup} adds its own) would cost 64 bytes per idle connection.
+ * The count is left by one listener on the channel's close future shared by all connections: a per-connection
+ * lambda and a second listener (Netty's {@code DefaultChannelGroup} adds its own) would cost 64 bytes per idle
+ * connection. The connections themselves are not kept here: {@link Listener#close()} finds them on the event
+ * loops, which keep them anyway (a set of them cost 40 bytes per connection).
  */
 final class ConnectionLimit {
 
@@ -29,12 +26,8 @@ final class ConnectionLimit {
     static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final AtomicInteger open = new AtomicInteger();
-    private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
     /** One for all connections (see the class comment). */
-    private final ChannelFutureListener onClose = f -> {
-        channels.remove(f.channel());
-        open.decrementAndGet();
-    };
+    private final ChannelFutureListener onClose = f -> open.decrementAndGet();
     private final AtomicLong refused = new AtomicLong();
     /** Refusals not logged yet. */
     private final AtomicLong unlogged = new AtomicLong();
@@ -53,7 +46,6 @@ final class ConnectionLimit {
                 return false;
             }
         } while (!open.compareAndSet(n, n + 1));
-        channels.add(ch);
         ch.closeFuture().addListener(onClose);
         return true;
     }
@@ -70,11 +62,6 @@ final class ConnectionLimit {
                     ch.remoteAddress(), refused.get());
         }
         ch.close();
-    }
-
-    /** The connections open now (a live view; they leave it when they close). */
-    Collection<Channel> channels() {
-        return Collections.unmodifiableSet(channels);
     }
 
     /** Connections open now. */

@@ -9,12 +9,18 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.SingleThreadEventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +43,8 @@ public final class Listener {
     private volatile ListenerOptions options;
     private final ConnectionLimit limit = new ConnectionLimit();
     private volatile Channel serverChannel;
+    /** {@link #close()} was called: the listener accepts no more connections and has none. */
+    private volatile boolean closed;
     private volatile String error;
     /** Why the configuration cannot be used (a bad per-listener key, a cfg file that does not parse), or null. */
     private volatile String invalid;
@@ -141,6 +149,10 @@ public final class Listener {
     }
 
     private void initChannel(SocketChannel ch) {
+        if (closed) { // accepted just before close() and registered on its loop after close() looked there
+            ch.close();
+            return;
+        }
         ListenerOptions o = options;
         if (!limit.admit(ch, config.name(), o.maxConnections())) {
             return;
@@ -228,11 +240,9 @@ public final class Listener {
      * {@link #CLOSE_GRACE_MILLIS} (a client that does not read) are closed regardless.
      */
     public synchronized void close() {
+        closed = true;
         unbind();
-        List<ChannelFuture> closing = new ArrayList<>();
-        for (Channel ch : limit.channels()) {
-            closing.add(broker.shutdown(ch));
-        }
+        List<ChannelFuture> closing = onEachConnection(broker::shutdown);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_GRACE_MILLIS);
         for (ChannelFuture f : closing) {
             long left = deadline - System.nanoTime();
@@ -240,18 +250,61 @@ public final class Listener {
                 break;
             }
         }
-        List<ChannelFuture> closed = new ArrayList<>();
-        for (Channel ch : limit.channels()) {
-            closed.add(ch.close());
-        }
+        List<ChannelFuture> closes = onEachConnection(Channel::close);
         long closeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        for (ChannelFuture f : closed) {
+        for (ChannelFuture f : closes) {
             long left = closeDeadline - System.nanoTime();
             if (left <= 0 || !f.awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) {
                 break;
             }
         }
         LOG.info("Listener {} closed", config.name());
+    }
+
+    /**
+     * True once {@link #close()} was called. A connection that was moving between event loops then (on no loop, so
+     * not found by {@link #close()}) checks this when it arrives and closes.
+     */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Applies {@code action} to each open connection of this listener, on the connection's event loop, and returns
+     * what it returned. The loops know their channels; the listener does not keep a set of its own (40 bytes per
+     * connection). Waits at most 5 s for each loop.
+     */
+    private List<ChannelFuture> onEachConnection(Function<Channel, ChannelFuture> action) {
+        List<ChannelFuture> out = Collections.synchronizedList(new ArrayList<>());
+        List<Future<?>> tasks = new ArrayList<>();
+        for (EventExecutor e : broker.workerGroup()) {
+            if (!(e instanceof SingleThreadEventLoop loop) || loop.isShutdown()) {
+                continue;
+            }
+            Runnable task = () -> {
+                List<Channel> mine = new ArrayList<>();
+                for (Iterator<Channel> it = loop.registeredChannelsIterator(); it.hasNext(); ) {
+                    Channel ch = it.next();
+                    if (broker.listenerOf(ch) == this) {
+                        mine.add(ch);
+                    }
+                }
+                for (Channel ch : mine) { // not while iterating: a close can change the loop's channels
+                    out.add(action.apply(ch));
+                }
+            };
+            if (loop.inEventLoop()) {
+                task.run();
+            } else {
+                tasks.add(loop.submit(task));
+            }
+        }
+        for (Future<?> t : tasks) {
+            if (!t.awaitUninterruptibly(5, TimeUnit.SECONDS)) {
+                LOG.warn("Listener {}: an event loop did not list its connections within 5 s", config.name());
+            }
+        }
+        return new ArrayList<>(out);
     }
 
     public ListenerInfo info() {

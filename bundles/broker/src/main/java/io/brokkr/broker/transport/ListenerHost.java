@@ -38,4 +38,7 @@ public interface ListenerHost {
      * down) first, others are just closed.
      */
     ChannelFuture shutdown(Channel channel);
+
+    /** The listener that accepted {@code channel}, or null if it has no MQTT handlers (refused at once). */
+    Listener listenerOf(Channel channel);
 }

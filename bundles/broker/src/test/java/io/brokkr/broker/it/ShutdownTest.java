@@ -78,12 +78,26 @@ class ShutdownTest {
     @Test
     void closingAListenerSendsServerShuttingDown() throws Exception {
         int port = start();
+        int otherPort = broker.openListener(ListenerConfig.tcp("other", "127.0.0.1", 0)).port();
         RawClient v5 = track(RawClient.v5(port, "sl-v5"));
         RawClient v311 = track(RawClient.v311(port, "sl-v311"));
+        List<RawClient> more = new ArrayList<>(); // on every event loop: the listener finds its connections there
+        List<RawClient> others = new ArrayList<>(); // another listener's connections, on the same loops
+        for (int i = 0; i < 6; i++) {
+            more.add(track(RawClient.v5(port, "sl-more" + i)));
+            others.add(track(RawClient.v5(otherPort, "sl-other" + i)));
+        }
         assertTrue(v5.drainUntilPing().isEmpty());
         broker.closeListener("test");
         assertServerShuttingDown(v5);
         v311.assertClosedWithoutPackets();
+        for (RawClient c : more) {
+            assertServerShuttingDown(c);
+        }
+        for (RawClient c : others) {
+            assertTrue(c.drainUntilPing().isEmpty(), "the other listener's connection stays open");
+        }
+        assertEquals(6, broker.listener("other").info().connections(), "the other listener's count");
         // the broker itself keeps running: a new listener accepts clients
         int port2 = broker.openListener(ListenerConfig.tcp("again", "127.0.0.1", 0)).port();
         RawClient again = track(RawClient.v5(port2, "sl-again"));
