@@ -42,6 +42,7 @@ public final class Listener {
     /** The per-listener keys of {@link #config}, checked. */
     private volatile ListenerOptions options;
     private final ConnectionLimit limit = new ConnectionLimit();
+    private final SharedLocalAddress localAddress = new SharedLocalAddress();
     private volatile Channel serverChannel;
     /** {@link #close()} was called: the listener accepts no more connections and has none. */
     private volatile boolean closed;
@@ -157,6 +158,7 @@ public final class Listener {
         if (!limit.admit(ch, config.name(), o.maxConnections())) {
             return;
         }
+        localAddress.share(ch); // before anything asks the channel for it
         ChannelPipeline p = ch.pipeline();
         if (o.proxyProtocol()) {
             ProxyProtocolHandler.addHandlers(p, config.name()); // first: the header precedes everything, TLS too
