@@ -1177,11 +1177,21 @@ public final class LoadTool {
             heap = " heap_before_mb=" + after(before.heapKb) + " heap_after_mb=" + after(after.heapKb)
                     + " heap_per_conn_kb=" + String.format(Locale.ROOT, "%.2f", heapPer);
         }
+        // what is still resident 5 s later: a JVM hands back some memory of the burst of connections (the JIT
+        // compilers' scratch memory, trimmed malloc arenas) within seconds; no GC is forced for this reading
+        Thread.sleep(SETTLE_MILLIS);
+        long settled = rssKb();
+        double settledPer = ok == 0 ? 0 : (settled - before.rssKb) / (double) ok;
         return "scenario=idle broker=" + o.label + " conns=" + ok + " failed=" + failed
                 + " connect_per_s=" + rate(ok / connSecs)
                 + " rss_before_mb=" + after(before.rssKb) + " rss_after_mb=" + after(after.rssKb)
-                + " rss_per_conn_kb=" + String.format(Locale.ROOT, "%.2f", rssPer) + heap;
+                + " rss_per_conn_kb=" + String.format(Locale.ROOT, "%.2f", rssPer) + heap
+                + " rss_settled_mb=" + after(settled)
+                + " rss_settled_per_conn_kb=" + String.format(Locale.ROOT, "%.2f", settledPer);
     }
+
+    /** How long after the idle scenario's measurement its {@code rss_settled} reading is taken. */
+    private static final long SETTLE_MILLIS = 5_000;
 
     private static String after(long kb) {
         return String.format(Locale.ROOT, "%.1f", kb / 1024.0);
@@ -1201,13 +1211,18 @@ public final class LoadTool {
                 heap = Long.parseLong(m.group(1));
             }
         }
+        return new Mem(rssKb(), heap);
+    }
+
+    /** The broker's resident memory ({@code VmRSS}), KiB. */
+    private long rssKb() throws Exception {
         long rss = -1;
         for (String line : Files.readAllLines(Path.of("/proc/" + o.pid + "/status"))) {
             if (line.startsWith("VmRSS:")) {
                 rss = Long.parseLong(line.replaceAll("\\D", ""));
             }
         }
-        return new Mem(rss, heap);
+        return rss;
     }
 
     private String jcmd(String command) throws IOException, InterruptedException {
